@@ -1,0 +1,405 @@
+/*
+ * Conv2D forward and backward, NHWC, weights (kh, kw, cin, cout) — direct convolution.
+ *
+ * No im2col matrix is built. Each image is copied once into a zero-padded per-thread buffer
+ * (it stays in L2), and the tile_rows microkernel reads every output pixel's receptive field
+ * from it through a pointer: tap t of pixel p is at pixel_ptr(p) + tapoff[t].
+ *
+ *   forward      y = conv(x_padded, W) (+ bias, relu fused in the store)
+ *   dX, stride 1 a full correlation of the padded dz with the flipped, transposed W: the same
+ *                tile_rows kernel, weights W'[t'][f][c] = W[T-1-t'][c][f]
+ *   dX, stride>1 per tap t, dz·W[t]ᵀ scattered (accumulated) into a padded dx buffer
+ *   dW           tile_dw reduces x·dz over each image's pixels into per-task partials, summed
+ *                in a fixed order (deterministic for a given thread count)
+ *   db           column sums of dz
+ *
+ * The naive sibling (conv_*_naive) is the generic reference in C, used by tests through the
+ * FITLAB_ISA=generic path's comparisons and kept for reading.
+ */
+#include <string.h>
+
+#include "fl.h"
+#include "micro.h"
+
+#define FL_FN_CONV_FWD FL_FN(fl_conv_fwd)
+#define FL_FN_CONV_BWD FL_FN(fl_conv_bwd)
+
+/* ---- padded images ------------------------------------------------------------------------- */
+
+/* Extents of the padded source: every window of the output fits inside. */
+typedef struct pad_plan {
+  int hp, wp;   /* rows and columns of the padded buffer */
+  int top, left;
+  int direct;   /* 1: no padding needed, read the image in place */
+  int row;      /* floats between source rows */
+} pad_plan;
+
+static pad_plan plan_padding(int h, int w, int c, int kh, int kw, int sh, int sw, int pt, int pl,
+                             int oh, int ow) {
+  pad_plan p;
+  p.hp = (oh - 1) * sh + kh;
+  p.wp = (ow - 1) * sw + kw;
+  p.top = pt;
+  p.left = pl;
+  p.direct = pt == 0 && pl == 0 && p.hp <= h && p.wp <= w;
+  p.row = p.direct ? w * c : p.wp * c;
+  return p;
+}
+
+/* Copy image src (h, w, c) into dst (hp, wp, c) at (top, left), zeros elsewhere. */
+static void pad_image(float *dst, const float *src, int h, int w, int c, const pad_plan *p) {
+  const size_t rowlen = (size_t)p->wp * c;
+  for (int r = 0; r < p->hp; r++) {
+    float *d = dst + r * rowlen;
+    int sr = r - p->top;
+    if (sr < 0 || sr >= h) {
+      memset(d, 0, sizeof(float) * rowlen);
+      continue;
+    }
+    int c0 = p->left;              /* first destination column holding data */
+    int c1 = p->left + w;          /* one past the last */
+    int skip = 0;                  /* source columns cut off on the left (negative offsets) */
+    if (c0 < 0) { skip = -c0; c0 = 0; }
+    if (c1 > p->wp) c1 = p->wp;
+    if (c0 > 0) memset(d, 0, sizeof(float) * (size_t)c0 * c);
+    if (c1 > c0) memcpy(d + (size_t)c0 * c, src + ((size_t)sr * w + skip) * c, sizeof(float) * (size_t)(c1 - c0) * c);
+    if (c1 < p->wp) memset(d + (size_t)(c1 > c0 ? c1 : c0) * c, 0, sizeof(float) * (size_t)(p->wp - (c1 > c0 ? c1 : c0)) * c);
+  }
+}
+
+/* ---- the row-pointer convolution driver ------------------------------------------------------ */
+
+typedef struct rows_conv {
+  const float *src;
+  int src_row, src_col;   /* floats between output rows / columns in the source */
+  int oh, ow;
+  const int *tapoff;
+  int ntaps, C;           /* reduction: ntaps × C */
+  const float *wpk;       /* packed blocks, block b at wpk + b·ntaps·C·NB_MAX, nv·FL_VL wide */
+  const float *bias_pk;   /* block b at bias_pk + b·NB_MAX, or NULL */
+  float *y;
+  int y_row, y_col;       /* floats between output rows / columns in y */
+  int F;                  /* output columns */
+  int relu, accumulate;
+} rows_conv;
+
+static void run_rows_conv(const rows_conv *rc) {
+  const int P = rc->oh * rc->ow;
+  const size_t K = (size_t)rc->ntaps * rc->C;
+  const float *a[MR_MAX];
+  float *yp[MR_MAX];
+  for (int b = 0; b < col_blocks(rc->F); b++) {
+    const int width = block_width(rc->F, b);
+    const int nv = block_nv(width);
+    const int MR = ROWS_MR(nv);
+    rows_args ra = {
+      .arow = a, .yrow = yp, .wp = rc->wpk + (size_t)b * K * NB_MAX, .tapoff = rc->tapoff,
+      .ntaps = rc->ntaps, .C = rc->C, .bias = rc->bias_pk ? rc->bias_pk + (size_t)b * NB_MAX : NULL,
+      .relu = rc->relu, .accumulate = rc->accumulate, .mr = 0, .nf = width,
+    };
+    for (int p0 = 0; p0 < P; p0 += MR) {
+      const int mr = P - p0 < MR ? P - p0 : MR;
+      for (int i = 0; i < MR; i++) {
+        const int p = p0 + (i < mr ? i : 0);
+        const int oy = p / rc->ow, ox = p - oy * rc->ow;
+        a[i] = rc->src + (size_t)oy * rc->src_row + (size_t)ox * rc->src_col;
+        yp[i] = rc->y + (size_t)oy * rc->y_row + (size_t)ox * rc->y_col + (size_t)b * NB_MAX;
+      }
+      ra.mr = mr;
+      tile_rows(nv, &ra);
+    }
+  }
+}
+
+/* Pack a (rows × ncols) virtual matrix M(r, c) = src[r·rs + c·cs] into column blocks:
+ * block b at dst + b·rows·NB_MAX, each nv·FL_VL wide. */
+static void pack_blocks(float *dst, const float *src, int rows, int rs, int cs, int ncols) {
+  for (int b = 0; b < col_blocks(ncols); b++) {
+    const int width = block_width(ncols, b);
+    pack_panel(dst + (size_t)b * rows * NB_MAX, src, rows, rs, cs, b * NB_MAX, width,
+               block_nv(width) * FL_VL);
+  }
+}
+
+/* ---- forward ------------------------------------------------------------------------------- */
+
+typedef struct fwd_job {
+  fl_ctx *ctx;
+  const fl_geom *g;
+  float *y;
+  const float *x;
+  const float *wpk, *bias_pk;
+  int relu;
+  pad_plan pad;
+  const int *tapoff;
+} fwd_job;
+
+static void fwd_task(void *arg, int img, int thread) {
+  const fwd_job *j = arg;
+  const fl_geom *g = j->g;
+  const float *xi = j->x + (size_t)img * g->h * g->w * g->c;
+  const float *src = xi;
+  if (!j->pad.direct) {
+    float *buf = fl_scratch(j->ctx, thread, 0, (size_t)j->pad.hp * j->pad.wp * g->c);
+    if (!buf) return;
+    pad_image(buf, xi, g->h, g->w, g->c, &j->pad);
+    src = buf;
+  }
+  rows_conv rc = {
+    .src = src, .src_row = g->sh * j->pad.row, .src_col = g->sw * g->c, .oh = g->oh, .ow = g->ow,
+    .tapoff = j->tapoff, .ntaps = g->kh * g->kw, .C = g->c, .wpk = j->wpk, .bias_pk = j->bias_pk,
+    .y = j->y + (size_t)img * g->oh * g->ow * g->f, .y_row = g->ow * g->f, .y_col = g->f,
+    .F = g->f, .relu = j->relu, .accumulate = 0,
+  };
+  run_rows_conv(&rc);
+}
+
+void FL_FN_CONV_FWD(fl_ctx *ctx, float *y, const float *x, const float *w, const float *b,
+                    const fl_geom *g, int relu) {
+  const int T = g->kh * g->kw;
+  const size_t K = (size_t)T * g->c;
+  const int nb = col_blocks(g->f);
+  float *shared = fl_shared(ctx, (size_t)nb * K * NB_MAX + (size_t)nb * NB_MAX);
+  if (!shared) return;
+  float *wpk = shared;
+  float *bias_pk = b ? shared + (size_t)nb * K * NB_MAX : NULL;
+  pack_blocks(wpk, w, (int)K, g->f, 1, g->f);
+  if (b) pack_blocks(bias_pk, b, 1, 0, 1, g->f);
+
+  fwd_job j = {.ctx = ctx, .g = g, .y = y, .x = x, .wpk = wpk, .bias_pk = bias_pk, .relu = relu};
+  j.pad = plan_padding(g->h, g->w, g->c, g->kh, g->kw, g->sh, g->sw, g->pt, g->pl, g->oh, g->ow);
+  int tapoff[FL_MAX_TAPS];
+  for (int t = 0; t < T; t++) tapoff[t] = (t / g->kw) * j.pad.row + (t % g->kw) * g->c;
+  j.tapoff = tapoff;
+  fl_pool_run(ctx->pool, g->n, fwd_task, &j);
+}
+
+/* ---- backward ------------------------------------------------------------------------------ */
+
+typedef struct bwd_job {
+  fl_ctx *ctx;
+  const fl_geom *g;
+  float *dx;
+  const float *dy, *y, *x;
+  int relu, want_dw, want_db;
+  int tasks;
+  float *partial;      /* tasks × (K·F + F): dw then db per task */
+  const float *wdx;    /* packed weights for dX */
+  pad_plan xpad;       /* padding of x for dW */
+  pad_plan dzpad;      /* dz buffer layout (padded for stride-1 dX) */
+  pad_plan dxpad;      /* strided dX accumulation buffer */
+  int stride1;
+  const int *dx_tapoff;
+} bwd_job;
+
+/* dz = dy masked by relu(y), written into a (hq, wq, F) buffer at (top, left), zeros around. */
+static void masked_dz(float *dst, const float *dy, const float *y, int relu, int oh, int ow, int F,
+                      const pad_plan *p) {
+  const size_t rowlen = (size_t)p->wp * F;
+  for (int r = 0; r < p->hp; r++) memset(dst + r * rowlen, 0, sizeof(float) * rowlen);
+  for (int oy = 0; oy < oh; oy++) {
+    float *d = dst + ((size_t)(oy + p->top) * p->wp + p->left) * F;
+    const float *s = dy + (size_t)oy * ow * F;
+    const float *m = y ? y + (size_t)oy * ow * F : NULL;
+    const size_t n = (size_t)ow * F;
+    if (relu) {
+      for (size_t i = 0; i < n; i++) d[i] = m[i] > 0.0f ? s[i] : 0.0f;
+    } else {
+      memcpy(d, s, sizeof(float) * n);
+    }
+  }
+}
+
+static void bwd_image(const bwd_job *j, int img, int thread, float *dwp, float *dbp) {
+  const fl_geom *g = j->g;
+  const int F = g->f, C = g->c;
+  const size_t K = (size_t)g->kh * g->kw * C;
+
+  /* dz, padded when stride-1 dX reads it as an image */
+  float *dz = fl_scratch(j->ctx, thread, 1, (size_t)j->dzpad.hp * j->dzpad.wp * F);
+  if (!dz) return;
+  const size_t yoff = (size_t)img * g->oh * g->ow * F;
+  masked_dz(dz, j->dy + yoff, j->relu ? j->y + yoff : NULL, j->relu, g->oh, g->ow, F, &j->dzpad);
+  const float *dz0 = dz + ((size_t)j->dzpad.top * j->dzpad.wp + j->dzpad.left) * F;
+  const int dz_row = j->dzpad.wp * F;
+
+  if (j->want_db) {
+    for (int oy = 0; oy < g->oh; oy++) {
+      const float *r = dz0 + (size_t)oy * dz_row;
+      for (int ox = 0; ox < g->ow; ox++)
+        for (int f = 0; f < F; f++) dbp[f] += r[(size_t)ox * F + f];
+    }
+  }
+
+  if (j->want_dw) {
+    const float *xi = j->x + (size_t)img * g->h * g->w * C;
+    const float *src = xi;
+    if (!j->xpad.direct) {
+      float *buf = fl_scratch(j->ctx, thread, 0, (size_t)j->xpad.hp * j->xpad.wp * C);
+      if (!buf) return;
+      pad_image(buf, xi, g->h, g->w, C, &j->xpad);
+      src = buf;
+    }
+    int koff[MR_MAX];
+    for (int b = 0; b < col_blocks(F); b++) {
+      const int width = block_width(F, b);
+      const int nv = block_nv(width);
+      const int MR = DW_MR(nv);
+      for (size_t k0 = 0; k0 < K; k0 += MR) {
+        const int mr = K - k0 < (size_t)MR ? (int)(K - k0) : MR;
+        for (int i = 0; i < mr; i++) {
+          const int k = (int)k0 + i, t = k / C, c = k - t * C;
+          koff[i] = (t / g->kw) * j->xpad.row + (t % g->kw) * C + c;
+        }
+        dw_args d = {
+          .x = src, .koff = koff, .mr = mr, .dz = dz0 + (size_t)b * NB_MAX, .oh = g->oh, .ow = g->ow,
+          .x_row = g->sh * j->xpad.row, .x_col = g->sw * C, .dz_row = dz_row, .dz_col = F,
+          .dw = dwp + k0 * F + (size_t)b * NB_MAX, .ldw = F, .nf = width,
+        };
+        tile_dw(nv, &d);
+      }
+    }
+  }
+
+  if (j->dx) {
+    float *dxi = j->dx + (size_t)img * g->h * g->w * C;
+    const int T = g->kh * g->kw;
+    if (j->stride1) {
+      /* full correlation: dx(iy, ix) = Σ dz_padded(iy + kh', ix + kw') · W'[kh', kw'] */
+      rows_conv rc = {
+        .src = dz, .src_row = dz_row, .src_col = F, .oh = g->h, .ow = g->w, .tapoff = j->dx_tapoff,
+        .ntaps = T, .C = F, .wpk = j->wdx, .bias_pk = NULL, .y = dxi, .y_row = g->w * C,
+        .y_col = C, .F = C, .relu = 0, .accumulate = 0,
+      };
+      run_rows_conv(&rc);
+    } else {
+      const pad_plan *p = &j->dxpad;
+      float *acc = fl_scratch(j->ctx, thread, 2, (size_t)p->hp * p->wp * C);
+      if (!acc) return;
+      memset(acc, 0, sizeof(float) * (size_t)p->hp * p->wp * C);
+      const int zero = 0;
+      for (int t = 0; t < T; t++) {
+        const int kh = t / g->kw, kw = t - kh * g->kw;
+        rows_conv rc = {
+          .src = dz0, .src_row = dz_row, .src_col = F, .oh = g->oh, .ow = g->ow, .tapoff = &zero,
+          .ntaps = 1, .C = F, .wpk = j->wdx + (size_t)t * F * NB_MAX * col_blocks(C), .bias_pk = NULL,
+          .y = acc + ((size_t)kh * p->wp + kw) * C, .y_row = g->sh * p->wp * C, .y_col = g->sw * C,
+          .F = C, .relu = 0, .accumulate = 1,
+        };
+        run_rows_conv(&rc);
+      }
+      /* crop the padded accumulator back to the image */
+      for (int iy = 0; iy < g->h; iy++) {
+        const int r = iy + p->top;
+        float *d = dxi + (size_t)iy * g->w * C;
+        if (r >= p->hp) { memset(d, 0, sizeof(float) * (size_t)g->w * C); continue; }
+        for (int ix = 0; ix < g->w; ix++) {
+          const int cc = ix + p->left;
+          if (cc >= p->wp) memset(d + (size_t)ix * C, 0, sizeof(float) * C);
+          else memcpy(d + (size_t)ix * C, acc + ((size_t)r * p->wp + cc) * C, sizeof(float) * C);
+        }
+      }
+    }
+  }
+}
+
+static void bwd_task(void *arg, int task, int thread) {
+  const bwd_job *j = arg;
+  const fl_geom *g = j->g;
+  const size_t KF = (size_t)g->kh * g->kw * g->c * g->f;
+  float *dwp = j->partial + (size_t)task * (KF + g->f);
+  float *dbp = dwp + KF;
+  memset(dwp, 0, sizeof(float) * (KF + g->f));
+  int64_t lo, hi;
+  fl_split(g->n, j->tasks, task, &lo, &hi);
+  for (int64_t img = lo; img < hi; img++) bwd_image(j, (int)img, thread, dwp, dbp);
+}
+
+typedef struct reduce_job {
+  float *out;
+  const float *partial;
+  size_t n, stride;
+  int parts, chunks;
+} reduce_job;
+
+static void reduce_task(void *arg, int chunk, int thread) {
+  (void)thread;
+  const reduce_job *r = arg;
+  int64_t lo, hi;
+  fl_split((int64_t)r->n, r->chunks, chunk, &lo, &hi);
+  for (int64_t i = lo; i < hi; i++) {
+    float s = r->partial[i];
+    for (int p = 1; p < r->parts; p++) s += r->partial[(size_t)p * r->stride + i];
+    r->out[i] = s;
+  }
+}
+
+void FL_FN_CONV_BWD(fl_ctx *ctx, float *dx, float *dw, float *db, const float *dy, const float *y,
+                    const float *x, const float *w, const fl_geom *g, int relu) {
+  const int T = g->kh * g->kw;
+  const int F = g->f, C = g->c;
+  const size_t KF = (size_t)T * C * F;
+  const int threads = fl_pool_threads(ctx->pool);
+  const int tasks = g->n < threads ? g->n : threads;
+  const int stride1 = g->sh == 1 && g->sw == 1;
+
+  const size_t wdx_len = dx ? (size_t)col_blocks(C) * T * F * NB_MAX : 0;
+  float *shared = fl_shared(ctx, (size_t)tasks * (KF + F) + wdx_len);
+  if (!shared) return;
+
+  bwd_job j = {
+    .ctx = ctx, .g = g, .dx = dx, .dy = dy, .y = y, .x = x, .relu = relu,
+    .want_dw = dw != NULL, .want_db = db != NULL, .tasks = tasks, .partial = shared,
+    .stride1 = stride1,
+  };
+  j.xpad = plan_padding(g->h, g->w, C, g->kh, g->kw, g->sh, g->sw, g->pt, g->pl, g->oh, g->ow);
+
+  int dx_tapoff[FL_MAX_TAPS];
+  float *wdx = shared + (size_t)tasks * (KF + F);
+  if (dx && stride1) {
+    /* dz padded by (kh-1-pt, kw-1-pl) so that dx is a 'valid' correlation over it */
+    j.dzpad.top = g->kh - 1 - g->pt;
+    j.dzpad.left = g->kw - 1 - g->pl;
+    j.dzpad.hp = g->h + g->kh - 1;
+    j.dzpad.wp = g->w + g->kw - 1;
+    /* W'[t'][f][c] = W[T-1-t'][c][f]: for each tap, rows f, columns c */
+    for (int tp = 0; tp < T; tp++) {
+      const float *src = w + (size_t)(T - 1 - tp) * C * F;
+      for (int b = 0; b < col_blocks(C); b++) {
+        const int width = block_width(C, b);
+        pack_panel(wdx + (size_t)b * T * F * NB_MAX + (size_t)tp * F * block_nv(width) * FL_VL, src, F,
+                   1, F, b * NB_MAX, width, block_nv(width) * FL_VL);
+      }
+    }
+    for (int t = 0; t < T; t++) dx_tapoff[t] = (t / g->kw) * j.dzpad.wp * F + (t % g->kw) * F;
+  } else {
+    j.dzpad.top = 0;
+    j.dzpad.left = 0;
+    j.dzpad.hp = g->oh;
+    j.dzpad.wp = g->ow;
+    if (dx) {
+      /* per tap t: rows f, columns c, M(f, c) = W[t][c][f] */
+      for (int t = 0; t < T; t++) {
+        pack_blocks(wdx + (size_t)t * F * NB_MAX * col_blocks(C), w + (size_t)t * C * F, F, 1, F, C);
+      }
+      j.dxpad = plan_padding(g->h, g->w, C, g->kh, g->kw, g->sh, g->sw, g->pt, g->pl, g->oh, g->ow);
+    }
+  }
+  j.wdx = wdx;
+  j.dx_tapoff = dx_tapoff;
+
+  fl_pool_run(ctx->pool, tasks, bwd_task, &j);
+  if (ctx->oom) return;
+
+  const size_t stride = KF + F;
+  if (dw) {
+    reduce_job r = {.out = dw, .partial = shared, .n = KF, .stride = stride, .parts = tasks,
+                    .chunks = KF >= FL_PARALLEL_MIN ? threads : 1};
+    fl_pool_run(ctx->pool, r.chunks, reduce_task, &r);
+  }
+  if (db) {
+    reduce_job r = {.out = db, .partial = shared + KF, .n = (size_t)F, .stride = stride,
+                    .parts = tasks, .chunks = 1};
+    reduce_task(&r, 0, 0);
+  }
+}

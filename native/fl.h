@@ -1,0 +1,236 @@
+/*
+ * fitlab native kernels: shared declarations.
+ *
+ * Every kernel family lives in one file (gemm.c, conv.c, pool.c, norm.c, act.c, loss.c,
+ * optim.c, blas.c) and is compiled three times, once per instruction set (AVX-512, AVX2,
+ * generic), with FL_FN() giving each copy its own name. cpu.c picks a table at run time;
+ * addon.c is the only file that knows N-API.
+ *
+ * Conventions (STYLE.md): outputs first, then saved buffers, then inputs/weights, then
+ * dimensions. Tensors are NHWC float32. Kernels overwrite their outputs unless the comment says
+ * they accumulate. Kernels never allocate on the hot path except through fl_scratch(), whose
+ * buffers only grow; they never exit() or abort(): argument errors are caught in addon.c.
+ */
+#ifndef FL_H
+#define FL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FL_MAX_THREADS 64
+
+/* ---- thread pool (threadpool.c) ------------------------------------------------------------ */
+
+typedef struct fl_pool fl_pool;
+/* One task of a parallel loop: `task` in [0, ntasks), `thread` in [0, threads) (for scratch). */
+typedef void (*fl_task_fn)(void *arg, int task, int thread);
+
+fl_pool *fl_pool_create(int threads);
+void fl_pool_destroy(fl_pool *pool);
+int fl_pool_threads(const fl_pool *pool);
+/* Run fn for every task; returns when all are done. The calling thread takes part.
+ * Tasks are handed out dynamically, so results must not depend on which thread runs a task. */
+void fl_pool_run(fl_pool *pool, int ntasks, fl_task_fn fn, void *arg);
+
+/* ---- context: pool and scratch ------------------------------------------------------------- */
+
+#define FL_SCRATCH_SLOTS 3
+
+typedef struct fl_ctx {
+  fl_pool *pool;
+  int threads;
+  /* per-thread scratch: only thread t touches row t, so growth inside a task is safe */
+  float *scratch[FL_MAX_THREADS][FL_SCRATCH_SLOTS];
+  size_t scratch_len[FL_MAX_THREADS][FL_SCRATCH_SLOTS];
+  /* shared scratch, sized between parallel regions (partial sums, packed panels) */
+  float *shared;
+  size_t shared_len;
+  int oom; /* set when a scratch allocation failed; addon.c turns it into an Error */
+} fl_ctx;
+
+/* Per-thread scratch slot of at least n floats, 64-byte aligned, contents undefined.
+ * Returns NULL (and sets ctx->oom) when memory runs out. */
+float *fl_scratch(fl_ctx *ctx, int thread, int slot, size_t n);
+/* Shared scratch of at least n floats; call only outside parallel regions. */
+float *fl_shared(fl_ctx *ctx, size_t n);
+/* Release all scratch (thread count change, teardown). */
+void fl_scratch_free(fl_ctx *ctx);
+
+/* Largest kernel window (kh·kw) the conv kernels accept. */
+#define FL_MAX_TAPS 4096
+
+/* Split [0, total) into `parts` contiguous ranges; range i is [*lo, *hi). */
+static inline void fl_split(int64_t total, int parts, int i, int64_t *lo, int64_t *hi) {
+  int64_t base = total / parts, rem = total % parts;
+  *lo = i * base + (i < rem ? i : rem);
+  *hi = *lo + base + (i < rem ? 1 : 0);
+}
+
+
+/* ---- parallel ranges ---------------------------------------------------------------------- */
+
+/* chunk: index of this contiguous chunk (for per-chunk partial results); thread: for scratch */
+typedef void (*fl_range_fn)(void *arg, size_t lo, size_t hi, int chunk, int thread);
+
+typedef struct fl_range_job {
+  fl_range_fn fn;
+  void *arg;
+  size_t n;
+  int parts;
+} fl_range_job;
+
+static inline void fl_range_task(void *arg, int task, int thread) {
+  const fl_range_job *j = (const fl_range_job *)arg;
+  int64_t lo, hi;
+  fl_split((int64_t)j->n, j->parts, task, &lo, &hi);
+  if (hi > lo) j->fn(j->arg, (size_t)lo, (size_t)hi, task, thread);
+}
+
+/* Defines a range callback; FL_SPAN_UNUSED silences the arguments a span does not need. */
+#define FL_SPAN(name) static void name(void *arg, size_t lo, size_t hi, int chunk, int thread)
+#define FL_SPAN_UNUSED ((void)chunk, (void)thread)
+
+/* Run fn over [0, n) in one contiguous chunk per thread, or inline when n is small. Chunk
+ * boundaries depend only on n and the thread count, so reductions by chunk are deterministic. */
+static inline int fl_range_parts(fl_ctx *ctx, size_t n, size_t min_parallel) {
+  int parts = fl_pool_threads(ctx->pool);
+  return n < min_parallel ? 1 : parts;
+}
+
+static inline void fl_parallel_range(fl_ctx *ctx, size_t n, size_t min_parallel, fl_range_fn fn,
+                                     void *arg) {
+  int parts = fl_range_parts(ctx, n, min_parallel);
+  if (n < min_parallel || parts <= 1) {
+    if (n) fn(arg, 0, n, 0, 0);
+    return;
+  }
+  fl_range_job j = {fn, arg, n, parts};
+  fl_pool_run(ctx->pool, parts, fl_range_task, &j);
+}
+
+/* ---- geometry ----------------------------------------------------------------------------- */
+
+/* Window geometry, the packed Int32Array(13) of src/backend/geometry.ts:
+ * [n, h, w, c, kh, kw, f, sh, sw, pad_top, pad_left, oh, ow]; for pooling f == c. */
+typedef struct fl_geom {
+  int n, h, w, c, kh, kw, f, sh, sw, pt, pl, oh, ow;
+} fl_geom;
+
+/* ---- activations -------------------------------------------------------------------------- */
+
+enum { FL_LINEAR = 0, FL_RELU = 1, FL_ELU = 2, FL_LEAKY_RELU = 3, FL_SIGMOID = 4, FL_TANH = 5 };
+
+/* ---- the kernel table: one per instruction set --------------------------------------------- */
+
+typedef struct fl_kernels {
+  const char *isa;
+  void (*fill)(fl_ctx *, float *y, size_t n, float v);
+  void (*copy)(fl_ctx *, float *y, const float *x, size_t n);
+  void (*add)(fl_ctx *, float *y, const float *a, const float *b, size_t n);
+  void (*axpy)(fl_ctx *, float *y, float alpha, const float *x, size_t n);
+  void (*scale)(fl_ctx *, float *y, float alpha, size_t n);
+  double (*sumsq)(fl_ctx *, const float *x, size_t n);
+  void (*gemm)(fl_ctx *, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+               const float *b, int ldb, float beta, float *c, int ldc);
+  void (*dense_fwd)(fl_ctx *, float *y, const float *x, const float *w, const float *b, int batch,
+                    int in, int out, int relu);
+  void (*dense_bwd)(fl_ctx *, float *dx, float *dw, float *db, const float *dy, const float *y,
+                    const float *x, const float *w, int batch, int in, int out, int relu);
+  void (*conv_fwd)(fl_ctx *, float *y, const float *x, const float *w, const float *b,
+                   const fl_geom *g, int relu);
+  void (*conv_bwd)(fl_ctx *, float *dx, float *dw, float *db, const float *dy, const float *y,
+                   const float *x, const float *w, const fl_geom *g, int relu);
+  void (*maxpool_fwd)(fl_ctx *, float *y, int32_t *arg, const float *x, const fl_geom *g);
+  void (*maxpool_bwd)(fl_ctx *, float *dx, const float *dy, const int32_t *arg, const fl_geom *g);
+  void (*avgpool_fwd)(fl_ctx *, float *y, const float *x, const fl_geom *g);
+  void (*avgpool_bwd)(fl_ctx *, float *dx, const float *dy, const fl_geom *g);
+  void (*gmaxpool_fwd)(fl_ctx *, float *y, int32_t *arg, const float *x, int n, int hw, int c);
+  void (*gmaxpool_bwd)(fl_ctx *, float *dx, const float *dy, const int32_t *arg, int n, int hw, int c);
+  void (*gavgpool_fwd)(fl_ctx *, float *y, const float *x, int n, int hw, int c);
+  void (*gavgpool_bwd)(fl_ctx *, float *dx, const float *dy, int n, int hw, int c);
+  void (*bn_train_fwd)(fl_ctx *, float *y, float *mean, float *invstd, float *mmean, float *mvar,
+                       const float *x, const float *gamma, const float *beta, int rows, int c,
+                       float momentum, float eps, int relu);
+  void (*bn_infer_fwd)(fl_ctx *, float *y, const float *x, const float *gamma, const float *beta,
+                       const float *mmean, const float *mvar, int rows, int c, float eps, int relu);
+  void (*bn_bwd)(fl_ctx *, float *dx, float *dgamma, float *dbeta, const float *dy, const float *y,
+                 const float *x, const float *mean, const float *invstd, const float *gamma,
+                 int rows, int c, int relu);
+  void (*act_fwd)(fl_ctx *, int kind, float *y, const float *x, size_t n, float alpha);
+  void (*act_bwd)(fl_ctx *, int kind, float *dx, const float *dy, const float *x, const float *y,
+                  size_t n, float alpha);
+  void (*softmax_fwd)(fl_ctx *, float *y, const float *x, int rows, int cols);
+  void (*softmax_bwd)(fl_ctx *, float *dx, const float *dy, const float *y, int rows, int cols);
+  void (*dropout_fwd)(fl_ctx *, float *y, uint8_t *mask, const float *x, size_t n, double rate,
+                      const uint32_t *draw);
+  void (*dropout_bwd)(fl_ctx *, float *dx, const float *dy, const uint8_t *mask, size_t n,
+                      double rate);
+  double (*softmax_xent)(fl_ctx *, float *probs, float *dlogits, const float *logits,
+                         const int32_t *labels, const float *weights, int rows, int cols,
+                         float grad_scale);
+  double (*cat_xent)(fl_ctx *, float *probs, float *dlogits, const float *logits,
+                     const float *targets, const float *weights, int rows, int cols,
+                     float grad_scale);
+  double (*mse)(fl_ctx *, float *dpred, const float *pred, const float *target,
+                const float *weights, int rows, int cols, float grad_scale);
+  int (*count_correct)(fl_ctx *, const float *scores, const int32_t *labels, int rows, int cols,
+                       int k);
+  double (*penalty)(fl_ctx *, const float *w, size_t n, float l1, float l2);
+  void (*penalty_grad)(fl_ctx *, float *dw, const float *w, size_t n, float l1, float l2);
+  void (*sgd)(fl_ctx *, float *w, const float *g, float *vel, size_t n, float lr, float momentum,
+              int nesterov, float wd);
+  void (*adam)(fl_ctx *, float *w, const float *g, float *m, float *v, float *vhat, size_t n,
+               float lr, float b1, float b2, float eps, float alpha_t, float wd);
+  void (*nadam)(fl_ctx *, float *w, const float *g, float *m, float *v, size_t n, float lr,
+                float b1, float b2, float eps, float coef_m, float coef_g, float v_corr, float wd);
+  void (*rmsprop)(fl_ctx *, float *w, const float *g, float *ms, float *mg, float *mom, size_t n,
+                  float lr, float rho, float momentum, float eps, float wd);
+} fl_kernels;
+
+extern const fl_kernels fl_kernels_avx512;
+extern const fl_kernels fl_kernels_avx2;
+extern const fl_kernels fl_kernels_generic;
+
+/* cpu.c: the best table this CPU supports, or the one named ("avx512", "avx2", "generic");
+ * NULL when the named one is not supported here. */
+const fl_kernels *fl_select_kernels(const char *name);
+int fl_cpu_supports(const char *name);
+
+/* philox.c-style helper shared by act.c (dropout) in every arch: Philox4x32-10. */
+static inline uint32_t fl_mulhilo32(uint32_t a, uint32_t b, uint32_t *hi) {
+  uint64_t p = (uint64_t)a * (uint64_t)b;
+  *hi = (uint32_t)(p >> 32);
+  return (uint32_t)p;
+}
+
+static inline void fl_philox4x32(uint32_t out[4], uint32_t c0, uint32_t c1, uint32_t c2,
+                                 uint32_t c3, uint32_t k0, uint32_t k1) {
+  for (int r = 0; r < 10; r++) {
+    uint32_t hi0, hi1;
+    uint32_t lo0 = fl_mulhilo32(0xD2511F53u, c0, &hi0);
+    uint32_t lo1 = fl_mulhilo32(0xCD9E8D57u, c2, &hi1);
+    uint32_t n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
+    c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+/* ---- per-arch name mangling ---------------------------------------------------------------- */
+
+#if defined(FL_ARCH_AVX512)
+#define FL_FN(name) name##_avx512
+#define FL_ISA "avx512"
+#elif defined(FL_ARCH_AVX2)
+#define FL_FN(name) name##_avx2
+#define FL_ISA "avx2"
+#else
+#define FL_FN(name) name##_generic
+#define FL_ISA "generic"
+#endif
+
+/* Work below this many elements runs on the calling thread: waking the pool costs more. */
+#define FL_PARALLEL_MIN 32768
+
+#endif /* FL_H */
