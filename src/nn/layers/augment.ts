@@ -1,0 +1,181 @@
+/**
+ * Training-only augmentation layers with Keras factor semantics: identity at inference, a fresh
+ * random transform per image and step in training. Parameters are drawn from the layer's own
+ * seeded stream (separate from applying the transform, so both are testable), then the affine
+ * warp of src/data/warp.ts applies them.
+ *
+ * - RandomFlip(mode): 'horizontal' | 'vertical' | 'horizontal_and_vertical', each axis with p=½
+ * - RandomRotation(factor): angle uniform in factor·2π (a number f means [−f, f]); positive is
+ *   counter-clockwise
+ * - RandomZoom(heightFactor, widthFactor): positive zooms out, negative in; widthFactor omitted
+ *   keeps the aspect ratio
+ * - RandomTranslation(heightFactor, widthFactor): fractions of the size; positive moves down/right
+ */
+import type { Backend, F32 } from '../../backend/backend.js';
+import { type Affine, FILL_MODES, type FillMode, IDENTITY, INTERPOLATIONS, type Interpolation, flip, rotation, translation, warpImage, zoom } from '../../data/warp.js';
+import { ConfigReader } from '../config.js';
+import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, layerStream } from '../layer.js';
+import type { Shape } from '../shape.js';
+import { STREAM_AUGMENT } from './basic.js';
+
+export interface AugmentConfig extends CommonLayerConfig {
+  seed?: number;
+  fillMode?: FillMode;
+  fillValue?: number;
+  interpolation?: Interpolation;
+}
+
+abstract class AugmentLayer extends Layer {
+  readonly seed: number | undefined;
+  readonly fillMode: FillMode;
+  readonly fillValue: number;
+  readonly interpolation: Interpolation;
+  private y!: BatchBuffer;
+  private h = 0;
+  private w = 0;
+  private c = 0;
+
+  constructor(type: string, config: AugmentConfig, read: (r: ConfigReader) => void, withFill = true) {
+    super(type, config);
+    const r = new ConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
+    r.accept('name', 'trainable');
+    this.seed = r.has('seed') ? r.int('seed', { min: 0 }) : (r.accept('seed'), undefined);
+    if (withFill) {
+      this.fillMode = r.oneOf('fillMode', FILL_MODES, 'reflect');
+      this.fillValue = r.number('fillValue', { default: 0 });
+      this.interpolation = r.oneOf('interpolation', INTERPOLATIONS, 'bilinear');
+    } else {
+      this.fillMode = 'reflect';
+      this.fillValue = 0;
+      this.interpolation = 'nearest';
+    }
+    read(r);
+    r.done();
+  }
+
+  protected computeOutputShape(inputs: Shape[]): Shape {
+    [this.h, this.w, this.c] = this.singleInput(inputs, 3, 'images (height, width, channels)');
+    return [...inputs[0]];
+  }
+
+  override build(ctx: BuildContext): void {
+    this.rng = layerStream(this.seed ?? ctx.seed, STREAM_AUGMENT, this.index);
+  }
+
+  override allocate(maxBatch: number, backend: Backend): void {
+    super.allocate(maxBatch, backend);
+    this.y = this.floatBuffer(this.h * this.w * this.c);
+  }
+
+  /** Draw one image's transform (output → input map). */
+  abstract sample(h: number, w: number): Affine;
+
+  forward([x]: F32[], training: boolean): F32 {
+    if (!training) return x;
+    const per = this.h * this.w * this.c;
+    const y = this.y.data;
+    for (let i = 0; i < this.batch; i++) {
+      const m = this.sample(this.h, this.w);
+      warpImage(y, x, i * per, this.h, this.w, this.c, m, this.fillMode, this.fillValue, this.interpolation);
+    }
+    return y;
+  }
+
+  /** Augmentation sits on the data: no gradient flows into the images. */
+  backward(_dy: F32): (F32 | null)[] {
+    return [null];
+  }
+
+  protected uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * (this.rng as NonNullable<typeof this.rng>).uniform();
+  }
+
+  protected baseConfig(): Record<string, unknown> {
+    return {
+      type: this.type, name: this.name, ...(this.seed !== undefined ? { seed: this.seed } : {}),
+      fillMode: this.fillMode, fillValue: this.fillValue, interpolation: this.interpolation,
+    };
+  }
+}
+
+export type FlipMode = 'horizontal' | 'vertical' | 'horizontal_and_vertical';
+
+export class RandomFlip extends AugmentLayer {
+  declare mode: FlipMode;
+  constructor(config: AugmentConfig & { mode?: FlipMode } = {}) {
+    super('randomFlip', config, (r) => {
+      this.mode = r.oneOf('mode', ['horizontal', 'vertical', 'horizontal_and_vertical'] as const, 'horizontal_and_vertical');
+    }, false);
+  }
+  get className(): string {
+    return 'RandomFlip';
+  }
+  sample(h: number, w: number): Affine {
+    const hz = this.mode !== 'vertical' && this.uniform(0, 1) < 0.5;
+    const vt = this.mode !== 'horizontal' && this.uniform(0, 1) < 0.5;
+    return hz || vt ? flip(hz, vt, h, w) : IDENTITY;
+  }
+  getConfig(): Record<string, unknown> {
+    return { type: this.type, name: this.name, mode: this.mode, ...(this.seed !== undefined ? { seed: this.seed } : {}) };
+  }
+}
+
+export class RandomRotation extends AugmentLayer {
+  declare factor: [number, number];
+  constructor(config: AugmentConfig & { factor: number | [number, number] }) {
+    super('randomRotation', config, (r) => {
+      this.factor = r.range('factor', { required: true, min: -1, max: 1 }) as [number, number];
+    });
+  }
+  get className(): string {
+    return 'RandomRotation';
+  }
+  sample(h: number, w: number): Affine {
+    return rotation(this.uniform(this.factor[0], this.factor[1]) * 2 * Math.PI, h, w);
+  }
+  getConfig(): Record<string, unknown> {
+    return { ...this.baseConfig(), factor: [...this.factor] };
+  }
+}
+
+export class RandomZoom extends AugmentLayer {
+  declare heightFactor: [number, number];
+  declare widthFactor: [number, number] | null;
+  constructor(config: AugmentConfig & { heightFactor: number | [number, number]; widthFactor?: number | [number, number] }) {
+    super('randomZoom', config, (r) => {
+      this.heightFactor = r.range('heightFactor', { required: true, min: -1 }) as [number, number];
+      this.widthFactor = r.range('widthFactor', { min: -1 });
+    });
+  }
+  get className(): string {
+    return 'RandomZoom';
+  }
+  sample(h: number, w: number): Affine {
+    const zy = 1 + this.uniform(this.heightFactor[0], this.heightFactor[1]);
+    const zx = this.widthFactor ? 1 + this.uniform(this.widthFactor[0], this.widthFactor[1]) : zy;
+    return zoom(zy, zx, h, w);
+  }
+  getConfig(): Record<string, unknown> {
+    return { ...this.baseConfig(), heightFactor: [...this.heightFactor], ...(this.widthFactor ? { widthFactor: [...this.widthFactor] } : {}) };
+  }
+}
+
+export class RandomTranslation extends AugmentLayer {
+  declare heightFactor: [number, number];
+  declare widthFactor: [number, number];
+  constructor(config: AugmentConfig & { heightFactor: number | [number, number]; widthFactor: number | [number, number] }) {
+    super('randomTranslation', config, (r) => {
+      this.heightFactor = r.range('heightFactor', { required: true, min: -1, max: 1 }) as [number, number];
+      this.widthFactor = r.range('widthFactor', { required: true, min: -1, max: 1 }) as [number, number];
+    });
+  }
+  get className(): string {
+    return 'RandomTranslation';
+  }
+  sample(h: number, w: number): Affine {
+    return translation(this.uniform(this.heightFactor[0], this.heightFactor[1]) * h, this.uniform(this.widthFactor[0], this.widthFactor[1]) * w);
+  }
+  getConfig(): Record<string, unknown> {
+    return { ...this.baseConfig(), heightFactor: [...this.heightFactor], widthFactor: [...this.widthFactor] };
+  }
+}
