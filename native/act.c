@@ -28,7 +28,7 @@ FL_SPAN(act_fwd_span) {
   const float a = j->alpha;
   switch (j->kind) {
     case FL_LINEAR: if (y != x) memmove(y + lo, x + lo, sizeof(float) * (hi - lo)); break;
-    case FL_RELU: for (size_t i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
+    case FL_RELU: for (size_t i = lo; i < hi; i++) y[i] = fl_relu(x[i]); break;
     case FL_ELU: for (size_t i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : a * expm1f(x[i]); break;
     case FL_LEAKY_RELU: for (size_t i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : a * x[i]; break;
     case FL_SIGMOID: for (size_t i = lo; i < hi; i++) y[i] = 1.0f / (1.0f + expf(-x[i])); break;

@@ -722,7 +722,7 @@ static napi_value js_adam(napi_env env, napi_callback_info info) {
   TRY(num(&c, 8, "epsilon", &eps)); TRY(num(&c, 9, "step", &step)); TRY(num(&c, 10, "weightDecay", &wd));
   if (!(step >= 1)) return (void)fail(&c, "range", "%s must be >= 1; received %g", "step", step), NULL;
   const double alpha_t = lr * sqrt(1.0 - pow(b2, step)) / (1.0 - pow(b1, step));
-  K->adam(ctx, w, g, m, v, vh, n, (float)lr, (float)b1, (float)b2, (float)eps, (float)alpha_t, (float)wd);
+  K->adam(ctx, w, g, m, v, vh, n, (float)lr, (float)(1.0 - b1), (float)(1.0 - b2), (float)eps, (float)alpha_t, (float)wd);
   return done(&c, NULL);
 }
 
@@ -735,7 +735,7 @@ static napi_value js_nadam(napi_env env, napi_callback_info info) {
   TRY(f32(&c, 0, "w", &w, n, 0)); TRY(f32(&c, 1, "g", &g, n, 0)); TRY(f32(&c, 2, "m", &m, n, 0)); TRY(f32(&c, 3, "v", &v, n, 0));
   TRY(num(&c, 4, "lr", &lr)); TRY(num(&c, 5, "beta1", &b1)); TRY(num(&c, 6, "beta2", &b2)); TRY(num(&c, 7, "epsilon", &eps));
   TRY(num(&c, 8, "coefM", &cm)); TRY(num(&c, 9, "coefG", &cg)); TRY(num(&c, 10, "vCorrection", &vc)); TRY(num(&c, 11, "weightDecay", &wd));
-  K->nadam(ctx, w, g, m, v, n, (float)lr, (float)b1, (float)b2, (float)eps, (float)cm, (float)cg, (float)vc, (float)wd);
+  K->nadam(ctx, w, g, m, v, n, (float)lr, (float)(1.0 - b1), (float)(1.0 - b2), (float)eps, (float)cm, (float)cg, (float)vc, (float)wd);
   return done(&c, NULL);
 }
 
@@ -750,7 +750,7 @@ static napi_value js_rmsprop(napi_env env, napi_callback_info info) {
   TRY(num(&c, 5, "lr", &lr)); TRY(num(&c, 6, "rho", &rho)); TRY(num(&c, 7, "momentum", &momentum));
   TRY(num(&c, 8, "epsilon", &eps)); TRY(num(&c, 9, "weightDecay", &wd));
   if (momentum > 0 && !mom) return (void)fail(&c, "type", "%s is needed when momentum is %g", "mom", momentum), NULL;
-  K->rmsprop(ctx, w, g, ms, mg, mom, n, (float)lr, (float)rho, (float)momentum, (float)eps, (float)wd);
+  K->rmsprop(ctx, w, g, ms, mg, mom, n, (float)lr, (float)rho, (float)(1.0 - rho), (float)momentum, (float)eps, (float)wd);
   return done(&c, NULL);
 }
 

@@ -179,12 +179,14 @@ typedef struct fl_kernels {
   void (*penalty_grad)(fl_ctx *, float *dw, const float *w, size_t n, float l1, float l2);
   void (*sgd)(fl_ctx *, float *w, const float *g, float *vel, size_t n, float lr, float momentum,
               int nesterov, float wd);
+  /* b1c, b2c, rc are the complements 1 − β1, 1 − β2, 1 − ρ, computed in double by the binding:
+   * rounding β to float first would cost 1e-5 relative in v for β2 = 0.999 */
   void (*adam)(fl_ctx *, float *w, const float *g, float *m, float *v, float *vhat, size_t n,
-               float lr, float b1, float b2, float eps, float alpha_t, float wd);
+               float lr, float b1c, float b2c, float eps, float alpha_t, float wd);
   void (*nadam)(fl_ctx *, float *w, const float *g, float *m, float *v, size_t n, float lr,
-                float b1, float b2, float eps, float coef_m, float coef_g, float v_corr, float wd);
+                float b1c, float b2c, float eps, float coef_m, float coef_g, float v_corr, float wd);
   void (*rmsprop)(fl_ctx *, float *w, const float *g, float *ms, float *mg, float *mom, size_t n,
-                  float lr, float rho, float momentum, float eps, float wd);
+                  float lr, float rho, float rc, float momentum, float eps, float wd);
 } fl_kernels;
 
 extern const fl_kernels fl_kernels_avx512;
@@ -216,6 +218,9 @@ static inline void fl_philox4x32(uint32_t out[4], uint32_t c0, uint32_t c1, uint
   }
   out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
+
+/* ReLU with NaN propagation (TensorFlow's relu(NaN) = NaN). */
+static inline float fl_relu(float x) { return (x > 0.0f || x != x) ? x : 0.0f; }
 
 /* ---- per-arch name mangling ---------------------------------------------------------------- */
 

@@ -165,7 +165,7 @@ FL_SPAN(bias_rows) {
 FL_SPAN(relu_span) {
   FL_SPAN_UNUSED;
   const rows_job *r = arg;
-  for (size_t i = lo; i < hi; i++) r->y[i] = r->y[i] > 0.0f ? r->y[i] : 0.0f;
+  for (size_t i = lo; i < hi; i++) r->y[i] = fl_relu(r->y[i]);
 }
 
 FL_SPAN(mask_span) {

@@ -3,8 +3,8 @@
  * moving = moving·momentum + batch·(1 − momentum) ("momentum 0.99 keeps 99% of the old
  * moving mean"), epsilon inside the square root. ReLU can be fused into the same pass.
  *
- * Statistics: one pass of per-channel Σx and Σx² in double, one partial per row chunk, summed
- * in chunk order (deterministic). Normalization is then y = x·a + b with per-channel a, b.
+ * Statistics: one pass of per-channel shifted sums in double, one partial per row chunk, summed
+ * in chunk order (deterministic). Normalization is then y = (x − mean)·a + b per channel.
  */
 #include <math.h>
 #include <string.h>
@@ -21,16 +21,19 @@ typedef struct bn_job {
   const float *a2;      /* backward: dx = a·dz + a2·(x − mu) + b */
 } bn_job;
 
+/* Σ(x − k) and Σ(x − k)² per channel with k = the first row: shifting by a value near the mean
+ * keeps var = E[(x−k)²] − E[x−k]² free of cancellation even when |mean| ≫ std. */
 FL_SPAN(moments_span) {
   (void)thread;
   const bn_job *j = arg;
   const int C = j->c;
   double *s = j->partial + (size_t)chunk * 2 * C, *q = s + C;
+  const float *k = j->x;
   for (int ch = 0; ch < C; ch++) s[ch] = q[ch] = 0.0;
   for (size_t r = lo; r < hi; r++) {
     const float *xr = j->x + r * C;
     for (int ch = 0; ch < C; ch++) {
-      const double v = xr[ch];
+      const double v = (double)xr[ch] - k[ch];
       s[ch] += v;
       q[ch] += v * v;
     }
@@ -46,8 +49,7 @@ FL_SPAN(affine_span) {
     float *yr = j->y + r * C;
     if (j->relu) {
       for (int ch = 0; ch < C; ch++) {
-        const float v = (xr[ch] - j->mu[ch]) * j->a[ch] + j->b[ch];
-        yr[ch] = v > 0.0f ? v : 0.0f;
+        yr[ch] = fl_relu((xr[ch] - j->mu[ch]) * j->a[ch] + j->b[ch]);
       }
     } else {
       for (int ch = 0; ch < C; ch++) yr[ch] = (xr[ch] - j->mu[ch]) * j->a[ch] + j->b[ch];
@@ -73,8 +75,9 @@ void FL_FN(fl_bn_train_fwd)(fl_ctx *ctx, float *y, float *mean, float *invstd, f
       s += j.partial[(size_t)p * 2 * c + ch];
       q += j.partial[(size_t)p * 2 * c + c + ch];
     }
-    const double mu = s / rows;
-    double var = q / rows - mu * mu;
+    const double shifted = s / rows;
+    const double mu = x[ch] + shifted;
+    double var = q / rows - shifted * shifted;
     if (var < 0) var = 0; /* rounding can leave a tiny negative */
     const double inv = 1.0 / sqrt(var + (double)eps);
     mean[ch] = (float)mu;

@@ -10,7 +10,7 @@
 typedef struct opt_job {
   float *w, *m, *v, *vhat, *extra;
   const float *g;
-  float lr, b1, b2, eps, alpha_t, wd, momentum, coef_m, coef_g, v_corr, rho, l1, l2;
+  float lr, b1c, b2c, eps, alpha_t, wd, momentum, coef_m, coef_g, v_corr, rho, rc, l1, l2;
   int nesterov;
   double partial[FL_MAX_THREADS];
 } opt_job;
@@ -71,7 +71,7 @@ FL_SPAN(adam_span) {
   const opt_job *j = arg;
   float *w = j->w, *m = j->m, *v = j->v, *vh = j->vhat;
   const float *g = j->g;
-  const float b1c = 1.0f - j->b1, b2c = 1.0f - j->b2, decay = j->lr * j->wd;
+  const float b1c = j->b1c, b2c = j->b2c, decay = j->lr * j->wd;
   for (size_t i = lo; i < hi; i++) {
     const float wi = w[i] - w[i] * decay;
     m[i] += (g[i] - m[i]) * b1c;
@@ -90,7 +90,7 @@ FL_SPAN(nadam_span) {
   const opt_job *j = arg;
   float *w = j->w, *m = j->m, *v = j->v;
   const float *g = j->g;
-  const float b1c = 1.0f - j->b1, b2c = 1.0f - j->b2, decay = j->lr * j->wd;
+  const float b1c = j->b1c, b2c = j->b2c, decay = j->lr * j->wd;
   for (size_t i = lo; i < hi; i++) {
     const float wi = w[i] - w[i] * decay;
     m[i] += (g[i] - m[i]) * b1c;
@@ -105,7 +105,7 @@ FL_SPAN(rmsprop_span) {
   const opt_job *j = arg;
   float *w = j->w, *ms = j->m, *mg = j->v, *mom = j->extra;
   const float *g = j->g;
-  const float rho = j->rho, rc = 1.0f - j->rho, decay = j->lr * j->wd;
+  const float rho = j->rho, rc = j->rc, decay = j->lr * j->wd;
   for (size_t i = lo; i < hi; i++) {
     float wi = w[i] - w[i] * decay;
     ms[i] = rho * ms[i] + rc * g[i] * g[i];
@@ -134,22 +134,22 @@ void FL_FN(fl_sgd)(fl_ctx *ctx, float *w, const float *g, float *vel, size_t n, 
 }
 
 void FL_FN(fl_adam)(fl_ctx *ctx, float *w, const float *g, float *m, float *v, float *vhat, size_t n,
-                    float lr, float b1, float b2, float eps, float alpha_t, float wd) {
-  opt_job j = {.w = w, .g = g, .m = m, .v = v, .vhat = vhat, .lr = lr, .b1 = b1, .b2 = b2,
+                    float lr, float b1c, float b2c, float eps, float alpha_t, float wd) {
+  opt_job j = {.w = w, .g = g, .m = m, .v = v, .vhat = vhat, .lr = lr, .b1c = b1c, .b2c = b2c,
                .eps = eps, .alpha_t = alpha_t, .wd = wd};
   fl_parallel_range(ctx, n, FL_PARALLEL_MIN, adam_span, &j);
 }
 
 void FL_FN(fl_nadam)(fl_ctx *ctx, float *w, const float *g, float *m, float *v, size_t n, float lr,
-                     float b1, float b2, float eps, float coef_m, float coef_g, float v_corr, float wd) {
-  opt_job j = {.w = w, .g = g, .m = m, .v = v, .lr = lr, .b1 = b1, .b2 = b2, .eps = eps,
+                     float b1c, float b2c, float eps, float coef_m, float coef_g, float v_corr, float wd) {
+  opt_job j = {.w = w, .g = g, .m = m, .v = v, .lr = lr, .b1c = b1c, .b2c = b2c, .eps = eps,
                .coef_m = coef_m, .coef_g = coef_g, .v_corr = v_corr, .wd = wd};
   fl_parallel_range(ctx, n, FL_PARALLEL_MIN, nadam_span, &j);
 }
 
 void FL_FN(fl_rmsprop)(fl_ctx *ctx, float *w, const float *g, float *ms, float *mg, float *mom,
-                       size_t n, float lr, float rho, float momentum, float eps, float wd) {
-  opt_job j = {.w = w, .g = g, .m = ms, .v = mg, .extra = mom, .lr = lr, .rho = rho,
+                       size_t n, float lr, float rho, float rc, float momentum, float eps, float wd) {
+  opt_job j = {.w = w, .g = g, .m = ms, .v = mg, .extra = mom, .lr = lr, .rho = rho, .rc = rc,
                .momentum = momentum, .eps = eps, .wd = wd};
   fl_parallel_range(ctx, n, FL_PARALLEL_MIN, rmsprop_span, &j);
 }

@@ -80,7 +80,8 @@ FL_INLINE vf v_where_pos(vf m, vf a) {
 }
 #endif
 
-/* relu that maps NaN to 0 like the reference's `v > 0 ? v : 0` */
-FL_INLINE vf v_relu(vf a) { return v_where_pos(a, a); }
+/* relu with NaN propagation (TensorFlow's): max(0, a) returns a when a is NaN, since x86 MAXPS
+ * and the generic a > b ? a : b both yield the second operand on an unordered compare */
+FL_INLINE vf v_relu(vf a) { return v_max(v_zero(), a); }
 
 #endif /* FL_SIMD_H */

@@ -39,7 +39,7 @@ DECL(void, fl_penalty_grad, (fl_ctx *, float *, const float *, size_t, float, fl
 DECL(void, fl_sgd, (fl_ctx *, float *, const float *, float *, size_t, float, float, int, float))
 DECL(void, fl_adam, (fl_ctx *, float *, const float *, float *, float *, float *, size_t, float, float, float, float, float, float))
 DECL(void, fl_nadam, (fl_ctx *, float *, const float *, float *, float *, size_t, float, float, float, float, float, float, float, float))
-DECL(void, fl_rmsprop, (fl_ctx *, float *, const float *, float *, float *, float *, size_t, float, float, float, float, float))
+DECL(void, fl_rmsprop, (fl_ctx *, float *, const float *, float *, float *, float *, size_t, float, float, float, float, float, float))
 
 const fl_kernels FL_FN(fl_kernels) = {
   .isa = FL_ISA,

@@ -87,9 +87,37 @@ function labelsInRange(kernel: string, labels: I32, cols: number): void {
   }
 }
 
-function geometry(kernel: string, g: WindowGeometry & { packed?: Int32Array }): void {
+const GEOMETRY_FIELDS = ['n', 'h', 'w', 'c', 'kh', 'kw', 'f', 'sh', 'sw', 'padTop', 'padLeft', 'oh', 'ow'] as const;
+
+/**
+ * A geometry must come from convGeometry()/poolGeometry() unchanged: the packed array agrees
+ * with the fields, sizes are positive, and every window touches the input (the same rules the
+ * native binding enforces).
+ */
+function geometry(kernel: string, g: WindowGeometry & { packed?: Int32Array; f?: number }): void {
   if (!g || !(g.packed instanceof Int32Array) || g.packed.length !== 13) {
     throw new ArgumentError(`${kernel}: geometry must come from convGeometry()/poolGeometry(); received ${describe(g)}`);
+  }
+  const fields = g as unknown as Record<string, number>;
+  GEOMETRY_FIELDS.forEach((name, i) => {
+    const value = name === 'f' ? (g.f ?? g.c) : fields[name];
+    const min = name === 'padTop' || name === 'padLeft' ? 0 : 1;
+    if (!Number.isInteger(value) || value < min || g.packed?.[i] !== value) {
+      throw new ArgumentError(`${kernel}: geometry.${name} is ${describe(value)} (packed ${g.packed?.[i]}); it must be an integer ≥ ${min} matching the packed array — build geometries with convGeometry()/poolGeometry()`);
+    }
+  });
+  if (g.padTop >= g.kh || g.padLeft >= g.kw || (g.oh - 1) * g.sh - g.padTop >= g.h || (g.ow - 1) * g.sw - g.padLeft >= g.w) {
+    throw new ArgumentError(`${kernel}: geometry does not describe windows inside the input (output ${g.oh}x${g.ow} from ${g.h}x${g.w} with window ${g.kh}x${g.kw}, stride ${g.sh}x${g.sw}, padding ${g.padTop},${g.padLeft})`);
+  }
+}
+
+/** Run a kernel whose backends report bad saved indices with RangeError; make it typed. */
+function typedRange<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof RangeError) throw new ArgumentError(err.message);
+    throw err;
   }
 }
 
@@ -122,9 +150,8 @@ function drawCheck(kernel: string, draw: unknown): asserts draw is RandomDraw {
 }
 
 function mask(kernel: string, m: unknown, expected: number): asserts m is Uint8Array {
-  if (!(m instanceof Uint8Array) || m.length !== expected) {
-    throw new ShapeError(`${kernel}: mask must be a Uint8Array of ${expected} elements; received ${describe(m)}`);
-  }
+  if (!(m instanceof Uint8Array)) throw new ArgumentError(`${kernel}: mask must be a Uint8Array; received ${describe(m)}`);
+  if (m.length !== expected) throw new ShapeError(`${kernel}: mask must have ${expected} elements; received ${m.length}`);
 }
 
 export interface BackendInfo {
@@ -239,7 +266,7 @@ export function checkedBackend(raw: Kernels, info: BackendInfo): Backend {
       f32(K, 'dx', dx, s.x, s.xs);
       f32(K, 'dy', dy, s.y, s.ys);
       i32(K, 'argmax', argmax, s.y, s.ys);
-      raw.maxPoolBackward(dx, dy, argmax, g);
+      typedRange(() => raw.maxPoolBackward(dx, dy, argmax, g));
     },
     avgPoolForward(y, x, g) {
       const K = 'avgPoolForward';
@@ -269,7 +296,7 @@ export function checkedBackend(raw: Kernels, info: BackendInfo): Backend {
       f32(K, 'dx', dx, n * hw * c, 'n·hw·c');
       f32(K, 'dy', dy, n * c, 'n·c');
       i32(K, 'argmax', argmax, n * c, 'n·c');
-      raw.globalMaxPoolBackward(dx, dy, argmax, n, hw, c);
+      typedRange(() => raw.globalMaxPoolBackward(dx, dy, argmax, n, hw, c));
     },
     globalAvgPoolForward(y, x, n, hw, c) {
       const K = 'globalAvgPoolForward';

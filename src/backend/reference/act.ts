@@ -1,13 +1,14 @@
 /** Reference activations, softmax and dropout. */
 import type { ElementwiseActivation, F32, RandomDraw } from '../backend.js';
 import { dropoutKeep } from '../../tensor/prng.js';
+import { relu } from './layers.js';
 
 export function activationForward(kind: ElementwiseActivation, y: F32, x: F32, alpha: number): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     switch (kind) {
       case 'linear': y[i] = v; break;
-      case 'relu': y[i] = v > 0 ? v : 0; break;
+      case 'relu': y[i] = relu(v); break;
       case 'elu': y[i] = v > 0 ? v : alpha * Math.expm1(v); break;
       case 'leaky_relu': y[i] = v > 0 ? v : alpha * v; break;
       case 'sigmoid': y[i] = 1 / (1 + Math.exp(-v)); break;

@@ -15,8 +15,13 @@ export function maskedGradient(dy: F32, y: F32 | null, act: FusedActivation): F3
   return dz;
 }
 
+/** relu keeps NaN (TensorFlow's relu(NaN) = NaN): a diverged layer stays visible. */
+export function relu(v: number): number {
+  return v > 0 || Number.isNaN(v) ? v : 0;
+}
+
 function activate(v: number, act: FusedActivation): number {
-  return act === 'relu' ? (v > 0 ? v : 0) : v;
+  return act === 'relu' ? relu(v) : v;
 }
 
 export function denseForward(

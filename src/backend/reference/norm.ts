@@ -3,7 +3,7 @@
  * biased batch variance, moving = moving·momentum + batch·(1 − momentum).
  */
 import type { F32, FusedActivation } from '../backend.js';
-import { maskedGradient } from './layers.js';
+import { maskedGradient, relu } from './layers.js';
 
 function normalize(
   y: F32, x: F32, gamma: F32 | null, beta: F32 | null, mean: ArrayLike<number>,
@@ -13,7 +13,7 @@ function normalize(
     for (let ch = 0; ch < c; ch++) {
       const i = r * c + ch;
       const v = (gamma ? gamma[ch] : 1) * (x[i] - mean[ch]) * invStd[ch] + (beta ? beta[ch] : 0);
-      y[i] = act === 'relu' ? (v > 0 ? v : 0) : v;
+      y[i] = act === 'relu' ? relu(v) : v;
     }
   }
 }

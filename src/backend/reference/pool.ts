@@ -37,7 +37,18 @@ export function maxPoolForward(y: F32, argmax: I32, x: F32, g: PoolGeometry): vo
   }
 }
 
-export function maxPoolBackward(dx: F32, dy: F32, argmax: I32, _g: PoolGeometry): void {
+/** Every saved index must point into the same image as its output (else: RangeError). */
+function checkArgmax(kernel: string, argmax: I32, perOut: number, perIn: number): void {
+  for (let i = 0; i < argmax.length; i++) {
+    const img = Math.floor(i / perOut);
+    if (!(argmax[i] >= img * perIn && argmax[i] < (img + 1) * perIn)) {
+      throw new RangeError(`${kernel}: argmax[${i}] = ${argmax[i]} does not point into its image (indices ${img * perIn}..${(img + 1) * perIn - 1})`);
+    }
+  }
+}
+
+export function maxPoolBackward(dx: F32, dy: F32, argmax: I32, g: PoolGeometry): void {
+  checkArgmax('maxPoolBackward', argmax, g.oh * g.ow * g.c, g.h * g.w * g.c);
   dx.fill(0);
   for (let i = 0; i < dy.length; i++) dx[argmax[i]] += dy[i];
 }
@@ -102,7 +113,8 @@ export function globalMaxPoolForward(y: F32, argmax: I32, x: F32, n: number, hw:
   }
 }
 
-export function globalMaxPoolBackward(dx: F32, dy: F32, argmax: I32, _n: number, _hw: number, _c: number): void {
+export function globalMaxPoolBackward(dx: F32, dy: F32, argmax: I32, _n: number, hw: number, c: number): void {
+  checkArgmax('globalMaxPoolBackward', argmax, c, hw * c);
   dx.fill(0);
   for (let i = 0; i < dy.length; i++) dx[argmax[i]] += dy[i];
 }
