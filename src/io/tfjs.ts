@@ -285,7 +285,7 @@ function convertOption(type: string, key: string, value: unknown, where: string)
     case 'beta_regularizer': case 'gamma_regularizer':
       return [camel(key), regFromKeras(value)];
     case 'axis': {
-      const a = Array.isArray(value) ? value[0] : value;
+      const a: unknown = Array.isArray(value) ? (value as unknown[])[0] : value;
       if (a !== -1 && a !== 3 && a !== 1) throw new ArgumentError(`${where}: axis ${describe(value)} is not the channels axis (-1)`);
       return null;
     }

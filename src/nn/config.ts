@@ -66,7 +66,7 @@ export class ConfigReader {
       const range = `${opts.minOpen ? '(' : '['}${lo}, ${hi}${opts.maxOpen ? ')' : ']'}`;
       this.bad(key, v, `a number in ${range}`);
     }
-    return v as number;
+    return v;
   }
 
   bool(key: string, def: boolean): boolean {

@@ -201,16 +201,18 @@ export abstract class Layer {
   ): Param {
     const value = ctx.backend.alloc(sizeOf(shape));
     initialize(value, shape, init, ctx.init);
-    const layer = this;
+    // getters (not copies): renaming or freezing the layer later is reflected in its params
+    const fullName = (): string => `${this.name}/${weightName}`;
+    const isTrainable = (): boolean => trainableWeight && this.trainable;
     const param: Param = {
-      get name() { return `${layer.name}/${weightName}`; },
+      get name() { return fullName(); },
       weightName,
       shape,
       value,
       grad: trainableWeight ? ctx.backend.alloc(value.length) : null,
       regularizer,
-      layer,
-      get trainable() { return trainableWeight && layer.trainable; },
+      layer: this,
+      get trainable() { return isTrainable(); },
     };
     this.params.push(param);
     return param;

@@ -79,7 +79,7 @@ export class Model {
     }
     if (layers.length === 0) throw new ArgumentError('a model needs at least one layer; received none');
     this.name = name;
-    this.inputShape = [...inputShape];
+    this.inputShape = [...(inputShape as number[])];
     this.layers = layers.map((l) => l.layer);
     assignNames(this.layers);
     const byName = new Map<string, number>();

@@ -59,14 +59,14 @@ export function modelFromSpec(spec: unknown, where = 'model spec'): Model {
       throw new ArgumentError(`${where}: ${label}: inputs must be a list of layer names (or "${MODEL_INPUT}"); received ${describe(inputs)}`);
     }
     try {
-      return { layer: createLayer(type, config), inputs: inputs as string[] | undefined };
+      return { layer: createLayer(type, config), inputs: inputs };
     } catch (err) {
       if (err instanceof FitlabError) err.message = `${where}: ${label}: ${err.message}`;
       throw err;
     }
   });
   try {
-    return new Model(input as number[], entries, (s.name as string | undefined) ?? 'sequential');
+    return new Model(input as number[], entries, (s.name) ?? 'sequential');
   } catch (err) {
     if (err instanceof FitlabError) err.message = `${where}: ${err.message}`;
     throw err;

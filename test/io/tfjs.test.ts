@@ -82,12 +82,12 @@ describe('export to TF.js', () => {
 describe('import from TF.js', () => {
   async function saveWithTfjs(m: tf.LayersModel): Promise<string> {
     const dir = tempDir();
-    await m.save(tf.io.withSaveHandler(async (a) => {
+    await m.save(tf.io.withSaveHandler((a) => {
       writeFileSync(join(dir, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
       writeFileSync(join(dir, 'model.json'), JSON.stringify({
         format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
       }));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' as const } });
     }));
     return dir;
   }

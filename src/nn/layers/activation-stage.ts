@@ -26,13 +26,13 @@ export class ActivationStage {
   /** y = act(z) for the separate kinds; rows×cols for softmax. */
   forward(backend: Backend, y: F32, z: F32, rows: number, cols: number): void {
     if (this.name === 'softmax') backend.softmaxForward(y, z, rows, cols);
-    else backend.activationForward(this.name as Exclude<ActivationName, 'softmax'>, y, z, activationAlpha(this.name));
+    else backend.activationForward(this.name, y, z, activationAlpha(this.name));
   }
 
   /** dz = dy·act'(z) for the separate kinds. */
   backward(backend: Backend, dz: F32, dy: F32, z: F32, y: F32, rows: number, cols: number): void {
     if (this.name === 'softmax') backend.softmaxBackward(dz, dy, y, rows, cols);
-    else backend.activationBackward(this.name as Exclude<ActivationName, 'softmax'>, dz, dy, z, y, activationAlpha(this.name));
+    else backend.activationBackward(this.name, dz, dy, z, y, activationAlpha(this.name));
   }
 }
 

@@ -89,9 +89,8 @@ export class Activation extends Layer {
   backward(dy: F32): (F32 | null)[] {
     if (!this.needsInputGrad[0]) return [null];
     if (this.passthrough || this.stage.name === 'linear') return [dy];
-    this.stage.name === 'relu'
-      ? this.backend.activationBackward('relu', this.dx.data, dy, this.x as F32, this.y.data, 0)
-      : this.stage.backward(this.backend, this.dx.data, dy, this.x as F32, this.y.data, this.rows, this.cols);
+    if (this.stage.name === 'relu') this.backend.activationBackward('relu', this.dx.data, dy, this.x as F32, this.y.data, 0);
+    else this.stage.backward(this.backend, this.dx.data, dy, this.x as F32, this.y.data, this.rows, this.cols);
     return [this.dx.data];
   }
   getConfig(): Record<string, unknown> {

@@ -1,0 +1,105 @@
+/**
+ * Datasets in memory: examples stored compactly (uint8 pixels, or float32 for synthetic and
+ * regression data) and scaled to float32 only when a batch is assembled (pixels / 255).
+ */
+import type { F32 } from '../backend/backend.js';
+import { ArgumentError, ShapeError, describe } from '../errors.js';
+
+export interface Split {
+  /** n × example size values */
+  x: Uint8Array | Float32Array;
+  /** class labels (n) */
+  y: Int32Array;
+}
+
+export interface Dataset {
+  name: string;
+  /** where it came from (path, cache file, "synthetic") */
+  source: string;
+  /** shape of one example, e.g. [28, 28, 1] */
+  shape: number[];
+  classes: number;
+  classNames: string[];
+  train: Split;
+  test: Split | null;
+  /** stored value × scale = model input (1/255 for uint8 pixels) */
+  scale: number;
+}
+
+export function exampleSize(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function splitSize(split: Split): number {
+  return split.y.length;
+}
+
+/** Check that a split's arrays agree with the shape and class count. */
+export function validateSplit(split: Split, shape: readonly number[], classes: number, what: string): void {
+  const per = exampleSize(shape);
+  if (split.x.length !== split.y.length * per) {
+    throw new ShapeError(`${what}: ${split.y.length} labels but ${split.x.length} values (${per} per example expected)`);
+  }
+  for (let i = 0; i < split.y.length; i++) {
+    const l = split.y[i];
+    if (!(l >= 0 && l < classes)) throw new ArgumentError(`${what}: label ${i} is ${l}; labels must be in [0, ${classes - 1}]`);
+  }
+}
+
+/** Rows of a split picked by index (a new split that owns its data). */
+export function take(split: Split, indices: ArrayLike<number>, per: number): Split {
+  const n = indices.length;
+  const x = split.x instanceof Uint8Array ? new Uint8Array(n * per) : new Float32Array(n * per);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = indices[i];
+    x.set(split.x.subarray(j * per, (j + 1) * per), i * per);
+    y[i] = split.y[j];
+  }
+  return { x, y };
+}
+
+/** Concatenate splits (same example size and storage type). */
+export function concat(a: Split, b: Split): Split {
+  const x = a.x instanceof Uint8Array ? new Uint8Array(a.x.length + b.x.length) : new Float32Array(a.x.length + b.x.length);
+  if ((a.x instanceof Uint8Array) !== (b.x instanceof Uint8Array)) throw new ArgumentError('cannot concatenate uint8 and float32 splits');
+  x.set(a.x);
+  x.set(b.x, a.x.length);
+  const y = new Int32Array(a.y.length + b.y.length);
+  y.set(a.y);
+  y.set(b.y, a.y.length);
+  return { x, y };
+}
+
+/**
+ * Copy examples indices[from..to) of a split into dst as float32 × scale. dst must hold
+ * (to − from)·per values. This is where uint8 pixels become [0, 1] floats.
+ */
+export function fillBatch(dst: F32, split: Split, indices: ArrayLike<number>, from: number, to: number, per: number, scale: number): void {
+  const src = split.x;
+  for (let i = from; i < to; i++) {
+    const s = indices[i] * per;
+    const d = (i - from) * per;
+    if (scale === 1) {
+      for (let k = 0; k < per; k++) dst[d + k] = src[s + k];
+    } else {
+      for (let k = 0; k < per; k++) dst[d + k] = src[s + k] * scale;
+    }
+  }
+}
+
+/** Class counts of a label array. */
+export function classCounts(y: Int32Array, classes: number): number[] {
+  const counts = new Array<number>(classes).fill(0);
+  for (const l of y) counts[l]++;
+  return counts;
+}
+
+export function describeDataset(d: Dataset): string {
+  const n = (s: Split | null): string => (s ? s.y.length.toLocaleString('en-US') : '—');
+  return `${d.name}: ${n(d.train)} train / ${n(d.test)} test, ${d.shape.join('×')}, ${d.classes} classes (${d.source})`;
+}
+
+export function assertDataset(d: unknown): asserts d is Dataset {
+  if (!d || typeof d !== 'object' || !('train' in d)) throw new ArgumentError(`expected a dataset; received ${describe(d)}`);
+}

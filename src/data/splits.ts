@@ -1,0 +1,89 @@
+/**
+ * Validation splits. `--val` accepts:
+ *   0.1        a stratified, seeded 10% (the right default for class-sorted folders such as
+ *              the CIFAR-10 JPEG copy: every class keeps its share)
+ *   first:5000 the first N training examples (the common MNIST/CIFAR split)
+ *   last:0.1   Keras' validation_split: the last fraction, before shuffling
+ *   0          no validation
+ */
+import { ArgumentError, describe } from '../errors.js';
+import { RandomStream } from '../tensor/prng.js';
+import { type Split, take } from './dataset.js';
+
+/** Stream purpose of split permutations. */
+export const STREAM_SPLIT = 5;
+
+export type ValSpec = { kind: 'none' } | { kind: 'stratified'; fraction: number } | { kind: 'first'; n: number } | { kind: 'last'; fraction: number };
+
+export function parseVal(value: string | number): ValSpec {
+  const text = String(value).trim();
+  const bad = (): never => {
+    throw new ArgumentError(`--val must be a fraction in [0, 1) such as 0.1, first:N or last:F; received ${describe(value)}`);
+  };
+  if (text === '0' || text === 'none') return { kind: 'none' };
+  const m = /^(first|last):(.+)$/.exec(text);
+  if (m) {
+    const v = Number(m[2]);
+    if (m[1] === 'first') {
+      if (!Number.isInteger(v) || v < 1) bad();
+      return { kind: 'first', n: v };
+    }
+    if (!(v > 0 && v < 1)) bad();
+    return { kind: 'last', fraction: v };
+  }
+  const f = Number(text);
+  if (!(f > 0 && f < 1)) bad();
+  return { kind: 'stratified', fraction: f };
+}
+
+export function formatVal(v: ValSpec): string {
+  switch (v.kind) {
+    case 'none': return '0';
+    case 'stratified': return String(v.fraction);
+    case 'first': return `first:${v.n}`;
+    case 'last': return `last:${v.fraction}`;
+  }
+}
+
+/** Per class, a seeded round(fraction·count) of its examples go to validation. */
+export function stratifiedSplit(split: Split, fraction: number, classes: number, per: number, seed: number): { train: Split; val: Split } {
+  const rng = new RandomStream(seed, STREAM_SPLIT);
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  split.y.forEach((l, i) => byClass[l].push(i));
+  const valIdx: number[] = [];
+  const trainIdx: number[] = [];
+  for (const members of byClass) {
+    const order = rng.shuffle(Int32Array.from(members));
+    const k = Math.round(fraction * members.length);
+    for (let i = 0; i < order.length; i++) (i < k ? valIdx : trainIdx).push(order[i]);
+  }
+  // keep the original order inside each part (training shuffles per epoch anyway)
+  trainIdx.sort((a, b) => a - b);
+  valIdx.sort((a, b) => a - b);
+  return { train: take(split, trainIdx, per), val: take(split, valIdx, per) };
+}
+
+/** Apply a validation spec to the training split. */
+export function applyVal(split: Split, spec: ValSpec, classes: number, per: number, seed: number): { train: Split; val: Split | null } {
+  const n = split.y.length;
+  switch (spec.kind) {
+    case 'none':
+      return { train: split, val: null };
+    case 'stratified':
+      return stratifiedSplit(split, spec.fraction, classes, per, seed);
+    case 'first': {
+      if (spec.n >= n) throw new ArgumentError(`--val first:${spec.n} leaves no training examples (there are ${n})`);
+      return {
+        train: { x: split.x.subarray(spec.n * per), y: split.y.subarray(spec.n) },
+        val: { x: split.x.subarray(0, spec.n * per), y: split.y.subarray(0, spec.n) },
+      };
+    }
+    case 'last': {
+      const at = Math.floor(n * (1 - spec.fraction));
+      return {
+        train: { x: split.x.subarray(0, at * per), y: split.y.subarray(0, at) },
+        val: { x: split.x.subarray(at * per), y: split.y.subarray(at) },
+      };
+    }
+  }
+}

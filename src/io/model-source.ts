@@ -1,0 +1,44 @@
+/**
+ * What `--model` accepts: a preset name, a JSON model spec file, or a TF.js / Keras model.json
+ * (its weights come along: that is how a pretrained model is fine-tuned).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ArgumentError, FitlabError } from '../errors.js';
+import { PRESET_NAMES, isPreset, presetSpec } from '../nn/presets.js';
+import type { ModelSpec } from '../nn/spec.js';
+import { type LoadedTfjs, readTfjs } from './tfjs.js';
+
+export interface ModelSource {
+  kind: 'preset' | 'spec' | 'tfjs';
+  /** short name for run directories */
+  label: string;
+  spec: ModelSpec;
+  /** weights to load after building (TF.js models) */
+  tfjs?: LoadedTfjs;
+}
+
+export function resolveModelSource(arg: string, options: { input?: number[]; classes?: number } = {}): ModelSource {
+  if (isPreset(arg)) return { kind: 'preset', label: arg, spec: presetSpec(arg, options) };
+  const path = existsSync(arg) && statSync(arg).isDirectory() ? join(arg, 'model.json') : arg;
+  if (!existsSync(path)) {
+    throw new ArgumentError(
+      `--model ${JSON.stringify(arg)} is neither a preset nor an existing file`,
+      `presets: ${PRESET_NAMES.join(', ')}; or a spec .json file, or a TF.js model.json`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const o = json as Record<string, unknown>;
+  if (o && typeof o === 'object' && ('modelTopology' in o || 'class_name' in o)) {
+    const tfjs = readTfjs(path);
+    const label = basename(dirname(path)) || 'model';
+    return { kind: 'tfjs', label, spec: tfjs.spec, tfjs };
+  }
+  const spec = json as ModelSpec;
+  return { kind: 'spec', label: basename(path).replace(/\.json$/i, ''), spec };
+}

@@ -1,0 +1,202 @@
+/**
+ * Run directories (ARCHITECTURE decision 6): runs/<time>-<name>/ holding
+ *   config.json      the fully resolved configuration (model spec, data, optimizer, seed, versions)
+ *   history.jsonl    one JSON line per epoch, rewritten atomically after every epoch
+ *   model-initial/   model-best/   model-final/   (TF.js Layers format)
+ *   checkpoint/      weights + optimizer state + PRNG streams + callbacks + position: resume exactly
+ * Every write is atomic (temp + rename); a reader never trusts a half-written file.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FitlabError } from '../errors.js';
+import type { OptimizerState } from '../optim/optimizers.js';
+import type { CallbackState } from '../train/callbacks.js';
+import type { TrainingState } from '../train/fit.js';
+import type { EpochLog } from '../train/history.js';
+import { writeDirAtomic, writeFileAtomic } from './atomic.js';
+
+export const RUN_FILES = {
+  config: 'config.json',
+  history: 'history.jsonl',
+  checkpoint: 'checkpoint',
+  modelInitial: 'model-initial',
+  modelBest: 'model-best',
+  modelFinal: 'model-final',
+} as const;
+
+function stamp(d = new Date()): string {
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** Create runs/<timestamp>-<name>/ (made unique with a suffix when needed). */
+export function createRunDir(root: string, name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
+  mkdirSync(root, { recursive: true });
+  const base = join(resolve(root), `${stamp()}-${safe}`);
+  let dir = base;
+  for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
+  mkdirSync(dir);
+  return dir;
+}
+
+/** JSON with non-finite numbers written as null (JSON has no NaN). */
+export function toJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), indent);
+}
+
+export function writeRunConfig(dir: string, config: Record<string, unknown>): void {
+  writeFileAtomic(join(dir, RUN_FILES.config), toJson(config, 2) + '\n');
+}
+
+export function readRunConfig(dir: string): Record<string, unknown> {
+  const file = join(dir, RUN_FILES.config);
+  if (!existsSync(file)) throw new FitlabError(`${dir} is not a fitlab run directory (no ${RUN_FILES.config})`);
+  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+export function writeHistory(dir: string, logs: EpochLog[]): void {
+  writeFileAtomic(join(dir, RUN_FILES.history), logs.map((l) => toJson(l)).join('\n') + (logs.length ? '\n' : ''));
+}
+
+/** Read history.jsonl (null values become NaN: they were non-finite numbers). */
+export function readHistoryFile(file: string): EpochLog[] {
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  return lines.map((l, i) => {
+    try {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(o)) if (v === null) o[k] = Number.NaN;
+      return o as unknown as EpochLog;
+    } catch {
+      throw new FitlabError(`${file}: line ${i + 1} is not valid JSON`);
+    }
+  });
+}
+
+// ---- checkpoints ----------------------------------------------------------------------------
+
+interface ArrayIndex {
+  key: string;
+  length: number;
+}
+
+/** Pack named float arrays into one buffer + an index. */
+function packArrays(arrays: [string, Float32Array][]): { index: ArrayIndex[]; bytes: Uint8Array } {
+  const total = arrays.reduce((n, [, a]) => n + a.length, 0);
+  const all = new Float32Array(total);
+  const index: ArrayIndex[] = [];
+  let off = 0;
+  for (const [key, a] of arrays) {
+    all.set(a, off);
+    off += a.length;
+    index.push({ key, length: a.length });
+  }
+  return { index, bytes: new Uint8Array(all.buffer) };
+}
+
+function unpackArrays(index: ArrayIndex[], bytes: Uint8Array, where: string): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  const total = index.reduce((n, e) => n + e.length, 0);
+  if (bytes.length !== total * 4) throw new FitlabError(`${where}: ${bytes.length} bytes, expected ${total * 4} (truncated or corrupted checkpoint)`);
+  const all = new Float32Array(total);
+  new Uint8Array(all.buffer).set(bytes);
+  let off = 0;
+  for (const e of index) {
+    out.set(e.key, all.subarray(off, off + e.length));
+    off += e.length;
+  }
+  return out;
+}
+
+/** True when every weight is finite (a NaN checkpoint is never written over a good one). */
+export function weightsFinite(weights: Float32Array[]): boolean {
+  for (const w of weights) for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) return false;
+  return true;
+}
+
+/** Write checkpoint/ atomically: state.json + arrays.bin. */
+export function saveCheckpoint(dir: string, state: TrainingState, extra: Record<string, unknown> = {}): void {
+  const arrays: [string, Float32Array][] = [];
+  state.weights.forEach((w, i) => arrays.push([`weights/${i}`, w]));
+  for (const [kind, byParam] of Object.entries(state.optimizer.slots)) {
+    for (const [name, values] of Object.entries(byParam)) arrays.push([`optimizer/${kind}/${name}`, values]);
+  }
+  const callbacks: Record<string, unknown> = {};
+  for (const [name, cs] of Object.entries(state.callbacks)) {
+    const { weights, ...rest } = cs;
+    callbacks[name] = { ...rest, weightCount: weights ? weights.length : null };
+    weights?.forEach((w, i) => arrays.push([`callbacks/${name}/${i}`, w]));
+  }
+  const { index, bytes } = packArrays(arrays);
+  const { weights: _w, optimizer, ...rest } = state;
+  const meta = {
+    format: 'fitlab-checkpoint-1',
+    ...rest,
+    callbacks,
+    optimizer: { name: optimizer.name, iterations: optimizer.iterations, learningRate: optimizer.learningRate, uProduct: optimizer.uProduct, slots: Object.keys(optimizer.slots) },
+    weightCount: state.weights.length,
+    arrays: index,
+    ...extra,
+  };
+  writeDirAtomic(join(dir, RUN_FILES.checkpoint), (tmp) => {
+    writeFileAtomic(join(tmp, 'arrays.bin'), bytes);
+    writeFileAtomic(join(tmp, 'state.json'), toJson(meta, 1) + '\n');
+  });
+}
+
+export function hasCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, RUN_FILES.checkpoint, 'state.json'));
+}
+
+/** Read checkpoint/ back into a TrainingState. */
+export function loadCheckpoint(dir: string): TrainingState & Record<string, unknown> {
+  const cdir = join(dir, RUN_FILES.checkpoint);
+  const file = join(cdir, 'state.json');
+  if (!existsSync(file)) {
+    throw new FitlabError(`${dir} has no checkpoint to resume from (${file} is missing)`, 'the run may not have finished its first epoch');
+  }
+  const meta = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
+    arrays: ArrayIndex[]; weightCount: number; callbacks: Record<string, { weightCount: number | null }>;
+    optimizer: { name: OptimizerState['name']; iterations: number; learningRate: number; uProduct?: number; slots: string[] };
+    history: EpochLog[];
+  };
+  if (meta.format !== 'fitlab-checkpoint-1') throw new FitlabError(`${file}: unknown checkpoint format ${String(meta.format)}`);
+  const arrays = unpackArrays(meta.arrays, readFileSync(join(cdir, 'arrays.bin')), join(cdir, 'arrays.bin'));
+  const weights = Array.from({ length: meta.weightCount }, (_, i) => arrays.get(`weights/${i}`) as Float32Array);
+  const slots: OptimizerState['slots'] = {};
+  for (const [key, values] of arrays) {
+    const m = /^optimizer\/([^/]+)\/(.+)$/.exec(key);
+    if (m) (slots[m[1]] ??= {})[m[2]] = values;
+  }
+  const callbacks: Record<string, CallbackState> = {};
+  for (const [name, cs] of Object.entries(meta.callbacks)) {
+    const { weightCount, ...rest } = cs;
+    callbacks[name] = {
+      ...rest,
+      weights: weightCount === null ? null : Array.from({ length: weightCount }, (_, i) => arrays.get(`callbacks/${name}/${i}`) as Float32Array),
+    };
+  }
+  const history = meta.history.map((l) => {
+    const o = { ...l } as Record<string, unknown>;
+    for (const [k, v] of Object.entries(o)) if (v === null) o[k] = Number.NaN;
+    return o as unknown as EpochLog;
+  });
+  const { arrays: _a, weightCount: _c, format: _f, ...rest } = meta;
+  return {
+    ...(rest as unknown as TrainingState),
+    history,
+    weights,
+    callbacks,
+    optimizer: { name: meta.optimizer.name, iterations: meta.optimizer.iterations, learningRate: meta.optimizer.learningRate, uProduct: meta.optimizer.uProduct, slots },
+  };
+}
+
+/** Run directories under a root, newest first. */
+export function listRuns(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.') && existsSync(join(root, d.name, RUN_FILES.config)))
+    .map((d) => join(root, d.name))
+    .sort()
+    .reverse();
+}

@@ -1,0 +1,306 @@
+/**
+ * A training run end to end — dataset, model, split, run directory, callbacks, checkpoints,
+ * final export and test evaluation — shared by `fitlab train`, the experiments and the
+ * dashboard. Output goes through hooks, so callers decide what the user sees.
+ */
+import { join } from 'node:path';
+import { getBackend } from '../backend/index.js';
+import { type Dataset, classCounts, describeDataset, exampleSize } from '../data/dataset.js';
+import { type LocateOptions, loadDataset } from '../data/locate.js';
+import { applyVal, formatVal, parseVal } from '../data/splits.js';
+import type { SyntheticOptions } from '../data/synthetic.js';
+import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
+import { hasCheckpoint, loadCheckpoint, readRunConfig, saveCheckpoint, weightsFinite, writeHistory, writeRunConfig, createRunDir, RUN_FILES, toJson } from '../io/run-dir.js';
+import { resolveModelSource } from '../io/model-source.js';
+import { applyWeights, saveTfjs } from '../io/tfjs.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { LossHead, parseLoss } from '../nn/losses.js';
+import type { Model } from '../nn/model.js';
+import { formatShape } from '../nn/shape.js';
+import { type ModelSpec, modelFromSpec } from '../nn/spec.js';
+import { createOptimizer } from '../optim/optimizers.js';
+import { type BatchLog, type Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN } from '../train/callbacks.js';
+import { Trainer, type TrainingState } from '../train/fit.js';
+import type { EpochLog } from '../train/history.js';
+import { packageVersion } from '../util/paths.js';
+
+export interface TrainRunConfig {
+  /** preset name, spec file or TF.js model.json */
+  model: string;
+  /** input shape and class count for presets (default: the dataset's) */
+  input?: number[];
+  classes?: number;
+  dataset: string;
+  dataDir?: string;
+  synthetic?: SyntheticOptions;
+  /** --val: fraction (stratified), first:N, last:F or 0 */
+  val?: string;
+  epochs: number;
+  batchSize?: number;
+  optimizer?: string | Record<string, unknown>;
+  /** overrides the optimizer's learning rate */
+  lr?: number;
+  loss?: string;
+  seed?: number;
+  threads?: number;
+  /** EarlyStopping patience (restores the best weights), or null */
+  earlyStopping?: number | null;
+  monitor?: string;
+  /** 'best' keeps model-best/ (ModelCheckpoint saveBestOnly) */
+  checkpoint?: 'best' | 'none';
+  reduceLrOnPlateau?: { factor?: number; patience?: number } | null;
+  shuffle?: boolean;
+  /** parent of run directories */
+  out?: string;
+  name?: string;
+  classWeight?: 'balanced' | Record<number, number> | null;
+}
+
+export interface RunHooks {
+  /** a line of human-readable output */
+  log?: (line: string) => void;
+  onBatch?: (info: { epoch: number; batch: number; batches: number; epochs: number; logs: BatchLog }) => void;
+  onEpoch?: (log: EpochLog, epochs: number) => void;
+  /** polled after every batch: true saves a checkpoint and returns */
+  shouldInterrupt?: () => boolean;
+}
+
+export interface TrainRunResult {
+  runDir: string;
+  epochsRun: number;
+  /** epoch with the lowest val_loss (or loss), 0-based */
+  bestEpoch: number | null;
+  final: EpochLog | null;
+  best: EpochLog | null;
+  test: { loss: number; accuracy: number } | null;
+  wallSeconds: number;
+  /** median seconds per epoch */
+  epochSeconds: number | null;
+  stopReason: string | null;
+  interrupted: boolean;
+  history: EpochLog[];
+  dataset: string;
+  model: string;
+}
+
+/** The resolved configuration written to config.json (enough to rebuild and resume). */
+interface ResolvedConfig {
+  fitlab: string;
+  node: string;
+  created: string;
+  backend: { name: string; isa: string; threads: number };
+  model: { source: string; label: string; spec: ModelSpec; params: { total: number; trainable: number; nonTrainable: number } };
+  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[] };
+  training: {
+    epochs: number; batchSize: number; seed: number; shuffle: boolean; loss: string;
+    optimizer: Record<string, unknown>; earlyStopping: number | null; monitor: string; checkpoint: 'best' | 'none';
+    reduceLrOnPlateau: { factor?: number; patience?: number } | null; classWeight: Record<number, number> | null;
+  };
+}
+
+function balancedWeights(y: Int32Array, classes: number): Record<number, number> {
+  const counts = classCounts(y, classes);
+  const w: Record<number, number> = {};
+  counts.forEach((c, k) => {
+    w[k] = c ? y.length / (classes * c) : 0;
+  });
+  return w;
+}
+
+interface Prepared {
+  dataset: Dataset;
+  model: Model;
+  trainer: Trainer;
+  train: { x: Uint8Array | Float32Array; y: Int32Array };
+  val: { x: Uint8Array | Float32Array; y: Int32Array } | null;
+  callbacks: Callback[];
+  resolved: ResolvedConfig;
+}
+
+function checkShapes(model: Model, dataset: Dataset): void {
+  const a = model.inputShape;
+  const b = dataset.shape;
+  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+    throw new ShapeError(`the model takes ${formatShape(a)} inputs but ${dataset.name} examples are ${formatShape(b)}`, 'presets adapt automatically; for a spec file, change its "input"');
+  }
+  if (model.outputSize !== dataset.classes) {
+    throw new ShapeError(`the model has ${model.outputSize} outputs but ${dataset.name} has ${dataset.classes} classes`);
+  }
+}
+
+function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir: string | null): Prepared {
+  const epochs = config.epochs;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ArgumentError(`--epochs must be a positive integer; received ${describe(epochs)}`);
+  const batchSize = config.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`--batch-size must be a positive integer; received ${describe(batchSize)}`);
+  const seed = config.seed ?? 42;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ArgumentError(`--seed must be a non-negative integer; received ${describe(seed)}`);
+  const backend = getBackend();
+  if (config.threads !== undefined) backend.setThreads(config.threads);
+
+  const locate: LocateOptions = { dataDir: config.dataDir, synthetic: config.synthetic };
+  const dataset = loadDataset(config.dataset, locate);
+  const source = resolvedSpec ? null : resolveModelSource(config.model, { input: config.input ?? dataset.shape, classes: config.classes ?? dataset.classes });
+  const spec = resolvedSpec ?? (source as NonNullable<typeof source>).spec;
+  const model = modelFromSpec(spec, `--model ${config.model}`);
+  checkShapes(model, dataset);
+
+  const per = exampleSize(dataset.shape);
+  const valSpec = parseVal(config.val ?? '0.1');
+  const { train, val } = applyVal(dataset.train, valSpec, dataset.classes, per, seed);
+
+  model.build({ batchSize, seed, backend });
+  if (source?.tfjs) applyWeights(model, source.tfjs.weightSpecs, source.tfjs.weightData, config.model);
+
+  let optimizerSpec: string | Record<string, unknown> = config.optimizer ?? 'adam';
+  if (config.lr !== undefined) {
+    if (!(typeof config.lr === 'number' && Number.isFinite(config.lr) && config.lr >= 0)) throw new ArgumentError(`--lr must be a number ≥ 0; received ${describe(config.lr)}`);
+    optimizerSpec = typeof optimizerSpec === 'string' ? { name: optimizerSpec, learningRate: config.lr } : { ...optimizerSpec, learningRate: config.lr };
+  }
+  const optimizer = createOptimizer(optimizerSpec);
+  const lossSpec = parseLoss(config.loss ?? 'sparse_categorical_crossentropy');
+  const loss = new LossHead(model, lossSpec);
+  const trainer = new Trainer(model, loss, optimizer, batchSize);
+
+  const monitor = config.monitor ?? (val ? 'val_loss' : 'loss');
+  const callbacks: Callback[] = [new TerminateOnNaN()];
+  const earlyStopping = config.earlyStopping ?? null;
+  if (earlyStopping !== null) {
+    if (!Number.isInteger(earlyStopping) || earlyStopping < 0) throw new ArgumentError(`--early-stopping must be a patience (integer ≥ 0); received ${describe(earlyStopping)}`);
+    callbacks.push(new EarlyStopping({ monitor, patience: earlyStopping, restoreBestWeights: true }));
+  }
+  if (config.reduceLrOnPlateau) callbacks.push(new ReduceLROnPlateau({ monitor, ...config.reduceLrOnPlateau }));
+  const checkpoint = config.checkpoint ?? 'best';
+  if (checkpoint === 'best' && runDir) {
+    callbacks.push(new ModelCheckpoint({ monitor, saveBestOnly: true, save: () => saveTfjs(model, join(runDir, RUN_FILES.modelBest)) }));
+  }
+  const classWeight = config.classWeight === 'balanced' ? balancedWeights(train.y, dataset.classes) : (config.classWeight ?? null);
+
+  const counts = model.countParams();
+  const resolved: ResolvedConfig = {
+    fitlab: packageVersion(),
+    node: process.version,
+    created: new Date().toISOString(),
+    backend: { name: backend.name, isa: backend.isa, threads: backend.threads },
+    model: { source: config.model, label: source?.label ?? spec.name ?? 'model', spec, params: counts },
+    dataset: {
+      spec: config.dataset, dataDir: config.dataDir ?? null, synthetic: config.synthetic ?? null, name: dataset.name, source: dataset.source,
+      shape: dataset.shape, classes: dataset.classes, classNames: dataset.classNames, train: train.y.length, val: val?.y.length ?? 0,
+      test: dataset.test?.y.length ?? 0, valSplit: formatVal(valSpec), trainClassCounts: classCounts(train.y, dataset.classes),
+    },
+    training: {
+      epochs, batchSize, seed, shuffle: config.shuffle ?? true, loss: lossSpec.name, optimizer: optimizer.getConfig(),
+      earlyStopping, monitor, checkpoint, reduceLrOnPlateau: config.reduceLrOnPlateau ?? null, classWeight,
+    },
+  };
+  return { dataset, model, trainer, train, val, callbacks, resolved };
+}
+
+function bestEpochOf(history: EpochLog[]): EpochLog | null {
+  let best: EpochLog | null = null;
+  for (const e of history) {
+    const v = e.val_loss ?? e.loss;
+    if (Number.isFinite(v) && (!best || v < (best.val_loss ?? best.loss))) best = e;
+  }
+  return best;
+}
+
+async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hooks: RunHooks, resume: TrainingState | null, started: number): Promise<TrainRunResult> {
+  const { model, trainer, dataset } = p;
+  const log = hooks.log ?? (() => undefined);
+  const epochs = config.epochs;
+  let lastGood: number | null = null;
+  const result = await trainer.fit(p.train, {
+    epochs,
+    validationData: p.val,
+    shuffle: p.resolved.training.shuffle,
+    callbacks: p.callbacks,
+    classWeight: p.resolved.training.classWeight,
+    inputScale: dataset.scale,
+    resume,
+    shouldInterrupt: hooks.shouldInterrupt,
+    onBatch: hooks.onBatch ? (info) => hooks.onBatch?.({ ...info, epochs }) : undefined,
+    afterEpoch: (epoch, epochLog, state) => {
+      writeHistory(runDir, trainer.context && state().history);
+      const snapshot = state();
+      if (weightsFinite(snapshot.weights)) {
+        saveCheckpoint(runDir, snapshot, { config: RUN_FILES.config });
+        lastGood = epoch;
+      } else {
+        log(`fitlab: weights are no longer finite after epoch ${epoch + 1}; keeping the checkpoint of epoch ${lastGood === null ? '(none)' : lastGood + 1}`);
+      }
+      hooks.onEpoch?.(epochLog, epochs);
+    },
+  });
+  const history = result.history.epochs;
+  if (result.interrupted) {
+    if (weightsFinite(result.state.weights)) saveCheckpoint(runDir, result.state, { config: RUN_FILES.config });
+    writeHistory(runDir, history);
+  } else if (weightsFinite(model.params().map((q) => q.value))) {
+    saveTfjs(model, join(runDir, RUN_FILES.modelFinal));
+  }
+  const finite = weightsFinite(model.params().map((q) => q.value));
+  const test = !result.interrupted && finite && dataset.test ? trainer.evaluate(dataset.test, dataset.scale) : null;
+  const best = bestEpochOf(history);
+  const secs = history.map((e) => e.seconds).sort((a, b) => a - b);
+  const out: TrainRunResult = {
+    runDir,
+    epochsRun: history.length,
+    bestEpoch: best ? best.epoch : null,
+    final: history[history.length - 1] ?? null,
+    best,
+    test: test ? { loss: test.loss, accuracy: test.accuracy } : null,
+    wallSeconds: (performance.now() - started) / 1000,
+    epochSeconds: secs.length ? secs[Math.floor(secs.length / 2)] : null,
+    stopReason: result.stopReason,
+    interrupted: result.interrupted,
+    history,
+    dataset: dataset.name,
+    model: p.resolved.model.label,
+  };
+  const { history: _h, ...summary } = out;
+  writeFileAtomic(join(runDir, 'summary.json'), toJson(summary, 2) + '\n');
+  return out;
+}
+
+/** Train a model as configured, in a new run directory. */
+export async function trainRun(config: TrainRunConfig, hooks: RunHooks = {}): Promise<TrainRunResult> {
+  const started = performance.now();
+  const log = hooks.log ?? (() => undefined);
+  // resolve everything that can fail on user input before creating the run directory
+  const probe = prepare(config, null, null);
+  const name = config.name ?? `${probe.resolved.model.label}-${probe.dataset.name}`;
+  const runDir = createRunDir(config.out ?? 'runs', name);
+  const p = prepare(config, probe.resolved.model.spec, runDir);
+  p.resolved.model.source = config.model;
+  p.resolved.model.label = probe.resolved.model.label;
+  // TF.js weights were loaded into probe's model; carry them over
+  p.model.setWeights(probe.model.params().map((q) => q.value));
+  writeRunConfig(runDir, { ...p.resolved, command: config });
+  saveTfjs(p.model, join(runDir, RUN_FILES.modelInitial));
+  log(`run directory: ${runDir}`);
+  log(describeDataset(p.dataset) + ` → ${p.resolved.dataset.train.toLocaleString('en-US')} train / ${p.resolved.dataset.val.toLocaleString('en-US')} validation (--val ${p.resolved.dataset.valSplit})`);
+  const c = p.resolved.model.params;
+  log(`model ${p.resolved.model.label}: ${c.total.toLocaleString('en-US')} params; backend ${p.resolved.backend.name} (${p.resolved.backend.isa}, ${p.resolved.backend.threads} threads); seed ${p.resolved.training.seed}`);
+  return execute(p, runDir, config, hooks, null, started);
+}
+
+/** Continue a run from its checkpoint (same data, split, seed; optionally more epochs). */
+export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides: { epochs?: number; threads?: number } = {}): Promise<TrainRunResult> {
+  const started = performance.now();
+  const log = hooks.log ?? (() => undefined);
+  const saved = readRunConfig(runDir) as unknown as ResolvedConfig & { command: TrainRunConfig };
+  if (!hasCheckpoint(runDir)) throw new FitlabError(`${runDir} has no checkpoint to resume from`, 'a run writes its first checkpoint at the end of its first epoch (or on Ctrl-C)');
+  const state = loadCheckpoint(runDir);
+  const config: TrainRunConfig = { ...saved.command, epochs: overrides.epochs ?? saved.command.epochs, threads: overrides.threads ?? saved.backend.threads };
+  if (state.epoch >= config.epochs && state.batchInEpoch === 0) {
+    throw new ArgumentError(`the run already finished ${state.epoch} of ${config.epochs} epochs`, `pass --epochs N with N > ${state.epoch} to train further`);
+  }
+  const p = prepare(config, saved.model.spec, runDir);
+  if (p.model.backend.threads !== saved.backend.threads) {
+    log(`fitlab: note: resuming with ${p.model.backend.threads} threads (the run used ${saved.backend.threads}); results may differ in the last bits`);
+  }
+  writeRunConfig(runDir, { ...saved, training: { ...saved.training, epochs: config.epochs }, command: config, resumed: new Date().toISOString() });
+  log(`resuming ${runDir} at epoch ${state.epoch + 1}${state.batchInEpoch ? `, batch ${state.batchInEpoch + 1}` : ''} of ${config.epochs}`);
+  return execute(p, runDir, config, hooks, state, started);
+}

@@ -1,0 +1,387 @@
+/**
+ * fit / evaluate / predict with Keras semantics:
+ * - validationSplit takes the LAST fraction of the data, before any shuffling;
+ * - each epoch visits the training examples in a fresh seeded permutation (shuffle), in
+ *   batches of batchSize (the last one may be smaller);
+ * - the reported loss is the batch-size-weighted mean of (data loss + regularization penalty);
+ *   val_loss includes the penalty too, as Keras' test step does;
+ * - classWeight multiplies each example's loss by the weight of its class;
+ * - callbacks see epoch logs; stop_training set during a batch stops after that batch.
+ *
+ * Everything random comes from the model's seed: the permutation stream here, dropout and
+ * augmentation streams in the layers. captureState() snapshots all of it (weights, optimizer,
+ * streams, callback state, position inside the epoch), and a fit given that state continues
+ * bit-identically to an uninterrupted run at the same thread count.
+ */
+import type { F32 } from '../backend/backend.js';
+import { ArgumentError, ShapeError, describe } from '../errors.js';
+import { type Split, exampleSize, fillBatch } from '../data/dataset.js';
+import { type LossHead } from '../nn/losses.js';
+import type { Model } from '../nn/model.js';
+import type { Optimizer, OptimizerState } from '../optim/optimizers.js';
+import { RandomStream, type StreamState } from '../tensor/prng.js';
+import { type BatchLog, type Callback, type CallbackState, type TrainingContext } from './callbacks.js';
+import { type EpochLog, History } from './history.js';
+import { type BatchResult, evaluateBatch, trainBatch } from './step.js';
+
+/** Stream purpose of the epoch permutations (see layerStream). */
+export const STREAM_SHUFFLE = 2;
+
+export interface FitOptions {
+  epochs: number;
+  /** Keras default 32 */
+  batchSize?: number;
+  /** the last fraction of the training data, taken before shuffling */
+  validationSplit?: number;
+  validationData?: Split | null;
+  shuffle?: boolean;
+  callbacks?: Callback[];
+  /** class index → weight of that class's examples in the loss */
+  classWeight?: Record<number, number> | null;
+  initialEpoch?: number;
+  /** stored value × inputScale = model input (1/255 for uint8 pixels) */
+  inputScale?: number;
+  /** continue from captureState() of an earlier fit */
+  resume?: TrainingState | null;
+  /** checked after every batch; true stops at once (Ctrl-C): the result says interrupted */
+  shouldInterrupt?: () => boolean;
+  /** progress after every batch (for progress bars) */
+  onBatch?: (info: { epoch: number; batch: number; batches: number; logs: BatchLog }) => void;
+  /**
+   * After every epoch, once all callbacks have run: `state()` snapshots the run positioned at
+   * the start of the next epoch (run directories write it as the checkpoint).
+   */
+  afterEpoch?: (epoch: number, log: EpochLog, state: () => TrainingState) => void;
+}
+
+/** Everything needed to continue a fit exactly. */
+export interface TrainingState {
+  /** epoch in progress (or the next to start when batchInEpoch is 0) */
+  epoch: number;
+  /** next batch of that epoch */
+  batchInEpoch: number;
+  epochs: number;
+  /** permutation stream at the start of `epoch` (regenerates its order) */
+  epochShuffle: StreamState;
+  /** running sums of the epoch in progress */
+  partial: EpochSums;
+  epochSeconds: number;
+  /** learning rate at the start of `epoch` (what its log reports) */
+  epochLr: number;
+  weights: Float32Array[];
+  optimizer: OptimizerState;
+  layerStreams: Record<string, StreamState>;
+  callbacks: Record<string, CallbackState>;
+  history: EpochLog[];
+}
+
+interface EpochSums {
+  seen: number;
+  lossSum: number;
+  penaltySum: number;
+  correct: number;
+  scored: number;
+}
+
+const zeroSums = (): EpochSums => ({ seen: 0, lossSum: 0, penaltySum: 0, correct: 0, scored: 0 });
+
+export interface FitResult {
+  history: History;
+  /** stopped by shouldInterrupt (Ctrl-C); state() resumes */
+  interrupted: boolean;
+  /** why training ended before `epochs` (early stopping, NaN), or null */
+  stopReason: string | null;
+  /** state at the end (or at the interruption) */
+  state: TrainingState;
+}
+
+function checkSplit(split: Split, per: number, classes: number, what: string): void {
+  if (!(split.x instanceof Uint8Array || split.x instanceof Float32Array) || !(split.y instanceof Int32Array)) {
+    throw new ArgumentError(`${what} must have x (Uint8Array or Float32Array) and y (Int32Array); received ${describe(split)}`);
+  }
+  if (split.x.length !== split.y.length * per) {
+    throw new ShapeError(`${what}: ${split.y.length} labels but ${split.x.length} values; the model takes ${per} values per example`);
+  }
+  for (let i = 0; i < split.y.length; i++) {
+    if (!(split.y[i] >= 0 && split.y[i] < classes)) {
+      throw new ArgumentError(`${what}: label ${split.y[i]} at index ${i} is not a class of this model (0..${classes - 1})`);
+    }
+  }
+}
+
+/** Keras' validation_split: the last `fraction` of the examples, before shuffling. */
+export function splitLast(split: Split, fraction: number, per: number): { train: Split; val: Split } {
+  if (!(fraction > 0 && fraction < 1)) throw new ArgumentError(`validationSplit must be in (0, 1); received ${describe(fraction)}`);
+  const n = split.y.length;
+  const at = Math.floor(n * (1 - fraction));
+  if (at < 1 || at >= n) throw new ArgumentError(`validationSplit ${fraction} leaves no training or no validation examples out of ${n}`);
+  return {
+    train: { x: split.x.subarray(0, at * per), y: split.y.subarray(0, at) },
+    val: { x: split.x.subarray(at * per), y: split.y.subarray(at) },
+  };
+}
+
+/** Trains a model: holds the batch buffers, streams and the training context. */
+export class Trainer {
+  readonly model: Model;
+  readonly loss: LossHead;
+  readonly optimizer: Optimizer;
+  readonly batchSize: number;
+  private readonly per: number;
+  private readonly xBatch: F32;
+  private readonly yBatch: Int32Array;
+  private readonly wBatch: F32;
+  private shuffleStream: RandomStream;
+  private readonly ctx: TrainingContext;
+
+  constructor(model: Model, loss: LossHead, optimizer: Optimizer, batchSize = 32) {
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`batchSize must be a positive integer; received ${describe(batchSize)}`);
+    if (!model.isBuilt || model.batchSize !== batchSize) model.build({ batchSize });
+    this.model = model;
+    this.loss = loss;
+    this.optimizer = optimizer;
+    this.batchSize = batchSize;
+    this.per = exampleSize(model.inputShape);
+    this.xBatch = model.backend.alloc(batchSize * this.per);
+    this.yBatch = new Int32Array(batchSize);
+    this.wBatch = model.backend.alloc(batchSize);
+    this.shuffleStream = new RandomStream(model.seed, STREAM_SHUFFLE);
+    this.ctx = {
+      stopTraining: false,
+      stopReason: null,
+      epochs: 0,
+      getWeights: () => model.params().map((p) => Float32Array.from(p.value)),
+      setWeights: (w) => model.setWeights(w),
+      getLearningRate: () => optimizer.currentLearningRate(),
+      setLearningRate: (lr) => {
+        if (optimizer.schedule) {
+          throw new ArgumentError('the learning rate follows a schedule; it cannot also be set by a callback (as in Keras)');
+        }
+        optimizer.learningRate = lr;
+      },
+    };
+  }
+
+  get context(): TrainingContext {
+    return this.ctx;
+  }
+
+  private views = new Map<number, { x: F32; y: Int32Array; w: F32 }>();
+  private batchViews(n: number): { x: F32; y: Int32Array; w: F32 } {
+    let v = this.views.get(n);
+    if (!v) {
+      v = n === this.batchSize
+        ? { x: this.xBatch, y: this.yBatch, w: this.wBatch }
+        : { x: this.xBatch.subarray(0, n * this.per), y: this.yBatch.subarray(0, n), w: this.wBatch.subarray(0, n) };
+      this.views.set(n, v);
+    }
+    return v;
+  }
+
+  private loadBatch(split: Split, order: ArrayLike<number>, from: number, to: number, scale: number, classWeight: Record<number, number> | null): { x: F32; y: Int32Array; w: F32 | null } {
+    const v = this.batchViews(to - from);
+    fillBatch(v.x, split, order, from, to, this.per, scale);
+    for (let i = from; i < to; i++) v.y[i - from] = split.y[order[i]];
+    if (!classWeight) return { x: v.x, y: v.y, w: null };
+    for (let i = 0; i < to - from; i++) v.w[i] = classWeight[v.y[i]] ?? 1;
+    return v;
+  }
+
+  /** Mean loss (penalty included) and accuracy of a split, in inference mode. */
+  evaluate(split: Split, scale = 1): { loss: number; accuracy: number; penalty: number } {
+    checkSplit(split, this.per, this.model.outputSize, 'evaluation data');
+    const n = split.y.length;
+    const order = identity(n);
+    let lossSum = 0;
+    let penaltySum = 0;
+    let correct = 0;
+    for (let from = 0; from < n; from += this.batchSize) {
+      const to = Math.min(n, from + this.batchSize);
+      const b = this.loadBatch(split, order, from, to, scale, null);
+      const r = evaluateBatch(this.model, this.loss, b.x, b.y, null);
+      lossSum += r.lossSum;
+      penaltySum += r.penalty * r.size;
+      correct += r.correct;
+    }
+    return { loss: (lossSum + penaltySum) / n, accuracy: correct / n, penalty: penaltySum / n };
+  }
+
+  /** Class probabilities for every example (n × classes). */
+  predict(x: Uint8Array | Float32Array, scale = 1): Float32Array {
+    if (x.length % this.per !== 0) throw new ShapeError(`predict: ${x.length} values is not a whole number of examples of ${this.per}`);
+    const n = x.length / this.per;
+    const k = this.model.outputSize;
+    const out = new Float32Array(n * k);
+    const split: Split = { x, y: new Int32Array(n) };
+    const order = identity(n);
+    for (let from = 0; from < n; from += this.batchSize) {
+      const to = Math.min(n, from + this.batchSize);
+      const b = this.loadBatch(split, order, from, to, scale, null);
+      out.set(this.model.forward(b.x, { training: false }), from * k);
+    }
+    return out;
+  }
+
+  /** Snapshot of everything needed to continue exactly from (epoch, batchInEpoch). */
+  captureState(pos: { epoch: number; batchInEpoch: number; epochs: number; epochShuffle: StreamState; partial: EpochSums; epochSeconds: number; epochLr: number }, history: History, callbacks: Callback[]): TrainingState {
+    const layerStreams: Record<string, StreamState> = {};
+    for (const layer of this.model.layers) if (layer.rng) layerStreams[layer.name] = layer.rng.getState();
+    const cbs: Record<string, CallbackState> = {};
+    for (const cb of callbacks) {
+      const s = cb.getState();
+      if (s !== null && s !== undefined) cbs[cb.name] = s as CallbackState;
+    }
+    return {
+      ...pos,
+      partial: { ...pos.partial },
+      weights: this.ctx.getWeights(),
+      optimizer: this.optimizer.getState(),
+      layerStreams,
+      callbacks: cbs,
+      history: history.epochs.map((e) => ({ ...e })),
+    };
+  }
+
+  private restore(state: TrainingState, callbacks: Callback[], history: History): void {
+    this.model.setWeights(state.weights);
+    this.optimizer.setState(state.optimizer, this.model.backend);
+    for (const layer of this.model.layers) {
+      const s = state.layerStreams[layer.name];
+      if (s && layer.rng) layer.rng = RandomStream.fromState(s);
+    }
+    for (const cb of callbacks) {
+      const s = state.callbacks[cb.name];
+      if (s !== undefined) cb.setState(s);
+    }
+    for (const e of state.history) history.push({ ...e });
+  }
+
+  async fit(data: Split, options: FitOptions): Promise<FitResult> {
+    const { epochs } = options;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new ArgumentError(`epochs must be a positive integer; received ${describe(epochs)}`);
+    const scale = options.inputScale ?? 1;
+    const classes = this.model.outputSize;
+    checkSplit(data, this.per, classes, 'training data');
+    let train = data;
+    let val = options.validationData ?? null;
+    if (options.validationSplit) {
+      if (val) throw new ArgumentError('give validationData or validationSplit, not both');
+      const s = splitLast(data, options.validationSplit, this.per);
+      train = s.train;
+      val = s.val;
+    }
+    if (val) checkSplit(val, this.per, classes, 'validation data');
+    const classWeight = options.classWeight ?? null;
+    const shuffle = options.shuffle ?? true;
+    const callbacks = options.callbacks ?? [];
+    const history = new History();
+    const ctx = this.ctx;
+    ctx.stopTraining = false;
+    ctx.stopReason = null;
+    ctx.epochs = epochs;
+    for (const cb of callbacks) cb.setContext(ctx);
+    for (const cb of callbacks) cb.onTrainBegin();
+
+    const n = train.y.length;
+    const batches = Math.ceil(n / this.batchSize);
+    let startEpoch = options.initialEpoch ?? 0;
+    let startBatch = 0;
+    let sums = zeroSums();
+    let epochSeconds = 0;
+    const resume = options.resume ?? null;
+    if (resume) {
+      this.restore(resume, callbacks, history);
+      startEpoch = resume.epoch;
+      startBatch = resume.batchInEpoch;
+      sums = { ...resume.partial };
+      epochSeconds = resume.epochSeconds;
+      this.shuffleStream = RandomStream.fromState(resume.epochShuffle);
+    }
+
+    let lastYield = performance.now();
+    let epoch = startEpoch;
+    for (; epoch < epochs && !ctx.stopTraining; epoch++) {
+      const resuming = resume !== null && epoch === startEpoch && startBatch > 0;
+      if (!resuming) {
+        sums = zeroSums();
+        epochSeconds = 0;
+      }
+      const epochShuffle = this.shuffleStream.getState();
+      const order = identity(n);
+      if (shuffle) this.shuffleStream.shuffle(order);
+      if (!resuming) for (const cb of callbacks) cb.onEpochBegin(epoch);
+      const lr = resuming ? (resume).epochLr : this.optimizer.currentLearningRate();
+      const t0 = performance.now();
+      for (let b = resuming ? startBatch : 0; b < batches; b++) {
+        for (const cb of callbacks) cb.onBatchBegin(b);
+        const from = b * this.batchSize;
+        const to = Math.min(n, from + this.batchSize);
+        const batch = this.loadBatch(train, order, from, to, scale, classWeight);
+        const stepLr = this.optimizer.currentLearningRate();
+        if (!Number.isFinite(stepLr)) {
+          ctx.stopTraining = true;
+          ctx.stopReason = `the learning rate is ${stepLr} at epoch ${epoch + 1}, batch ${b + 1}; no update was applied`;
+          break;
+        }
+        const r: BatchResult = trainBatch(this.model, this.loss, this.optimizer, batch.x, batch.y, batch.w);
+        sums.seen += r.size;
+        sums.lossSum += r.lossSum;
+        sums.penaltySum += r.penalty * r.size;
+        if (r.correct >= 0) {
+          sums.correct += r.correct;
+          sums.scored += r.size;
+        }
+        const logs: BatchLog = { batch: b, size: r.size, loss: (sums.lossSum + sums.penaltySum) / sums.seen, ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}) };
+        // a non-finite batch loss also shows in the running mean
+        if (!Number.isFinite(r.lossSum / r.size + r.penalty)) logs.loss = r.lossSum / r.size + r.penalty;
+        for (const cb of callbacks) cb.onBatchEnd(b, logs);
+        options.onBatch?.({ epoch, batch: b, batches, logs });
+        if (ctx.stopTraining) break;
+        if (options.shouldInterrupt?.()) {
+          epochSeconds += (performance.now() - t0) / 1000;
+          const state = this.captureState({ epoch, batchInEpoch: b + 1, epochs, epochShuffle, partial: sums, epochSeconds, epochLr: lr }, history, callbacks);
+          return { history, interrupted: true, stopReason: 'interrupted', state };
+        }
+        // let signal handlers and timers run (Ctrl-C, progress output) without slowing small steps
+        if (performance.now() - lastYield > 100) {
+          await new Promise((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+      }
+      const log: EpochLog = {
+        epoch,
+        loss: sums.seen ? (sums.lossSum + sums.penaltySum) / sums.seen : Number.NaN,
+        ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}),
+        learning_rate: lr,
+        penalty: sums.seen ? sums.penaltySum / sums.seen : Number.NaN,
+        seconds: 0,
+        examples: (history.last()?.examples ?? 0) + sums.seen,
+      };
+      if (val && val.y.length > 0) {
+        const v = this.evaluate(val, scale);
+        log.val_loss = v.loss;
+        log.val_accuracy = v.accuracy;
+      }
+      log.seconds = epochSeconds + (performance.now() - t0) / 1000;
+      history.push(log);
+      for (const cb of callbacks) cb.onEpochEnd(epoch, log);
+      const next = epoch + 1;
+      options.afterEpoch?.(epoch, log, () => this.captureState(
+        { epoch: next, batchInEpoch: 0, epochs, epochShuffle: this.shuffleStream.getState(), partial: zeroSums(), epochSeconds: 0, epochLr: this.optimizer.currentLearningRate() },
+        history, callbacks,
+      ));
+    }
+    for (const cb of callbacks) cb.onTrainEnd();
+    const state = this.captureState(
+      { epoch, batchInEpoch: 0, epochs, epochShuffle: this.shuffleStream.getState(), partial: zeroSums(), epochSeconds: 0, epochLr: this.optimizer.currentLearningRate() },
+      history, callbacks,
+    );
+    return { history, interrupted: false, stopReason: ctx.stopReason, state };
+  }
+}
+
+function identity(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
