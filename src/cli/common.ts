@@ -1,0 +1,89 @@
+/**
+ * Shared CLI plumbing: option parsers that name the flag, the value and what is allowed;
+ * backend selection (--backend, --threads); output routing (with --json, stdout carries only
+ * the JSON object and human-readable lines go to stderr).
+ */
+import { InvalidArgumentError } from 'commander';
+import { createBackend, setBackend } from '../backend/index.js';
+
+export function intOption(flag: string, min = 1) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${flag} must be an integer ≥ ${min}; received ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+export function numberOption(flag: string, min = -Infinity, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      const range = Number.isFinite(min) || Number.isFinite(max) ? ` in [${min}, ${max}]` : '';
+      throw new InvalidArgumentError(`${flag} must be a number${range}; received ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+/** "28,28,1" → [28, 28, 1] */
+export function shapeOption(flag: string) {
+  return (value: string): number[] => {
+    const parts = value.split(/[,x×]/).map((p) => p.trim());
+    const dims = parts.map(Number);
+    if (parts.length === 0 || dims.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new InvalidArgumentError(`${flag} must be positive integers separated by commas, e.g. 28,28,1; received ${JSON.stringify(value)}`);
+    }
+    return dims;
+  };
+}
+
+export interface BackendFlags {
+  backend?: string;
+  threads?: number;
+}
+
+/** Apply --backend and --threads to the process-wide backend. */
+export function setupBackend(flags: BackendFlags): void {
+  if (flags.backend !== undefined && !['native', 'reference', 'ts', 'auto'].includes(flags.backend)) {
+    throw new InvalidArgumentError(`--backend must be native, reference or auto; received ${JSON.stringify(flags.backend)}`);
+  }
+  const name = flags.backend === 'ts' ? 'reference' : flags.backend;
+  if (name !== undefined || flags.threads !== undefined) {
+    setBackend(createBackend({ backend: name as 'native' | 'reference' | 'auto' | undefined, threads: flags.threads }));
+  }
+}
+
+export interface Output {
+  /** human-readable line (stdout, or stderr under --json) */
+  info(line: string): void;
+  /** the machine-readable result (stdout) */
+  json(value: unknown): void;
+  quiet: boolean;
+  jsonMode: boolean;
+}
+
+export function makeOutput(opts: { json?: boolean; quiet?: boolean }): Output {
+  const jsonMode = Boolean(opts.json);
+  const quiet = Boolean(opts.quiet);
+  return {
+    jsonMode,
+    quiet,
+    info(line) {
+      if (quiet) return;
+      (jsonMode ? process.stderr : process.stdout).write(`${line}\n`);
+    },
+    json(value) {
+      process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+    },
+  };
+}
+
+export function fmt(n: number | undefined | null, digits = 4): string {
+  return n === undefined || n === null || !Number.isFinite(n) ? String(n) : n.toFixed(digits);
+}
+
+export function pct(n: number | undefined | null): string {
+  return n === undefined || n === null || !Number.isFinite(n) ? '—' : `${(100 * n).toFixed(2)}%`;
+}

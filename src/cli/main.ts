@@ -1,0 +1,53 @@
+/**
+ * The `fitlab` command line. User errors print one clear message (and a hint) without a stack
+ * trace; only unexpected internal errors show one.
+ */
+import { Command, CommanderError } from 'commander';
+import { FitlabError } from '../errors.js';
+import { packageVersion } from '../util/paths.js';
+import { registerModelCommands } from './models.js';
+import { registerTrain } from './train.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('fitlab')
+    .description('See, measure and fight overfitting in image classifiers.')
+    .version(packageVersion(), '-v, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .exitOverride();
+  registerTrain(program);
+  registerModelCommands(program);
+  return program;
+}
+
+function printError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (and help when asked for)
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof FitlabError) {
+    process.stderr.write(`fitlab: error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`fitlab: hint: ${err.hint}\n`);
+    return 1;
+  }
+  const e = err as Error;
+  if (e && (e as NodeJS.ErrnoException).code && typeof (e as NodeJS.ErrnoException).path === 'string') {
+    // file-system errors caused by the user's paths
+    process.stderr.write(`fitlab: error: ${e.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`fitlab: internal error (this is a bug in fitlab; please report it):\n${e?.stack ?? String(err)}\n`);
+  return 70;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return printError(err);
+  }
+}

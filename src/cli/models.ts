@@ -1,0 +1,193 @@
+/** `fitlab summary`, `fitlab evaluate`, `fitlab predict`, `fitlab export`: working with saved models. */
+import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { getBackend } from '../backend/index.js';
+import { exampleSize, type Dataset, type Split } from '../data/dataset.js';
+import { loadDataset } from '../data/locate.js';
+import { applyVal, parseVal } from '../data/splits.js';
+import { ArgumentError, FitlabError } from '../errors.js';
+import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
+import { resolveModelSource } from '../io/model-source.js';
+import { modelFromTfjs, readTfjs, saveTfjs } from '../io/tfjs.js';
+import { LossHead, parseLoss } from '../nn/losses.js';
+import { ConfusionMatrix, argmaxRows } from '../nn/metrics.js';
+import type { Model } from '../nn/model.js';
+import { formatShape } from '../nn/shape.js';
+import { modelFromSpec } from '../nn/spec.js';
+import { summary } from '../nn/summary.js';
+import { createOptimizer } from '../optim/optimizers.js';
+import { Trainer } from '../train/fit.js';
+import { fmt, intOption, makeOutput, pct, setupBackend, shapeOption } from './common.js';
+
+export interface LoadedModel {
+  model: Model;
+  /** model.json directory */
+  dir: string;
+  /** the run's config.json when the path was a run directory */
+  run: Record<string, unknown> | null;
+}
+
+/** A run directory (model-final/ by default) or a TF.js model directory / model.json. */
+export function loadSavedModel(path: string, which: 'final' | 'best' | 'initial', batchSize: number): LoadedModel {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new FitlabError(`${path} does not exist`);
+  let dir = abs;
+  let run: Record<string, unknown> | null = null;
+  if (existsSync(join(abs, RUN_FILES.config))) {
+    run = readRunConfig(abs);
+    const sub = { final: RUN_FILES.modelFinal, best: RUN_FILES.modelBest, initial: RUN_FILES.modelInitial }[which];
+    dir = join(abs, sub);
+    if (!existsSync(join(dir, 'model.json'))) {
+      const fallback = join(abs, RUN_FILES.modelBest);
+      if (which === 'final' && existsSync(join(fallback, 'model.json'))) dir = fallback;
+      else throw new FitlabError(`${path} has no ${sub}/model.json`, which === 'final' ? 'the run may not have finished; try --which best, or resume it' : undefined);
+    }
+  }
+  const model = modelFromTfjs(readTfjs(dir), { batchSize, backend: getBackend() });
+  return { model, dir, run };
+}
+
+function pickSplit(dataset: Dataset, split: string, val: string, seed: number): Split {
+  if (split === 'test') {
+    if (!dataset.test) throw new ArgumentError(`${dataset.name} has no test split`, 'use --split train or --split val');
+    return dataset.test;
+  }
+  const per = exampleSize(dataset.shape);
+  const parts = applyVal(dataset.train, parseVal(val), dataset.classes, per, seed);
+  if (split === 'val') {
+    if (!parts.val) throw new ArgumentError('--split val needs a validation split; pass --val');
+    return parts.val;
+  }
+  return parts.train;
+}
+
+interface EvalFlags {
+  dataset?: string;
+  dataDir?: string;
+  split: string;
+  which: 'final' | 'best' | 'initial';
+  batchSize: number;
+  threads?: number;
+  backend?: string;
+  json?: boolean;
+  quiet?: boolean;
+  limit?: number;
+}
+
+function evaluationContext(target: string, flags: EvalFlags): { loaded: LoadedModel; dataset: Dataset; data: Split; trainer: Trainer } {
+  setupBackend(flags);
+  const loaded = loadSavedModel(target, flags.which, flags.batchSize);
+  const runData = loaded.run?.dataset as { spec?: string; dataDir?: string | null; valSplit?: string } | undefined;
+  const training = loaded.run?.training as { seed?: number; loss?: string } | undefined;
+  const spec = flags.dataset ?? runData?.spec;
+  if (!spec) throw new ArgumentError('--dataset is required for a model directory (a run directory remembers its dataset)');
+  const dataset = loadDataset(spec, { dataDir: flags.dataDir ?? runData?.dataDir ?? undefined });
+  const data = pickSplit(dataset, flags.split, runData?.valSplit ?? '0.1', training?.seed ?? 42);
+  const model = loaded.model;
+  if (exampleSize(model.inputShape) !== exampleSize(dataset.shape)) {
+    throw new ArgumentError(`the model takes ${formatShape(model.inputShape)} inputs but ${dataset.name} examples are ${formatShape(dataset.shape)}`);
+  }
+  const loss = new LossHead(model, parseLoss(training?.loss ?? 'sparse_categorical_crossentropy'));
+  const trainer = new Trainer(model, loss, createOptimizer('sgd'), flags.batchSize);
+  return { loaded, dataset, data, trainer };
+}
+
+const commonEvalOptions = (cmd: Command): Command =>
+  cmd
+    .option('--dataset <dataset>', 'dataset (default: the run\'s)')
+    .option('--data-dir <dir>', 'where to look for named datasets first')
+    .addOption(new Option('--split <split>', 'which examples').choices(['test', 'val', 'train']).default('test'))
+    .addOption(new Option('--which <model>', 'for a run directory: which saved model').choices(['final', 'best', 'initial']).default('final'))
+    .option('--batch-size <n>', 'examples per batch', intOption('--batch-size'), 256)
+    .option('--threads <n>', 'kernel threads', intOption('--threads'))
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'reference', 'auto']))
+    .option('--json', 'machine-readable output');
+
+export function registerModelCommands(program: Command): void {
+  program
+    .command('summary')
+    .description('print the Keras-style summary of a model (layers, output shapes, parameter counts)')
+    .requiredOption('--model <model>', 'preset name, JSON spec file, or TF.js/Keras model.json')
+    .option('--input <shape>', 'input shape for presets, e.g. 28,28,1', shapeOption('--input'))
+    .option('--classes <n>', 'output classes for presets', intOption('--classes', 2))
+    .option('--json', 'machine-readable output')
+    .action((flags: { model: string; input?: number[]; classes?: number; json?: boolean }) => {
+      const out = makeOutput(flags);
+      const src = resolveModelSource(flags.model, { input: flags.input, classes: flags.classes });
+      const model = modelFromSpec(src.spec, `--model ${flags.model}`);
+      model.build({ batchSize: 1 });
+      if (out.jsonMode) {
+        const c = model.countParams();
+        out.json({
+          model: model.name,
+          input: model.inputShape,
+          layers: model.layers.map((l) => ({ name: l.name, type: l.className, outputShape: l.outputShape, params: l.countParams().trainable + l.countParams().nonTrainable })),
+          totalParams: c.total, trainableParams: c.trainable, nonTrainableParams: c.nonTrainable,
+        });
+      } else {
+        out.info(summary(model));
+      }
+    });
+
+  commonEvalOptions(
+    program
+      .command('evaluate <model>')
+      .description('loss and accuracy of a run (or TF.js model directory) on a dataset split (test by default)'),
+  ).action((target: string, flags: EvalFlags) => {
+    const out = makeOutput(flags);
+    const { dataset, data, trainer } = evaluationContext(target, flags);
+    const r = trainer.evaluate(data, dataset.scale);
+    if (out.jsonMode) out.json({ loss: r.loss, accuracy: r.accuracy, examples: data.y.length, split: flags.split, dataset: dataset.name });
+    else out.info(`${dataset.name} ${flags.split} (${data.y.length.toLocaleString('en-US')} examples): loss ${fmt(r.loss)}, accuracy ${pct(r.accuracy)}`);
+  });
+
+  commonEvalOptions(
+    program
+      .command('predict <model>')
+      .description('class predictions of a run (or TF.js model) for dataset examples, with a confusion matrix'),
+  )
+    .option('--limit <n>', 'examples to list', intOption('--limit'), 10)
+    .action((target: string, flags: EvalFlags) => {
+      const out = makeOutput(flags);
+      const { dataset, data, trainer } = evaluationContext(target, flags);
+      const probs = trainer.predict(data.x, dataset.scale);
+      const k = dataset.classes;
+      const n = data.y.length;
+      const pred = argmaxRows(probs, n, k);
+      const cm = new ConfusionMatrix(k);
+      cm.add(data.y, pred);
+      const limit = Math.min(flags.limit ?? 10, n);
+      const rows = Array.from({ length: limit }, (_, i) => ({
+        index: i, actual: data.y[i], predicted: pred[i], confidence: probs[i * k + pred[i]],
+        actualName: dataset.classNames[data.y[i]], predictedName: dataset.classNames[pred[i]],
+      }));
+      if (out.jsonMode) {
+        out.json({ dataset: dataset.name, split: flags.split, examples: n, accuracy: cm.accuracy(), predictions: rows, confusionMatrix: cm.toRows(), classNames: dataset.classNames });
+        return;
+      }
+      out.info(`${dataset.name} ${flags.split}: accuracy ${pct(cm.accuracy())} on ${n.toLocaleString('en-US')} examples`);
+      for (const r of rows) {
+        out.info(`  #${r.index}: actual ${r.actualName} / predicted ${r.predictedName} (${pct(r.confidence)})${r.actual === r.predicted ? '' : '  ✗'}`);
+      }
+      out.info('confusion matrix (rows: actual, columns: predicted):');
+      const w = Math.max(5, ...cm.counts.map((c) => String(c).length + 1));
+      out.info(`      ${Array.from({ length: k }, (_, j) => String(j).padStart(w)).join('')}`);
+      cm.toRows().forEach((row, i) => out.info(`  ${String(i).padStart(3)} ${row.map((c) => String(c).padStart(w)).join('')}`));
+    });
+
+  program
+    .command('export <model>')
+    .description('write a run\'s model (or a model file) in TF.js Layers format (model.json + weight shards)')
+    .addOption(new Option('--format <format>', 'output format').choices(['tfjs']).default('tfjs'))
+    .requiredOption('--out <dir>', 'output directory (written atomically)')
+    .addOption(new Option('--which <model>', 'for a run directory: which saved model').choices(['final', 'best', 'initial']).default('final'))
+    .option('--json', 'machine-readable output')
+    .action((target: string, flags: { out: string; which: 'final' | 'best' | 'initial'; json?: boolean }) => {
+      const out = makeOutput(flags);
+      const { model } = loadSavedModel(target, flags.which, 1);
+      saveTfjs(model, resolve(flags.out));
+      if (out.jsonMode) out.json({ out: resolve(flags.out), format: 'tfjs', params: model.countParams().total });
+      else out.info(`wrote ${join(resolve(flags.out), 'model.json')} (TF.js Layers format; load with tf.loadLayersModel)`);
+    });
+}

@@ -1,0 +1,157 @@
+/** `fitlab train`: train a model on a dataset into a run directory (or resume one). */
+import { Command, Option } from 'commander';
+import { relative } from 'node:path';
+import { ArgumentError } from '../errors.js';
+import { type RunHooks, type TrainRunConfig, type TrainRunResult, resumeRun, trainRun } from '../run/train-run.js';
+import { type Output, fmt, intOption, makeOutput, numberOption, pct, setupBackend, shapeOption } from './common.js';
+import { TrainingProgress } from './progress.js';
+
+interface TrainFlags {
+  model?: string;
+  dataset?: string;
+  dataDir?: string;
+  epochs?: number;
+  batchSize: number;
+  optimizer: string;
+  lr?: number;
+  loss: string;
+  seed: number;
+  threads?: number;
+  backend?: string;
+  val: string;
+  earlyStopping?: number;
+  monitor?: string;
+  checkpoint: 'best' | 'none';
+  shuffle: boolean;
+  out: string;
+  name?: string;
+  input?: number[];
+  classes?: number;
+  classWeight?: string;
+  resume?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** Ctrl-C: the first press stops after the current batch and saves a checkpoint. */
+function interruptFlag(out: Output): { requested: () => boolean; dispose: () => void } {
+  let requested = false;
+  const handler = (): void => {
+    if (requested) process.exit(130);
+    requested = true;
+    out.info('\nfitlab: stopping after this batch to save a checkpoint (press Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', handler);
+  return { requested: () => requested, dispose: () => process.off('SIGINT', handler) };
+}
+
+export function reportRun(out: Output, r: TrainRunResult): void {
+  const near = relative(process.cwd(), r.runDir);
+  const rel = near && !near.startsWith('..') ? near : r.runDir;
+  if (r.interrupted) {
+    out.info(`Interrupted at epoch ${r.epochsRun + 1}. Checkpoint saved in ${rel}/checkpoint`);
+    out.info(`Resume with: fitlab train --resume ${rel}`);
+    return;
+  }
+  if (r.stopReason) out.info(`Stopped: ${r.stopReason}`);
+  const f = r.final;
+  out.info('');
+  out.info(`${r.model} on ${r.dataset}: ${r.epochsRun} epochs in ${r.wallSeconds.toFixed(1)}s (median ${fmt(r.epochSeconds, 2)}s per epoch)`);
+  if (f) out.info(`  final: loss ${fmt(f.loss)}, accuracy ${pct(f.accuracy)}${f.val_loss !== undefined ? `, val_loss ${fmt(f.val_loss)}, val_accuracy ${pct(f.val_accuracy)}` : ''}`);
+  if (r.best && r.best.val_loss !== undefined) out.info(`  best epoch ${r.best.epoch + 1}: val_loss ${fmt(r.best.val_loss)}, val_accuracy ${pct(r.best.val_accuracy)}`);
+  if (r.test) out.info(`  test: loss ${fmt(r.test.loss)}, accuracy ${pct(r.test.accuracy)}`);
+  out.info(`  run directory: ${rel}`);
+}
+
+export function runJson(r: TrainRunResult): Record<string, unknown> {
+  return {
+    runDir: r.runDir,
+    model: r.model,
+    dataset: r.dataset,
+    epochsRun: r.epochsRun,
+    bestEpoch: r.bestEpoch,
+    final: r.final,
+    best: r.best,
+    ...(r.test ? { test: r.test } : {}),
+    wallSeconds: r.wallSeconds,
+    epochSeconds: r.epochSeconds,
+    stopReason: r.stopReason,
+    interrupted: r.interrupted,
+  };
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a model on a dataset; writes runs/<time>-<name>/ (config, history, checkpoints, TF.js models)')
+    .option('--model <model>', 'preset name, JSON spec file, or TF.js/Keras model.json')
+    .option('--dataset <dataset>', 'mnist, fashion-mnist, a synthetic set (spirals, moons, circles, xor, blobs, shapes) or a folder')
+    .option('--data-dir <dir>', 'where to look for named datasets first (also FITLAB_DATA)')
+    .option('--epochs <n>', 'epochs to train (default 10; with --resume: the new total)', intOption('--epochs'))
+    .option('--batch-size <n>', 'examples per batch', intOption('--batch-size'), 32)
+    .option('--optimizer <name>', 'sgd, adam, adamw, nadam or rmsprop (Keras defaults)', 'adam')
+    .option('--lr <rate>', 'learning rate (default: the optimizer\'s)', numberOption('--lr', 0))
+    .option('--loss <name>', 'sparse_categorical_crossentropy, categorical_crossentropy or mse', 'sparse_categorical_crossentropy')
+    .option('--seed <n>', 'seed of initialization, shuffling, dropout and splits', intOption('--seed', 0), 42)
+    .option('--threads <n>', 'kernel threads (default FITLAB_THREADS or all cores)', intOption('--threads'))
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'reference', 'auto']))
+    .option('--val <split>', 'validation: a fraction (stratified, seeded), first:N, last:F (Keras validation_split), or 0', '0.1')
+    .option('--early-stopping <patience>', 'stop after this many epochs without improvement; restores the best weights', intOption('--early-stopping', 0))
+    .option('--monitor <metric>', 'metric for early stopping and --checkpoint best (default val_loss, or loss without validation)')
+    .addOption(new Option('--checkpoint <which>', 'keep model-best/ (the best epoch by the monitored metric)').choices(['best', 'none']).default('best'))
+    .option('--no-shuffle', 'visit training examples in order every epoch')
+    .option('--out <dir>', 'parent folder of run directories', 'runs')
+    .option('--name <name>', 'run name (default <model>-<dataset>)')
+    .option('--input <shape>', 'input shape for presets, e.g. 28,28,1 (default: the dataset\'s)', shapeOption('--input'))
+    .option('--classes <n>', 'output classes for presets (default: the dataset\'s)', intOption('--classes', 2))
+    .option('--class-weight <mode>', "'balanced': weight each class by n / (classes × count)")
+    .option('--resume <run-dir>', 'continue a run from its checkpoint (same data, split and seed)')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print one JSON object with the results (progress goes to stderr)')
+    .addHelpText('after', `
+Examples:
+  fitlab train --model paper-mlp --dataset fashion-mnist --epochs 3
+  fitlab train --model lecture-cnn --dataset ~/data/cifar10 --optimizer adamw --batch-size 200 --epochs 40
+  fitlab train --model my-cnn.json --dataset mnist --early-stopping 5
+  fitlab train --resume runs/20261123-101500-paper-mlp-mnist --epochs 20`)
+    .action(async (flags: TrainFlags) => {
+      const out = makeOutput(flags);
+      setupBackend(flags);
+      const progress = new TrainingProgress(out.jsonMode ? process.stderr : process.stdout, Boolean(flags.quiet), (l) => out.info(l));
+      const interrupt = interruptFlag(out);
+      const hooks: RunHooks = {
+        log: (l) => out.info(l),
+        onBatch: (i) => progress.onBatch(i),
+        onEpoch: (l, n) => progress.onEpoch(l, n),
+        shouldInterrupt: interrupt.requested,
+      };
+      let result: TrainRunResult;
+      try {
+        if (flags.resume) {
+          if (flags.model || flags.dataset) throw new ArgumentError('--resume continues a run with its own model and dataset; drop --model and --dataset');
+          result = await resumeRun(flags.resume, hooks, { epochs: flags.epochs, threads: flags.threads });
+        } else {
+          if (!flags.model) throw new ArgumentError('--model is required', 'e.g. --model paper-mlp (see `fitlab summary --help` for presets)');
+          if (!flags.dataset) throw new ArgumentError('--dataset is required', 'e.g. --dataset fashion-mnist, --dataset spirals or --dataset path/to/folder');
+          if (flags.classWeight !== undefined && flags.classWeight !== 'balanced') {
+            throw new ArgumentError(`--class-weight must be 'balanced'; received ${JSON.stringify(flags.classWeight)}`);
+          }
+          const config: TrainRunConfig = {
+            model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, epochs: flags.epochs ?? 10,
+            batchSize: flags.batchSize, optimizer: flags.optimizer, lr: flags.lr, loss: flags.loss, seed: flags.seed,
+            threads: flags.threads, val: flags.val, earlyStopping: flags.earlyStopping ?? null, monitor: flags.monitor,
+            checkpoint: flags.checkpoint, shuffle: flags.shuffle, out: flags.out, name: flags.name, input: flags.input,
+            classes: flags.classes, classWeight: flags.classWeight === 'balanced' ? 'balanced' : null,
+          };
+          result = await trainRun(config, hooks);
+        }
+      } finally {
+        progress.stop();
+        interrupt.dispose();
+      }
+      reportRun(out, result);
+      if (out.jsonMode) out.json(runJson(result));
+      if (result.interrupted) process.exitCode = 130;
+      else if (result.stopReason && !/early stopping/.test(result.stopReason)) process.exitCode = 3;
+    });
+}
