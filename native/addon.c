@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fl.h"
@@ -754,6 +755,19 @@ static napi_value js_rmsprop(napi_env env, napi_callback_info info) {
   return done(&c, NULL);
 }
 
+/* peakGflops(iterations): the FMA-only throughput of this ISA on all pool threads, in GFLOP/s */
+static napi_value js_peak(napi_env env, napi_callback_info info) {
+  BEGIN("peakGflops", 1);
+  int iters;
+  TRY(integer(&c, 0, "iterations", 1, &iters));
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  const double flops = K->peak(ctx, iters, ctx->threads);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  const double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  return number(env, flops / secs / 1e9);
+}
+
 /* ---- control ------------------------------------------------------------------------------- */
 
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
@@ -853,7 +867,7 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("nadamUpdate", js_nadam), EXPORT("rmspropUpdate", js_rmsprop),
     EXPORT("setThreads", js_set_threads), EXPORT("threads", js_threads), EXPORT("isa", js_isa),
     EXPORT("setIsa", js_set_isa), EXPORT("supports", js_supports),
-    EXPORT("addressMod64", js_address_mod64),
+    EXPORT("addressMod64", js_address_mod64), EXPORT("peakGflops", js_peak),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

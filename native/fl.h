@@ -130,6 +130,8 @@ typedef struct fl_kernels {
   void (*axpy)(fl_ctx *, float *y, float alpha, const float *x, size_t n);
   void (*scale)(fl_ctx *, float *y, float alpha, size_t n);
   double (*sumsq)(fl_ctx *, const float *x, size_t n);
+  /* benchmark probe: 16 independent vector FMA chains per thread; returns flops executed */
+  double (*peak)(fl_ctx *, long iters, int tasks);
   void (*gemm)(fl_ctx *, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                const float *b, int ldb, float beta, float *c, int ldc);
   void (*dense_fwd)(fl_ctx *, float *y, const float *x, const float *w, const float *b, int batch,

@@ -8,6 +8,7 @@ DECL(void, fl_add, (fl_ctx *, float *, const float *, const float *, size_t))
 DECL(void, fl_axpy, (fl_ctx *, float *, float, const float *, size_t))
 DECL(void, fl_scale, (fl_ctx *, float *, float, size_t))
 DECL(double, fl_sumsq, (fl_ctx *, const float *, size_t))
+DECL(double, fl_peak, (fl_ctx *, long, int))
 DECL(void, fl_gemm, (fl_ctx *, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int))
 DECL(void, fl_dense_fwd, (fl_ctx *, float *, const float *, const float *, const float *, int, int, int, int))
 DECL(void, fl_dense_bwd, (fl_ctx *, float *, float *, float *, const float *, const float *, const float *, const float *, int, int, int, int))
@@ -44,7 +45,7 @@ DECL(void, fl_rmsprop, (fl_ctx *, float *, const float *, float *, float *, floa
 const fl_kernels FL_FN(fl_kernels) = {
   .isa = FL_ISA,
   .fill = FL_FN(fl_fill), .copy = FL_FN(fl_copy), .add = FL_FN(fl_add), .axpy = FL_FN(fl_axpy),
-  .scale = FL_FN(fl_scale), .sumsq = FL_FN(fl_sumsq), .gemm = FL_FN(fl_gemm),
+  .scale = FL_FN(fl_scale), .sumsq = FL_FN(fl_sumsq), .peak = FL_FN(fl_peak), .gemm = FL_FN(fl_gemm),
   .dense_fwd = FL_FN(fl_dense_fwd), .dense_bwd = FL_FN(fl_dense_bwd),
   .conv_fwd = FL_FN(fl_conv_fwd), .conv_bwd = FL_FN(fl_conv_bwd),
   .maxpool_fwd = FL_FN(fl_maxpool_fwd), .maxpool_bwd = FL_FN(fl_maxpool_bwd),

@@ -5,6 +5,9 @@
 import { Command, CommanderError } from 'commander';
 import { FitlabError } from '../errors.js';
 import { packageVersion } from '../util/paths.js';
+import { registerBench } from './bench.js';
+import { registerDemo } from './demo.js';
+import { registerDiagnose } from './diagnose.js';
 import { registerModelCommands } from './models.js';
 import { registerTrain } from './train.js';
 
@@ -19,6 +22,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTrain(program);
   registerModelCommands(program);
+  registerBench(program);
+  registerDemo(program);
+  registerDiagnose(program);
   return program;
 }
 

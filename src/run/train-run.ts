@@ -25,8 +25,10 @@ import type { EpochLog } from '../train/history.js';
 import { packageVersion } from '../util/paths.js';
 
 export interface TrainRunConfig {
-  /** preset name, spec file or TF.js model.json */
+  /** preset name, spec file or TF.js model.json (a label when modelSpec is given) */
   model: string;
+  /** an inline model spec (used instead of resolving `model`) */
+  modelSpec?: ModelSpec;
   /** input shape and class count for presets (default: the dataset's) */
   input?: number[];
   classes?: number;
@@ -140,8 +142,8 @@ function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir:
 
   const locate: LocateOptions = { dataDir: config.dataDir, synthetic: config.synthetic };
   const dataset = loadDataset(config.dataset, locate);
-  const source = resolvedSpec ? null : resolveModelSource(config.model, { input: config.input ?? dataset.shape, classes: config.classes ?? dataset.classes });
-  const spec = resolvedSpec ?? (source as NonNullable<typeof source>).spec;
+  const source = resolvedSpec || config.modelSpec ? null : resolveModelSource(config.model, { input: config.input ?? dataset.shape, classes: config.classes ?? dataset.classes });
+  const spec = resolvedSpec ?? config.modelSpec ?? (source as NonNullable<typeof source>).spec;
   const model = modelFromSpec(spec, `--model ${config.model}`);
   checkShapes(model, dataset);
 
@@ -182,7 +184,7 @@ function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir:
     node: process.version,
     created: new Date().toISOString(),
     backend: { name: backend.name, isa: backend.isa, threads: backend.threads },
-    model: { source: config.model, label: source?.label ?? spec.name ?? 'model', spec, params: counts },
+    model: { source: config.model, label: source?.label ?? config.model ?? spec.name ?? 'model', spec, params: counts },
     dataset: {
       spec: config.dataset, dataDir: config.dataDir ?? null, synthetic: config.synthetic ?? null, name: dataset.name, source: dataset.source,
       shape: dataset.shape, classes: dataset.classes, classNames: dataset.classNames, train: train.y.length, val: val?.y.length ?? 0,

@@ -103,6 +103,8 @@ export interface NativeBackend extends Backend {
   supportedIsas(): Isa[];
   /** Switch the kernel table (tests exercise every path the CPU supports). */
   setIsa(isa: Isa): void;
+  /** FMA-only throughput of the current ISA on all kernel threads (GFLOP/s), for benchmarks. */
+  peakGflops(iterations?: number): number;
 }
 
 /** Create the native backend; throws BackendError saying why when the addon cannot load. */
@@ -127,9 +129,10 @@ export function createNativeBackend(): NativeBackend {
       return new Float32Array(buf, (64 - mis) % 64, n);
     },
   });
-  const extra: Pick<NativeBackend, 'supportedIsas' | 'setIsa'> = {
+  const extra: Pick<NativeBackend, 'supportedIsas' | 'setIsa' | 'peakGflops'> = {
     supportedIsas: () => ISAS.filter((isa) => Boolean(a.supports(isa))),
     setIsa: (isa: Isa) => void a.setIsa(isa),
+    peakGflops: (iterations = 3e7) => a.peakGflops(iterations) as number,
   };
   return Object.assign(backend, extra);
 }
