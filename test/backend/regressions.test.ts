@@ -70,6 +70,27 @@ describe.each(backends)('%s', (_name, make) => {
     expect(ybn[1]).toBe(0);
   });
 
+  it('gemm wider than one NC block (n > 1024) matches the float64 reference in every transpose layout', () => {
+    const b = make();
+    const ref = createReferenceBackend();
+    const rng = new RandomStream(3);
+    for (const [ta, tb, m, n, k] of [[false, false, 20, 1500, 90], [true, true, 13, 1100, 40], [false, true, 9, 1030, 260], [true, false, 7, 1088, 270]] as const) {
+      const a = new Float32Array(m * k);
+      const bb = new Float32Array(k * n);
+      const c1 = new Float32Array(m * n);
+      rng.fillUniform(a, -1, 1);
+      rng.fillUniform(bb, -1, 1);
+      rng.fillUniform(c1, -1, 1);
+      const c2 = c1.slice();
+      b.gemm(ta, tb, m, n, k, 0.7, a, ta ? m : k, bb, tb ? k : n, 0.5, c1, n);
+      ref.gemm(ta, tb, m, n, k, 0.7, a, ta ? m : k, bb, tb ? k : n, 0.5, c2, n);
+      // fp32 sums of up to 270 products of magnitude ≤ 1: 1e-4 absolute is ~30× the expected error
+      let d = 0;
+      for (let i = 0; i < c1.length; i++) d = Math.max(d, Math.abs(c1[i] - c2[i]));
+      expect(d).toBeLessThan(1e-4);
+    }
+  });
+
   it('adam with beta2 = 0.9999: v after one step is (1 − β2)·g² to 1e-6 relative', () => {
     const b = make();
     const v = new Float32Array(1);
