@@ -1,6 +1,7 @@
 /** `fitlab train`: train a model on a dataset into a run directory (or resume one). */
 import { Command, Option } from 'commander';
 import { relative } from 'node:path';
+import { diagnosisText } from '../diagnose/text.js';
 import { ArgumentError } from '../errors.js';
 import { type RunHooks, type TrainRunConfig, type TrainRunResult, resumeRun, trainRun } from '../run/train-run.js';
 import { type Output, fmt, intOption, makeOutput, numberOption, pct, setupBackend, shapeOption } from './common.js';
@@ -60,7 +61,8 @@ export function reportRun(out: Output, r: TrainRunResult): void {
   if (f) out.info(`  final: loss ${fmt(f.loss)}, accuracy ${pct(f.accuracy)}${f.val_loss !== undefined ? `, val_loss ${fmt(f.val_loss)}, val_accuracy ${pct(f.val_accuracy)}` : ''}`);
   if (r.best && r.best.val_loss !== undefined) out.info(`  best epoch ${r.best.epoch + 1}: val_loss ${fmt(r.best.val_loss)}, val_accuracy ${pct(r.best.val_accuracy)}`);
   if (r.test) out.info(`  test: loss ${fmt(r.test.loss)}, accuracy ${pct(r.test.accuracy)}`);
-  out.info(`  run directory: ${rel}`);
+  if (r.diagnosis) out.info(diagnosisText(r.diagnosis, { advice: 2, counterfactuals: false }));
+  out.info(`  run directory: ${rel}   (fitlab diagnose ${rel} for the full report)`);
 }
 
 export function runJson(r: TrainRunResult): Record<string, unknown> {
@@ -77,6 +79,7 @@ export function runJson(r: TrainRunResult): Record<string, unknown> {
     epochSeconds: r.epochSeconds,
     stopReason: r.stopReason,
     interrupted: r.interrupted,
+    ...(r.diagnosis ? { diagnosis: { regime: r.diagnosis.regime, onsetEpoch: r.diagnosis.onsetEpoch, bestEpoch: r.diagnosis.bestEpoch, summary: r.diagnosis.summary } } : {}),
   };
 }
 

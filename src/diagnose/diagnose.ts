@@ -184,9 +184,11 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
     };
   }
 
-  // smoothed end-of-run accuracies
-  const trainAcc = tailMean(c.accuracy);
-  const valAcc = tailMean(c.valAccuracy);
+  // end-of-run accuracies, averaged over the last 3 epochs when the run is long enough for that
+  // to mean "the end" (short runs: the last epoch)
+  const tail = n >= 15 ? 3 : 1;
+  const trainAcc = tailMean(c.accuracy, tail);
+  const valAcc = tailMean(c.valAccuracy, tail);
   const trainSkill = skill(trainAcc);
   const accGap = trainAcc !== null && valAcc !== null ? trainAcc - valAcc : null;
   const lossGapRel = hasVal && final.valLoss !== null && final.loss > 0 ? (final.valLoss - final.loss) / final.loss : null;

@@ -160,8 +160,11 @@ export function presetSpec(name: string, options: PresetOptions = {}): ModelSpec
   const input = options.input ?? preset.defaultInput;
   const classes = options.classes ?? 10;
   if (!Number.isInteger(classes) || classes < 2) throw new ArgumentError(`classes must be an integer ≥ 2; received ${describe(classes)}`);
-  if (!Array.isArray(input) || input.length !== 3 || !input.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new ArgumentError(`input must be [height, width, channels] (e.g. 28,28,1); received ${describe(input)}`);
+  const dense = preset.build(preset.defaultInput, classes)[0].type === 'flatten';
+  if (!Array.isArray(input) || input.length === 0 || !input.every((d) => Number.isInteger(d) && d > 0) || (!dense && input.length !== 3)) {
+    throw new ArgumentError(
+      `input of preset '${name}' must be ${dense ? 'a list of positive sizes' : '[height, width, channels] (e.g. 28,28,1)'}; received ${describe(input)}`,
+    );
   }
   return { name, input: [...input], layers: preset.build(input, classes) };
 }

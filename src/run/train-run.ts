@@ -23,6 +23,8 @@ import { type BatchLog, type Callback, EarlyStopping, ModelCheckpoint, ReduceLRO
 import { Trainer, type TrainingState } from '../train/fit.js';
 import type { EpochLog } from '../train/history.js';
 import { packageVersion } from '../util/paths.js';
+import { type Diagnosis, diagnose } from '../diagnose/diagnose.js';
+import { contextFromRunConfig } from '../diagnose/context.js';
 
 export interface TrainRunConfig {
   /** preset name, spec file or TF.js model.json (a label when modelSpec is given) */
@@ -83,6 +85,8 @@ export interface TrainRunResult {
   history: EpochLog[];
   dataset: string;
   model: string;
+  /** the diagnosis of the finished run (also in diagnosis.json), null when interrupted */
+  diagnosis: Diagnosis | null;
 }
 
 /** The resolved configuration written to config.json (enough to rebuild and resume). */
@@ -259,8 +263,13 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     history,
     dataset: dataset.name,
     model: p.resolved.model.label,
+    diagnosis: null,
   };
-  const { history: _h, ...summary } = out;
+  if (!result.interrupted && history.length) {
+    out.diagnosis = diagnose(history, contextFromRunConfig(p.resolved as unknown as Record<string, unknown>));
+    writeFileAtomic(join(runDir, 'diagnosis.json'), toJson(out.diagnosis, 2) + '\n');
+  }
+  const { history: _h, diagnosis: _d, ...summary } = out;
   writeFileAtomic(join(runDir, 'summary.json'), toJson(summary, 2) + '\n');
   return out;
 }
