@@ -99,7 +99,7 @@ export interface Curves {
 export function curvesOf(history: EpochLog[]): Curves {
   const col = (k: string): number[] | null => {
     if (!history.some((e) => e[k] !== undefined)) return null;
-    return history.map((e) => (typeof e[k] === 'number' ? (e[k] as number) : Number.NaN));
+    return history.map((e) => (typeof e[k] === 'number' ? (e[k]) : Number.NaN));
   };
   return { loss: col('loss') ?? history.map(() => Number.NaN), accuracy: col('accuracy'), valLoss: col('val_loss'), valAccuracy: col('val_accuracy') };
 }

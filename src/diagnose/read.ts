@@ -110,6 +110,6 @@ export function loadHistory(path: string, classes?: number): LoadedHistory {
   } catch (err) {
     throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message}`);
   }
-  const obj = (parsed && typeof parsed === 'object' && 'history' in (parsed as object) ? (parsed as { history: unknown }).history : parsed) as Record<string, unknown>;
+  const obj = (parsed && typeof parsed === 'object' && 'history' in (parsed) ? (parsed).history : parsed) as Record<string, unknown>;
   return { history: fromKerasDict(obj, path), source: path, kind: 'keras-json', runDir: null, context: ctx };
 }
