@@ -158,12 +158,23 @@ export abstract class Layer {
     }
   }
 
+  /**
+   * The weights build() will create, from the configured shapes (so an unbuilt model can report
+   * its parameter counts). Layers with weights override this.
+   */
+  plannedWeights(): { shape: number[]; trainable: boolean }[] {
+    return [];
+  }
+
   countParams(): { trainable: number; nonTrainable: number } {
+    const weights = this.params.length
+      ? this.params.map((p) => ({ shape: [...p.shape], trainable: p.trainable }))
+      : this.plannedWeights().map((w) => ({ shape: w.shape, trainable: w.trainable && this.trainable }));
     let trainable = 0;
     let nonTrainable = 0;
-    for (const p of this.params) {
-      const n = sizeOf(p.shape);
-      if (p.trainable) trainable += n;
+    for (const w of weights) {
+      const n = sizeOf(w.shape);
+      if (w.trainable) trainable += n;
       else nonTrainable += n;
     }
     return { trainable, nonTrainable };

@@ -89,14 +89,14 @@ export class Model {
     layers.forEach((entry, i) => {
       const layer = entry.layer;
       layer.index = i;
-      if (byName.has(layer.name)) throw new ArgumentError(`layer ${i}: the name '${layer.name}' is used twice; layer names must be unique`);
+      if (byName.has(layer.name)) throw new ArgumentError(`layer ${i} ('${layer.name}'): name '${layer.name}' is already used by layer ${byName.get(layer.name)}; layer names must be unique`);
       const refs = entry.inputs ?? [i === 0 ? MODEL_INPUT : this.layers[i - 1].name];
       const idx = refs.map((ref) => {
         if (ref === MODEL_INPUT) return -1;
         const j = byName.get(ref);
         if (j === undefined) {
           throw new ArgumentError(
-            `layer ${i} ('${layer.name}'): input '${ref}' is not an earlier layer; inputs may name '${MODEL_INPUT}' or any of: ${[...byName.keys()].join(', ') || '(none yet)'}`,
+            `layer ${i} ('${layer.name}'): inputs: '${ref}' is not an earlier layer; allowed: '${MODEL_INPUT}' or one of ${[...byName.keys()].map((k) => `'${k}'`).join(', ') || '(none yet)'}`,
           );
         }
         return j;
@@ -336,7 +336,7 @@ export class Model {
   }
 
   countParams(): { total: number; trainable: number; nonTrainable: number } {
-    // Parameter counts depend only on shapes; for an unbuilt model they come from the summary rules.
+    // counts depend only on shapes: an unbuilt model reports them from the planned weights
     let trainable = 0;
     let nonTrainable = 0;
     for (const layer of this.layers) {

@@ -56,6 +56,10 @@ export abstract class Optimizer {
     this.clipnorm = r.has('clipnorm') ? r.number('clipnorm', { min: 0, minOpen: true }) : (r.accept('clipnorm'), null);
     this.clipvalue = r.has('clipvalue') ? r.number('clipvalue', { min: 0, minOpen: true }) : (r.accept('clipvalue'), null);
     this.globalClipnorm = r.has('globalClipnorm') ? r.number('globalClipnorm', { min: 0, minOpen: true }) : (r.accept('globalClipnorm'), null);
+    const set = [['clipnorm', this.clipnorm], ['clipvalue', this.clipvalue], ['globalClipnorm', this.globalClipnorm]].filter(([, v]) => v !== null);
+    if (set.length > 1) {
+      throw new ArgumentError(`${r.where}: only one of clipnorm, clipvalue and globalClipnorm can be set (as in Keras); received ${set.map(([k]) => k).join(' and ')}`);
+    }
   }
 
   /** The learning rate the next step will use. */

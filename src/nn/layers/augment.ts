@@ -35,9 +35,13 @@ abstract class AugmentLayer extends Layer {
   private w = 0;
   private c = 0;
 
-  constructor(type: string, config: AugmentConfig, read: (r: ConfigReader) => void, withFill = true) {
+  /** The config reader, open until the subclass has read its own fields and called finish(). */
+  protected reader: ConfigReader | null;
+
+  constructor(type: string, config: AugmentConfig, withFill = true) {
     super(type, config);
     const r = new ConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
+    this.reader = r;
     r.accept('name', 'trainable');
     this.seed = r.has('seed') ? r.int('seed', { min: 0 }) : (r.accept('seed'), undefined);
     if (withFill) {
@@ -49,8 +53,16 @@ abstract class AugmentLayer extends Layer {
       this.fillValue = 0;
       this.interpolation = 'nearest';
     }
-    read(r);
-    r.done();
+  }
+
+  /** Subclasses read their own fields from `this.reader`, then call finish() (unknown fields fail). */
+  protected finish(): void {
+    this.reader?.done();
+    this.reader = null;
+  }
+
+  protected get r(): ConfigReader {
+    return this.reader as ConfigReader;
   }
 
   protected computeOutputShape(inputs: Shape[]): Shape {
@@ -101,11 +113,11 @@ abstract class AugmentLayer extends Layer {
 export type FlipMode = 'horizontal' | 'vertical' | 'horizontal_and_vertical';
 
 export class RandomFlip extends AugmentLayer {
-  declare mode: FlipMode;
+  readonly mode: FlipMode;
   constructor(config: AugmentConfig & { mode?: FlipMode } = {}) {
-    super('randomFlip', config, (r) => {
-      this.mode = r.oneOf('mode', ['horizontal', 'vertical', 'horizontal_and_vertical'] as const, 'horizontal_and_vertical');
-    }, false);
+    super('randomFlip', config, false);
+    this.mode = this.r.oneOf('mode', ['horizontal', 'vertical', 'horizontal_and_vertical'] as const, 'horizontal_and_vertical');
+    this.finish();
   }
   get className(): string {
     return 'RandomFlip';
@@ -121,11 +133,11 @@ export class RandomFlip extends AugmentLayer {
 }
 
 export class RandomRotation extends AugmentLayer {
-  declare factor: [number, number];
+  readonly factor: [number, number];
   constructor(config: AugmentConfig & { factor: number | [number, number] }) {
-    super('randomRotation', config, (r) => {
-      this.factor = r.range('factor', { required: true, min: -1, max: 1 }) as [number, number];
-    });
+    super('randomRotation', config);
+    this.factor = this.r.range('factor', { required: true, min: -1, max: 1 }) as [number, number];
+    this.finish();
   }
   get className(): string {
     return 'RandomRotation';
@@ -139,13 +151,13 @@ export class RandomRotation extends AugmentLayer {
 }
 
 export class RandomZoom extends AugmentLayer {
-  declare heightFactor: [number, number];
-  declare widthFactor: [number, number] | null;
+  readonly heightFactor: [number, number];
+  readonly widthFactor: [number, number] | null;
   constructor(config: AugmentConfig & { heightFactor: number | [number, number]; widthFactor?: number | [number, number] }) {
-    super('randomZoom', config, (r) => {
-      this.heightFactor = r.range('heightFactor', { required: true, min: -1 }) as [number, number];
-      this.widthFactor = r.range('widthFactor', { min: -1 });
-    });
+    super('randomZoom', config);
+    this.heightFactor = this.r.range('heightFactor', { required: true, min: -1 }) as [number, number];
+    this.widthFactor = this.r.range('widthFactor', { min: -1 });
+    this.finish();
   }
   get className(): string {
     return 'RandomZoom';
@@ -161,13 +173,13 @@ export class RandomZoom extends AugmentLayer {
 }
 
 export class RandomTranslation extends AugmentLayer {
-  declare heightFactor: [number, number];
-  declare widthFactor: [number, number];
+  readonly heightFactor: [number, number];
+  readonly widthFactor: [number, number];
   constructor(config: AugmentConfig & { heightFactor: number | [number, number]; widthFactor: number | [number, number] }) {
-    super('randomTranslation', config, (r) => {
-      this.heightFactor = r.range('heightFactor', { required: true, min: -1, max: 1 }) as [number, number];
-      this.widthFactor = r.range('widthFactor', { required: true, min: -1, max: 1 }) as [number, number];
-    });
+    super('randomTranslation', config);
+    this.heightFactor = this.r.range('heightFactor', { required: true, min: -1, max: 1 }) as [number, number];
+    this.widthFactor = this.r.range('widthFactor', { required: true, min: -1, max: 1 }) as [number, number];
+    this.finish();
   }
   get className(): string {
     return 'RandomTranslation';

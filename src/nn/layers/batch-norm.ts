@@ -87,6 +87,16 @@ export class BatchNormalization extends Layer {
     return [...s];
   }
 
+  override plannedWeights(): { shape: number[]; trainable: boolean }[] {
+    const shape = [this.c];
+    return [
+      ...(this.scale ? [{ shape, trainable: true }] : []),
+      ...(this.center ? [{ shape, trainable: true }] : []),
+      { shape, trainable: false },
+      { shape, trainable: false },
+    ];
+  }
+
   override build(ctx: BuildContext): void {
     const shape = [this.c];
     if (this.scale) this.gamma = this.addWeight(ctx, 'gamma', shape, this.inits.gamma, this.gammaRegularizer);

@@ -75,10 +75,20 @@ export class Conv2D extends Layer {
     const y = windowAxis(h, kh, this.strides[0], this.padding);
     const x = windowAxis(w, kw, this.strides[1], this.padding);
     if (y.out < 1 || x.out < 1) {
-      throw new ShapeError(`${this.describe()}: a ${kh}x${kw} kernel does not fit the input ${formatShape(inputs[0])} with padding '${this.padding}'`, "use padding: 'same' or a smaller kernel");
+      throw new ShapeError(
+        `${this.describe()}: kernelSize [${kh}, ${kw}] does not fit the input ${formatShape(inputs[0])} with padding '${this.padding}'; allowed: at most [${inputs[0][0]}, ${inputs[0][1]}], or padding 'same'`,
+      );
     }
     void c;
     return [y.out, x.out, this.filters];
+  }
+
+  override plannedWeights(): { shape: number[]; trainable: boolean }[] {
+    const c = this.inputShapes[0][2];
+    return [
+      { shape: [this.kernelSize[0], this.kernelSize[1], c, this.filters], trainable: true },
+      ...(this.useBias ? [{ shape: [this.filters], trainable: true }] : []),
+    ];
   }
 
   override build(ctx: BuildContext): void {

@@ -68,6 +68,10 @@ export class Dense extends Layer {
     return [...s.slice(0, -1), this.units];
   }
 
+  override plannedWeights(): { shape: number[]; trainable: boolean }[] {
+    return [{ shape: [this.inF, this.units], trainable: true }, ...(this.useBias ? [{ shape: [this.units], trainable: true }] : [])];
+  }
+
   override build(ctx: BuildContext): void {
     this.kernel = this.addWeight(ctx, 'kernel', [this.inF, this.units], this.kernelInitializer, this.kernelRegularizer);
     if (this.useBias) this.bias = this.addWeight(ctx, 'bias', [this.units], this.biasInitializer, this.biasRegularizer);

@@ -37,7 +37,10 @@ abstract class Pooling2D extends Layer {
     const y = windowAxis(h, this.poolSize[0], this.strides[0], this.padding);
     const x = windowAxis(w, this.poolSize[1], this.strides[1], this.padding);
     if (y.out < 1 || x.out < 1) {
-      throw new ShapeError(`${this.describe()}: a ${this.poolSize.join('x')} pool does not fit the input ${formatShape(inputs[0])} with padding '${this.padding}'`, "use padding: 'same' or a smaller pool");
+      throw new ShapeError(
+        `${this.describe()}: poolSize [${this.poolSize.join(', ')}] does not fit the input ${formatShape(inputs[0])} with padding '${this.padding}'; allowed: at most [${inputs[0][0]}, ${inputs[0][1]}], or padding 'same'`,
+        'a preset built for larger images (e.g. overfit-cnn needs 32×32) cannot take smaller ones',
+      );
     }
     return [y.out, x.out, c];
   }
