@@ -56,8 +56,10 @@ export function setupBackend(flags: BackendFlags): void {
 }
 
 export interface Output {
-  /** human-readable line (stdout, or stderr under --json) */
+  /** human-readable progress line (stdout, or stderr under --json); silent under --quiet */
   info(line: string): void;
+  /** a line the user must see even under --quiet (results, why a run stopped) */
+  always(line: string): void;
   /** the machine-readable result (stdout) */
   json(value: unknown): void;
   quiet: boolean;
@@ -72,6 +74,9 @@ export function makeOutput(opts: { json?: boolean; quiet?: boolean }): Output {
     quiet,
     info(line) {
       if (quiet) return;
+      (jsonMode ? process.stderr : process.stdout).write(`${line}\n`);
+    },
+    always(line) {
       (jsonMode ? process.stderr : process.stdout).write(`${line}\n`);
     },
     json(value) {

@@ -50,19 +50,26 @@ export function reportRun(out: Output, r: TrainRunResult): void {
   const near = relative(process.cwd(), r.runDir);
   const rel = near && !near.startsWith('..') ? near : r.runDir;
   if (r.interrupted) {
-    out.info(`Interrupted at epoch ${r.epochsRun + 1}. Checkpoint saved in ${rel}/checkpoint`);
-    out.info(`Resume with: fitlab train --resume ${rel}`);
+    out.always(`Interrupted at epoch ${r.epochsRun + 1}. Checkpoint saved in ${rel}/checkpoint`);
+    out.always(`Resume with: fitlab train --resume ${rel}`);
     return;
   }
-  if (r.stopReason) out.info(`Stopped: ${r.stopReason}`);
+  const failed = r.stopReason !== null && !/early stopping/.test(r.stopReason);
+  if (r.stopReason) out.always(`${failed ? 'Training stopped' : 'Stopped'}: ${r.stopReason}`);
+  if (failed) {
+    out.always(r.lastGoodEpoch === null
+      ? `The last good checkpoint is the initial state (${rel}/checkpoint); model-final/ was not written.`
+      : `The last good checkpoint is the end of epoch ${r.lastGoodEpoch + 1} (${rel}/checkpoint); model-final/ was not written.`);
+    out.always('Try a smaller learning rate; see `fitlab diagnose ' + rel + '`.');
+  }
   const f = r.final;
-  out.info('');
-  out.info(`${r.model} on ${r.dataset}: ${r.epochsRun} epochs in ${r.wallSeconds.toFixed(1)}s (median ${fmt(r.epochSeconds, 2)}s per epoch)`);
-  if (f) out.info(`  final: loss ${fmt(f.loss)}, accuracy ${pct(f.accuracy)}${f.val_loss !== undefined ? `, val_loss ${fmt(f.val_loss)}, val_accuracy ${pct(f.val_accuracy)}` : ''}`);
-  if (r.best && r.best.val_loss !== undefined) out.info(`  best epoch ${r.best.epoch + 1}: val_loss ${fmt(r.best.val_loss)}, val_accuracy ${pct(r.best.val_accuracy)}`);
-  if (r.test) out.info(`  test: loss ${fmt(r.test.loss)}, accuracy ${pct(r.test.accuracy)}`);
-  if (r.diagnosis) out.info(diagnosisText(r.diagnosis, { advice: 2, counterfactuals: false }));
-  out.info(`  run directory: ${rel}   (fitlab diagnose ${rel} for the full report)`);
+  out.always('');
+  out.always(`${r.model} on ${r.dataset}: ${r.epochsRun} epochs in ${r.wallSeconds.toFixed(1)}s (median ${fmt(r.epochSeconds, 2)}s per epoch)`);
+  if (f) out.always(`  final: loss ${fmt(f.loss)}, accuracy ${pct(f.accuracy)}${f.val_loss !== undefined ? `, val_loss ${fmt(f.val_loss)}, val_accuracy ${pct(f.val_accuracy)}` : ''}`);
+  if (r.best && r.best.val_loss !== undefined) out.always(`  best epoch ${r.best.epoch + 1}: val_loss ${fmt(r.best.val_loss)}, val_accuracy ${pct(r.best.val_accuracy)}`);
+  if (r.test) out.always(`  test: loss ${fmt(r.test.loss)}, accuracy ${pct(r.test.accuracy)}`);
+  if (r.diagnosis) out.always(diagnosisText(r.diagnosis, { advice: 2, counterfactuals: false }));
+  out.always(`  run directory: ${rel}   (fitlab diagnose ${rel} for the full report)`);
 }
 
 export function runJson(r: TrainRunResult): Record<string, unknown> {
@@ -92,7 +99,7 @@ export function registerTrain(program: Command): void {
     .option('--data-dir <dir>', 'where to look for named datasets first (also FITLAB_DATA)')
     .option('--epochs <n>', 'epochs to train (default 10; with --resume: the new total)', intOption('--epochs'))
     .option('--batch-size <n>', 'examples per batch', intOption('--batch-size'), 32)
-    .option('--optimizer <name>', 'sgd, adam, adamw, nadam or rmsprop (Keras defaults)', 'adam')
+    .option('--optimizer <name|json>', 'sgd, adam, adamw, nadam or rmsprop (Keras defaults), or a JSON config such as \'{"name":"sgd","momentum":0.9,"learningRate":{"kind":"cosine","initial":0.1,"decaySteps":5000}}\'', 'adam')
     .option('--lr <rate>', 'learning rate (default: the optimizer\'s)', numberOption('--lr', 0))
     .option('--loss <name>', 'sparse_categorical_crossentropy, categorical_crossentropy or mse', 'sparse_categorical_crossentropy')
     .option('--seed <n>', 'seed of initialization, shuffling, dropout and splits', intOption('--seed', 0), 42)
@@ -139,9 +146,17 @@ Examples:
           if (flags.classWeight !== undefined && flags.classWeight !== 'balanced') {
             throw new ArgumentError(`--class-weight must be 'balanced'; received ${JSON.stringify(flags.classWeight)}`);
           }
+          let optimizer: string | Record<string, unknown> = flags.optimizer;
+          if (flags.optimizer.trim().startsWith('{')) {
+            try {
+              optimizer = JSON.parse(flags.optimizer) as Record<string, unknown>;
+            } catch (err) {
+              throw new ArgumentError(`--optimizer looks like JSON but does not parse: ${(err as Error).message}`);
+            }
+          }
           const config: TrainRunConfig = {
             model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, epochs: flags.epochs ?? 10,
-            batchSize: flags.batchSize, optimizer: flags.optimizer, lr: flags.lr, loss: flags.loss, seed: flags.seed,
+            batchSize: flags.batchSize, optimizer, lr: flags.lr, loss: flags.loss, seed: flags.seed,
             threads: flags.threads, val: flags.val, earlyStopping: flags.earlyStopping ?? null, monitor: flags.monitor,
             checkpoint: flags.checkpoint, shuffle: flags.shuffle, out: flags.out, name: flags.name, input: flags.input,
             classes: flags.classes, classWeight: flags.classWeight === 'balanced' ? 'balanced' : null,

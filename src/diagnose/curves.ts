@@ -155,14 +155,18 @@ export interface Divergence {
   reason: string;
 }
 
-/** NaN/Inf losses, or a loss that ends far above where it started and its minimum. */
-export function findDivergence(train: Curve, val: Curve): Divergence | null {
+/**
+ * NaN/Inf losses, or a loss that ends far above where it started and its minimum. `val` is
+ * null when the history has no validation column (then nothing about it is judged).
+ */
+export function findDivergence(train: Curve, val: Curve | null): Divergence | null {
   for (let i = 0; i < train.length; i++) {
     if (!Number.isFinite(train[i])) return { epoch: i, reason: `the training loss is ${train[i]} at epoch ${i + 1}` };
   }
-  for (let i = 0; i < val.length; i++) {
-    if (Number.isNaN(val[i]) && val.some((v, j) => j < i && Number.isFinite(v))) return { epoch: i, reason: `the validation loss is NaN at epoch ${i + 1}` };
-    if (val[i] === Infinity) return { epoch: i, reason: `the validation loss is infinite at epoch ${i + 1}` };
+  if (val) {
+    for (let i = 0; i < val.length; i++) {
+      if (!Number.isFinite(val[i])) return { epoch: i, reason: `the validation loss is ${val[i]} at epoch ${i + 1}` };
+    }
   }
   const n = train.length;
   if (n >= 3) {

@@ -87,6 +87,8 @@ export interface TrainRunResult {
   model: string;
   /** the diagnosis of the finished run (also in diagnosis.json), null when interrupted */
   diagnosis: Diagnosis | null;
+  /** epoch of the newest checkpoint with finite weights (null: only the initial one) */
+  lastGoodEpoch: number | null;
 }
 
 /** The resolved configuration written to config.json (enough to rebuild and resume). */
@@ -239,10 +241,14 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     },
   });
   const history = result.history.epochs;
+  if (result.stopReason && !result.interrupted && /learning rate|loss became/.test(result.stopReason)) {
+    // a failed run keeps its last good checkpoint; the message says which one
+    log(`fitlab: ${result.stopReason}`);
+  }
   if (result.interrupted) {
     if (weightsFinite(result.state.weights)) saveCheckpoint(runDir, result.state, { config: RUN_FILES.config });
     writeHistory(runDir, history);
-  } else if (weightsFinite(model.params().map((q) => q.value))) {
+  } else if (weightsFinite(model.params().map((q) => q.value)) && !(result.stopReason && /learning rate|loss became/.test(result.stopReason))) {
     saveTfjs(model, join(runDir, RUN_FILES.modelFinal));
   }
   const finite = weightsFinite(model.params().map((q) => q.value));
@@ -264,6 +270,7 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     dataset: dataset.name,
     model: p.resolved.model.label,
     diagnosis: null,
+    lastGoodEpoch: lastGood,
   };
   if (!result.interrupted && history.length) {
     out.diagnosis = diagnose(history, contextFromRunConfig(p.resolved as unknown as Record<string, unknown>));
@@ -289,6 +296,8 @@ export async function trainRun(config: TrainRunConfig, hooks: RunHooks = {}): Pr
   p.model.setWeights(probe.model.params().map((q) => q.value));
   writeRunConfig(runDir, { ...p.resolved, command: config });
   saveTfjs(p.model, join(runDir, RUN_FILES.modelInitial));
+  // the initial state is the first checkpoint: a run that fails in its first epoch keeps it
+  saveCheckpoint(runDir, p.trainer.initialState(config.epochs, p.callbacks), { config: RUN_FILES.config });
   log(`run directory: ${runDir}`);
   log(describeDataset(p.dataset) + ` → ${p.resolved.dataset.train.toLocaleString('en-US')} train / ${p.resolved.dataset.val.toLocaleString('en-US')} validation (--val ${p.resolved.dataset.valSplit})`);
   const c = p.resolved.model.params;

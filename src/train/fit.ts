@@ -222,6 +222,14 @@ export class Trainer {
     return out;
   }
 
+  /** The state before any training: resuming from it starts the run over. */
+  initialState(epochs: number, callbacks: Callback[]): TrainingState {
+    return this.captureState(
+      { epoch: 0, batchInEpoch: 0, epochs, epochShuffle: this.shuffleStream.getState(), partial: zeroSums(), epochSeconds: 0, epochLr: this.optimizer.currentLearningRate() },
+      new History(), callbacks,
+    );
+  }
+
   /** Snapshot of everything needed to continue exactly from (epoch, batchInEpoch). */
   captureState(pos: { epoch: number; batchInEpoch: number; epochs: number; epochShuffle: StreamState; partial: EpochSums; epochSeconds: number; epochLr: number }, history: History, callbacks: Callback[]): TrainingState {
     const layerStreams: Record<string, StreamState> = {};
