@@ -2,7 +2,7 @@
   "variables": {
     "kernel_sources": [
       "native/blas.c", "native/gemm.c", "native/conv.c", "native/pool.c", "native/norm.c",
-      "native/act.c", "native/loss.c", "native/optim.c", "native/table.c"
+      "native/act.c", "native/loss.c", "native/optim.c", "native/augment.c", "native/table.c"
     ],
     "common_cflags": [
       "-O3", "-std=gnu11", "-fPIC", "-fno-math-errno", "-fno-trapping-math",

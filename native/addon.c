@@ -768,6 +768,30 @@ static napi_value js_peak(napi_env env, napi_callback_info info) {
   return number(env, flops / secs / 1e9);
 }
 
+/* ---- augmentation ---------------------------------------------------------------------------- */
+
+/* affineWarp(y, x, matrices Float64Array(n·6), n, h, w, c, fill, cval, interp) */
+static napi_value js_warp(napi_env env, napi_callback_info info) {
+  BEGIN("affineWarp", 10);
+  int n, h, w, ch, fill, interp;
+  double cval;
+  float *y, *x;
+  double *m;
+  size_t mlen;
+  TRY(integer(&c, 3, "n", 1, &n)); TRY(integer(&c, 4, "h", 1, &h)); TRY(integer(&c, 5, "w", 1, &w));
+  TRY(integer(&c, 6, "c", 1, &ch)); TRY(integer(&c, 7, "fill", 0, &fill)); TRY(num(&c, 8, "cval", &cval));
+  TRY(integer(&c, 9, "interp", 0, &interp));
+  if (fill > 3) return (void)fail(&c, "range", "%s must be 0..3 (reflect, wrap, nearest, constant); received %d", "fill", fill), NULL;
+  if (interp > 1) return (void)fail(&c, "range", "%s must be 0 (nearest) or 1 (bilinear); received %d", "interp", interp), NULL;
+  const size_t N = (size_t)n * h * w * ch;
+  TRY(f32(&c, 0, "y", &y, N, 0)); TRY(f32(&c, 1, "x", &x, N, 0));
+  TRY(typed(&c, 2, "matrices", napi_float64_array, "Float64Array", (void **)&m, &mlen, 0));
+  if (mlen != (size_t)n * 6) return (void)fail(&c, "range", "%s must hold 6 numbers per image (%.0f)", "matrices", (double)n * 6), NULL;
+  if (y == x) return (void)fail(&c, "range", "%s must not alias x", "y"), NULL;
+  K->warp(ctx, y, x, m, n, h, w, ch, fill, cval, interp);
+  return done(&c, NULL);
+}
+
 /* ---- control ------------------------------------------------------------------------------- */
 
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
@@ -867,7 +891,7 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("nadamUpdate", js_nadam), EXPORT("rmspropUpdate", js_rmsprop),
     EXPORT("setThreads", js_set_threads), EXPORT("threads", js_threads), EXPORT("isa", js_isa),
     EXPORT("setIsa", js_set_isa), EXPORT("supports", js_supports),
-    EXPORT("addressMod64", js_address_mod64), EXPORT("peakGflops", js_peak),
+    EXPORT("addressMod64", js_address_mod64), EXPORT("peakGflops", js_peak), EXPORT("affineWarp", js_warp),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -189,6 +189,9 @@ typedef struct fl_kernels {
                 float b1c, float b2c, float eps, float coef_m, float coef_g, float v_corr, float wd);
   void (*rmsprop)(fl_ctx *, float *w, const float *g, float *ms, float *mg, float *mom, size_t n,
                   float lr, float rho, float rc, float momentum, float eps, float wd);
+  /* augmentation: y (n,h,w,c) ← x through per-image inverse affine maps m (n,6); see augment.c */
+  void (*warp)(fl_ctx *, float *y, const float *x, const double *m, int n, int h, int w, int c,
+               int fill, double cval, int interp);
 } fl_kernels;
 
 extern const fl_kernels fl_kernels_avx512;

@@ -41,6 +41,7 @@ DECL(void, fl_sgd, (fl_ctx *, float *, const float *, float *, size_t, float, fl
 DECL(void, fl_adam, (fl_ctx *, float *, const float *, float *, float *, float *, size_t, float, float, float, float, float, float))
 DECL(void, fl_nadam, (fl_ctx *, float *, const float *, float *, float *, size_t, float, float, float, float, float, float, float, float))
 DECL(void, fl_rmsprop, (fl_ctx *, float *, const float *, float *, float *, float *, size_t, float, float, float, float, float, float))
+DECL(void, fl_warp, (fl_ctx *, float *, const float *, const double *, int, int, int, int, int, double, int))
 
 const fl_kernels FL_FN(fl_kernels) = {
   .isa = FL_ISA,
@@ -59,5 +60,5 @@ const fl_kernels FL_FN(fl_kernels) = {
   .softmax_xent = FL_FN(fl_softmax_xent), .cat_xent = FL_FN(fl_cat_xent), .mse = FL_FN(fl_mse),
   .count_correct = FL_FN(fl_count_correct), .penalty = FL_FN(fl_penalty),
   .penalty_grad = FL_FN(fl_penalty_grad), .sgd = FL_FN(fl_sgd), .adam = FL_FN(fl_adam),
-  .nadam = FL_FN(fl_nadam), .rmsprop = FL_FN(fl_rmsprop),
+  .nadam = FL_FN(fl_nadam), .rmsprop = FL_FN(fl_rmsprop), .warp = FL_FN(fl_warp),
 };

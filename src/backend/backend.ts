@@ -212,7 +212,24 @@ export interface Kernels {
     w: F32, g: F32, ms: F32, mg: F32 | null, mom: F32 | null, lr: number, rho: number,
     momentum: number, epsilon: number, weightDecay: number,
   ): void;
+
+  // ---- Augmentation --------------------------------------------------------------------------
+  /**
+   * y (n,h,w,c) ← x warped by per-image inverse affine maps: matrices holds 6 numbers per image,
+   * mapping output pixel (x, y) to input coordinates (xin = m0·x + m1·y + m2, yin = m3·x + m4·y
+   * + m5). Outside coordinates fold per fill mode (TensorFlow's reflect, wrap, nearest; constant
+   * uses cval). Bilinear or nearest sampling. y must not alias x.
+   */
+  affineWarp(
+    y: F32, x: F32, matrices: Float64Array, n: number, h: number, w: number, c: number,
+    fill: FillMode, cval: number, interpolation: Interpolation,
+  ): void;
 }
+
+export type FillMode = 'reflect' | 'wrap' | 'nearest' | 'constant';
+export type Interpolation = 'bilinear' | 'nearest';
+export const FILL_MODES: readonly FillMode[] = ['reflect', 'wrap', 'nearest', 'constant'];
+export const INTERPOLATIONS: readonly Interpolation[] = ['bilinear', 'nearest'];
 
 export type BackendName = 'reference' | 'native';
 

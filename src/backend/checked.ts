@@ -7,7 +7,7 @@ import { ArgumentError, ShapeError, describe } from '../errors.js';
 import type {
   Backend, BackendName, ElementwiseActivation, F32, FusedActivation, I32, Kernels, RandomDraw,
 } from './backend.js';
-import { ELEMENTWISE_ACTIVATIONS } from './backend.js';
+import { ELEMENTWISE_ACTIVATIONS, FILL_MODES, INTERPOLATIONS } from './backend.js';
 import type { ConvGeometry, PoolGeometry, WindowGeometry } from './geometry.js';
 
 function f32(kernel: string, name: string, buf: unknown, expected: number, shape: string): asserts buf is F32 {
@@ -462,6 +462,21 @@ export function checkedBackend(raw: Kernels, info: BackendInfo): Backend {
       inRange(K, 'epsilon', epsilon, 0, Infinity, false);
       raw.nadamUpdate(w, g, m, v, finite(K, 'lr', lr), beta1, beta2, epsilon, finite(K, 'coefM', coefM),
         finite(K, 'coefG', coefG), finite(K, 'vCorrection', vCorrection), finite(K, 'weightDecay', weightDecay));
+    },
+    affineWarp(y, x, matrices, n, h, w, c, fill, cval, interpolation) {
+      const K = 'affineWarp';
+      dim(K, 'n', n); dim(K, 'h', h); dim(K, 'w', w); dim(K, 'c', c);
+      f32(K, 'x', x, n * h * w * c, 'n·h·w·c');
+      f32(K, 'y', y, n * h * w * c, 'n·h·w·c');
+      if (y.buffer === x.buffer && y.byteOffset < x.byteOffset + x.byteLength && x.byteOffset < y.byteOffset + y.byteLength) {
+        throw new ArgumentError(`${K}: y must not overlap x`);
+      }
+      if (!(matrices instanceof Float64Array) || matrices.length !== n * 6) {
+        throw new ArgumentError(`${K}: matrices must be a Float64Array of n·6 = ${n * 6} numbers; received ${describe(matrices)}`);
+      }
+      if (!FILL_MODES.includes(fill)) throw new ArgumentError(`${K}: fill must be one of ${FILL_MODES.join(', ')}; received ${describe(fill)}`);
+      if (!INTERPOLATIONS.includes(interpolation)) throw new ArgumentError(`${K}: interpolation must be bilinear or nearest; received ${describe(interpolation)}`);
+      raw.affineWarp(y, x, matrices, n, h, w, c, fill, finite(K, 'cval', cval), interpolation);
     },
     rmspropUpdate(w, g, ms, mg, mom, lr, rho, momentum, epsilon, weightDecay) {
       const K = 'rmspropUpdate';

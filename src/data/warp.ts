@@ -7,10 +7,9 @@
  * Coordinates outside the image are folded back per fill mode (on the float coordinate, as TF
  * does): reflect (d c b a | a b c d | d c b a), wrap, nearest (clamp), or constant (cval).
  */
-export type FillMode = 'reflect' | 'wrap' | 'nearest' | 'constant';
-export type Interpolation = 'bilinear' | 'nearest';
-export const FILL_MODES: readonly FillMode[] = ['reflect', 'wrap', 'nearest', 'constant'];
-export const INTERPOLATIONS: readonly Interpolation[] = ['bilinear', 'nearest'];
+import type { FillMode, Interpolation } from '../backend/backend.js';
+
+export { FILL_MODES, INTERPOLATIONS, type FillMode, type Interpolation } from '../backend/backend.js';
 
 /** Fold a float coordinate into [0, len-1] per fill mode; NaN means "outside" (constant). */
 export function mapCoordinate(v: number, len: number, mode: FillMode): number {

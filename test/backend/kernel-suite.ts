@@ -14,6 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Kernels } from '../../src/backend/backend.js';
 import { actSection } from './suite/act.js';
+import { augmentSection } from './suite/augment.js';
 import { blasSection } from './suite/blas.js';
 import { argumentErrorTests } from './suite/errors.js';
 import type { KernelSuiteOptions, SuiteContext } from './suite/helpers.js';
@@ -36,6 +37,7 @@ const KERNEL_TABLE: Record<keyof Kernels, true> = {
   dropoutForward: true, dropoutBackward: true,
   softmaxCrossEntropy: true, categoricalCrossEntropy: true, meanSquaredError: true, countCorrect: true,
   penalty: true, penaltyGrad: true, sgdUpdate: true, adamUpdate: true, nadamUpdate: true, rmspropUpdate: true,
+  affineWarp: true,
 };
 export const KERNEL_NAMES = Object.keys(KERNEL_TABLE) as Array<keyof Kernels>;
 
@@ -76,6 +78,7 @@ export function runKernelSuite({ name, backend, oracle, skip = {} }: KernelSuite
     actSection(ctx);
     lossSection(ctx);
     optimSection(ctx);
+    augmentSection(ctx);
 
     it('covers every kernel of the Kernels interface', () => {
       expect(KERNEL_NAMES.filter((k) => !registered.has(k))).toEqual([]);

@@ -39,6 +39,8 @@ export function loadAddon(): { addon?: Addon; error?: string } {
   return cached;
 }
 
+const FILL_CODES = { reflect: 0, wrap: 1, nearest: 2, constant: 3 } as const;
+
 function nativeKernels(a: Addon): Kernels {
   const relu = (act: string): boolean => act === 'relu';
   return {
@@ -91,6 +93,8 @@ function nativeKernels(a: Addon): Kernels {
       void a.nadamUpdate(w, g, m, v, lr, b1, b2, eps, cm, cg, vc, wd),
     rmspropUpdate: (w, g, ms, mg, mom, lr, rho, momentum, eps, wd) =>
       void a.rmspropUpdate(w, g, ms, mg, mom, lr, rho, momentum, eps, wd),
+    affineWarp: (y, x, m, n, h, w, c, fill, cval, interp) =>
+      void a.affineWarp(y, x, m, n, h, w, c, FILL_CODES[fill], cval, interp === 'bilinear' ? 1 : 0),
   };
 }
 

@@ -5,6 +5,7 @@
 import type { Backend, Kernels } from '../backend.js';
 import { checkedBackend } from '../checked.js';
 import * as act from './act.js';
+import * as augment from './augment.js';
 import * as blas from './blas.js';
 import * as layers from './layers.js';
 import * as loss from './loss.js';
@@ -23,6 +24,7 @@ export const referenceKernels: Kernels = {
   ...act,
   ...loss,
   ...optim,
+  ...augment,
 };
 
 export function createReferenceBackend(): Backend {

@@ -12,7 +12,7 @@
  * - RandomTranslation(heightFactor, widthFactor): fractions of the size; positive moves down/right
  */
 import type { Backend, F32 } from '../../backend/backend.js';
-import { type Affine, FILL_MODES, type FillMode, IDENTITY, INTERPOLATIONS, type Interpolation, flip, rotation, translation, warpImage, zoom } from '../../data/warp.js';
+import { type Affine, FILL_MODES, type FillMode, IDENTITY, INTERPOLATIONS, type Interpolation, flip, rotation, translation, zoom } from '../../data/warp.js';
 import { ConfigReader } from '../config.js';
 import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, layerStream } from '../layer.js';
 import type { Shape } from '../shape.js';
@@ -31,6 +31,8 @@ abstract class AugmentLayer extends Layer {
   readonly fillValue: number;
   readonly interpolation: Interpolation;
   private y!: BatchBuffer;
+  /** 6 numbers per image of the batch: the sampled inverse maps */
+  private matrices = new Float64Array(0);
   private h = 0;
   private w = 0;
   private c = 0;
@@ -77,6 +79,7 @@ abstract class AugmentLayer extends Layer {
   override allocate(maxBatch: number, backend: Backend): void {
     super.allocate(maxBatch, backend);
     this.y = this.floatBuffer(this.h * this.w * this.c);
+    this.matrices = new Float64Array(maxBatch * 6);
   }
 
   /** Draw one image's transform (output → input map). */
@@ -84,13 +87,11 @@ abstract class AugmentLayer extends Layer {
 
   forward([x]: F32[], training: boolean): F32 {
     if (!training) return x;
-    const per = this.h * this.w * this.c;
-    const y = this.y.data;
-    for (let i = 0; i < this.batch; i++) {
-      const m = this.sample(this.h, this.w);
-      warpImage(y, x, i * per, this.h, this.w, this.c, m, this.fillMode, this.fillValue, this.interpolation);
-    }
-    return y;
+    // parameters first (seeded, per image), then one kernel call applies them all
+    for (let i = 0; i < this.batch; i++) this.matrices.set(this.sample(this.h, this.w), i * 6);
+    const m = this.batch * 6 === this.matrices.length ? this.matrices : this.matrices.subarray(0, this.batch * 6);
+    this.backend.affineWarp(this.y.data, x, m, this.batch, this.h, this.w, this.c, this.fillMode, this.fillValue, this.interpolation);
+    return this.y.data;
   }
 
   /** Augmentation sits on the data: no gradient flows into the images. */

@@ -83,6 +83,8 @@ const VALID: Record<keyof Kernels, Arg[]> = {
     num('epsilon', 1e-7), num('coefM', 0.5), num('coefG', 0.5), num('vCorrection', 2), num('weightDecay', 0)],
   rmspropUpdate: [f('w', 5, false), f('g', 5), f('ms', 5), f('mg', 5), f('mom', 5), num('lr', 0.1), num('rho', 0.9),
     num('momentum', 0.5), num('epsilon', 1e-7), num('weightDecay', 0)],
+  affineWarp: [f('y', 12), f('x', 12), lit(Float64Array.of(1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0)), dim('n', 2), dim('h', 2), dim('w', 3), dim('c', 1),
+    lit('reflect'), num('cval', 0), lit('bilinear')],
 };
 
 /** Materialize the argument list, with `override(i)` replacing argument i when it returns a value. */
@@ -144,6 +146,10 @@ const EXTRA: Extra[] = [
   ['rho = 1', 'rmspropUpdate', { 6: 1 }, ArgumentError, /^rmspropUpdate: rho must be in \[0, 1\); received 1$/],
   ['negative l1', 'penalty', { 1: -0.1 }, ArgumentError, /^penalty: l1 must be in \[0, Infinity\]; received -0\.1$/],
   ['negative l2', 'penaltyGrad', { 3: -1 }, ArgumentError, /^penaltyGrad: l2 must be in \[0, Infinity\]; received -1$/],
+  ['matrices of the wrong length', 'affineWarp', { 2: new Float64Array(6) }, ArgumentError, /^affineWarp: matrices must be a Float64Array of n·6 = 12 numbers; received Float64Array\(6\)$/],
+  ['matrices as float32', 'affineWarp', { 2: new Float32Array(12) }, ArgumentError, /^affineWarp: matrices must be a Float64Array of n·6 = 12 numbers; received Float32Array\(12\)$/],
+  ['fill mode "mirror"', 'affineWarp', { 7: 'mirror' }, ArgumentError, /^affineWarp: fill must be one of reflect, wrap, nearest, constant; received "mirror"$/],
+  ['interpolation "bicubic"', 'affineWarp', { 9: 'bicubic' }, ArgumentError, /^affineWarp: interpolation must be bilinear or nearest; received "bicubic"$/],
   ['a pool geometry of another size', 'avgPoolForward', { 2: poolGeometry({ n: 1, h: 6, w: 4, c: 2, kh: 2, kw: 2, sh: 2, sw: 2, padding: 'valid' }) },
     ShapeError, /^avgPoolForward: x must have n·h·w·c = 1·6·4·2 = 48 elements; received 32$/],
 ];
