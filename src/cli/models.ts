@@ -75,14 +75,14 @@ interface EvalFlags {
   limit?: number;
 }
 
-function evaluationContext(target: string, flags: EvalFlags): { loaded: LoadedModel; dataset: Dataset; data: Split; trainer: Trainer } {
+async function evaluationContext(target: string, flags: EvalFlags): Promise<{ loaded: LoadedModel; dataset: Dataset; data: Split; trainer: Trainer }> {
   setupBackend(flags);
   const loaded = loadSavedModel(target, flags.which, flags.batchSize);
   const runData = loaded.run?.dataset as { spec?: string; dataDir?: string | null; valSplit?: string } | undefined;
   const training = loaded.run?.training as { seed?: number; loss?: string } | undefined;
   const spec = flags.dataset ?? runData?.spec;
   if (!spec) throw new ArgumentError('--dataset is required for a model directory (a run directory remembers its dataset)');
-  const dataset = loadDataset(spec, { dataDir: flags.dataDir ?? runData?.dataDir ?? undefined });
+  const dataset = await loadDataset(spec, { dataDir: flags.dataDir ?? runData?.dataDir ?? undefined });
   const data = pickSplit(dataset, flags.split, runData?.valSplit ?? '0.1', training?.seed ?? 42);
   const model = loaded.model;
   if (exampleSize(model.inputShape) !== exampleSize(dataset.shape)) {
@@ -134,9 +134,9 @@ export function registerModelCommands(program: Command): void {
     program
       .command('evaluate <model>')
       .description('loss and accuracy of a run (or TF.js model directory) on a dataset split (test by default)'),
-  ).action((target: string, flags: EvalFlags) => {
+  ).action(async (target: string, flags: EvalFlags) => {
     const out = makeOutput(flags);
-    const { dataset, data, trainer } = evaluationContext(target, flags);
+    const { dataset, data, trainer } = await evaluationContext(target, flags);
     const r = trainer.evaluate(data, dataset.scale);
     if (out.jsonMode) out.json({ loss: r.loss, accuracy: r.accuracy, examples: data.y.length, split: flags.split, dataset: dataset.name });
     else out.info(`${dataset.name} ${flags.split} (${data.y.length.toLocaleString('en-US')} examples): loss ${fmt(r.loss)}, accuracy ${pct(r.accuracy)}`);
@@ -148,9 +148,9 @@ export function registerModelCommands(program: Command): void {
       .description('class predictions of a run (or TF.js model) for dataset examples, with a confusion matrix'),
   )
     .option('--limit <n>', 'examples to list', intOption('--limit'), 10)
-    .action((target: string, flags: EvalFlags) => {
+    .action(async (target: string, flags: EvalFlags) => {
       const out = makeOutput(flags);
-      const { dataset, data, trainer } = evaluationContext(target, flags);
+      const { dataset, data, trainer } = await evaluationContext(target, flags);
       const probs = trainer.predict(data.x, dataset.scale);
       const k = dataset.classes;
       const n = data.y.length;

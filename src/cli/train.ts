@@ -29,6 +29,9 @@ interface TrainFlags {
   input?: number[];
   classes?: number;
   classWeight?: string;
+  augment?: string;
+  labels?: 'fine' | 'coarse';
+  download?: boolean;
   resume?: string;
   quiet?: boolean;
   json?: boolean;
@@ -115,6 +118,9 @@ export function registerTrain(program: Command): void {
     .option('--input <shape>', 'input shape for presets, e.g. 28,28,1 (default: the dataset\'s)', shapeOption('--input'))
     .option('--classes <n>', 'output classes for presets (default: the dataset\'s)', intOption('--classes', 2))
     .option('--class-weight <mode>', "'balanced': weight each class by n / (classes × count)")
+    .option('--augment <preset|json>', "augment training images: digits, fashion, cifar10, crop-flip, auto (by dataset), or an ImageDataGenerator-style JSON object")
+    .addOption(new Option('--labels <which>', 'CIFAR-100 label set').choices(['fine', 'coarse']))
+    .option('--download', 'download the dataset from its canonical source if it is not found locally (checksums verified)')
     .option('--resume <run-dir>', 'continue a run from its checkpoint (same data, split and seed)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print one JSON object with the results (progress goes to stderr)')
@@ -160,6 +166,7 @@ Examples:
             threads: flags.threads, val: flags.val, earlyStopping: flags.earlyStopping ?? null, monitor: flags.monitor,
             checkpoint: flags.checkpoint, shuffle: flags.shuffle, out: flags.out, name: flags.name, input: flags.input,
             classes: flags.classes, classWeight: flags.classWeight === 'balanced' ? 'balanced' : null,
+            augment: flags.augment ?? null, labels: flags.labels, download: flags.download,
           };
           result = await trainRun(config, hooks);
         }

@@ -23,6 +23,7 @@ import { type BatchLog, type Callback, EarlyStopping, ModelCheckpoint, ReduceLRO
 import { Trainer, type TrainingState } from '../train/fit.js';
 import type { EpochLog } from '../train/history.js';
 import { packageVersion } from '../util/paths.js';
+import { type AugmentSpec, parseAugment } from '../data/augment.js';
 import { type Diagnosis, diagnose } from '../diagnose/diagnose.js';
 import { contextFromRunConfig } from '../diagnose/context.js';
 
@@ -58,6 +59,12 @@ export interface TrainRunConfig {
   out?: string;
   name?: string;
   classWeight?: 'balanced' | Record<number, number> | null;
+  /** augmentation: a preset name, 'auto' (by dataset), 'none', or an ImageDataGenerator-style object */
+  augment?: string | Record<string, unknown> | null;
+  /** CIFAR-100 label set */
+  labels?: 'fine' | 'coarse';
+  /** download the dataset from its canonical source when it is not found locally */
+  download?: boolean;
 }
 
 export interface RunHooks {
@@ -98,7 +105,7 @@ interface ResolvedConfig {
   created: string;
   backend: { name: string; isa: string; threads: number };
   model: { source: string; label: string; spec: ModelSpec; params: { total: number; trainable: number; nonTrainable: number } };
-  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[] };
+  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null };
   training: {
     epochs: number; batchSize: number; seed: number; shuffle: boolean; loss: string;
     optimizer: Record<string, unknown>; earlyStopping: number | null; monitor: string; checkpoint: 'best' | 'none';
@@ -136,7 +143,7 @@ function checkShapes(model: Model, dataset: Dataset): void {
   }
 }
 
-function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir: string | null): Prepared {
+async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir: string | null): Promise<Prepared> {
   const epochs = config.epochs;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ArgumentError(`--epochs must be a positive integer; received ${describe(epochs)}`);
   const batchSize = config.batchSize ?? 32;
@@ -146,8 +153,8 @@ function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir:
   const backend = getBackend();
   if (config.threads !== undefined) backend.setThreads(config.threads);
 
-  const locate: LocateOptions = { dataDir: config.dataDir, synthetic: config.synthetic };
-  const dataset = loadDataset(config.dataset, locate);
+  const locate: LocateOptions = { dataDir: config.dataDir, synthetic: config.synthetic, labels: config.labels, download: config.download };
+  const dataset = await loadDataset(config.dataset, locate);
   const source = resolvedSpec || config.modelSpec ? null : resolveModelSource(config.model, { input: config.input ?? dataset.shape, classes: config.classes ?? dataset.classes });
   const spec = resolvedSpec ?? config.modelSpec ?? (source as NonNullable<typeof source>).spec;
   const model = modelFromSpec(spec, `--model ${config.model}`);
@@ -183,6 +190,8 @@ function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir:
     callbacks.push(new ModelCheckpoint({ monitor, saveBestOnly: true, save: () => saveTfjs(model, join(runDir, RUN_FILES.modelBest)) }));
   }
   const classWeight = config.classWeight === 'balanced' ? balancedWeights(train.y, dataset.classes) : (config.classWeight ?? null);
+  const augment = parseAugment(config.augment ?? null, dataset.name);
+  if (augment && dataset.shape.length !== 3) throw new ArgumentError(`--augment needs image data; ${dataset.name} examples are ${formatShape(dataset.shape)}`);
 
   const counts = model.countParams();
   const resolved: ResolvedConfig = {
@@ -195,6 +204,7 @@ function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir:
       spec: config.dataset, dataDir: config.dataDir ?? null, synthetic: config.synthetic ?? null, name: dataset.name, source: dataset.source,
       shape: dataset.shape, classes: dataset.classes, classNames: dataset.classNames, train: train.y.length, val: val?.y.length ?? 0,
       test: dataset.test?.y.length ?? 0, valSplit: formatVal(valSpec), trainClassCounts: classCounts(train.y, dataset.classes),
+      augment, labels: config.labels ?? null,
     },
     training: {
       epochs, batchSize, seed, shuffle: config.shuffle ?? true, loss: lossSpec.name, optimizer: optimizer.getConfig(),
@@ -225,6 +235,7 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     callbacks: p.callbacks,
     classWeight: p.resolved.training.classWeight,
     inputScale: dataset.scale,
+    augment: p.resolved.dataset.augment,
     resume,
     shouldInterrupt: hooks.shouldInterrupt,
     onBatch: hooks.onBatch ? (info) => hooks.onBatch?.({ ...info, epochs }) : undefined,
@@ -286,10 +297,10 @@ export async function trainRun(config: TrainRunConfig, hooks: RunHooks = {}): Pr
   const started = performance.now();
   const log = hooks.log ?? (() => undefined);
   // resolve everything that can fail on user input before creating the run directory
-  const probe = prepare(config, null, null);
+  const probe = await prepare(config, null, null);
   const name = config.name ?? `${probe.resolved.model.label}-${probe.dataset.name}`;
   const runDir = createRunDir(config.out ?? 'runs', name);
-  const p = prepare(config, probe.resolved.model.spec, runDir);
+  const p = await prepare(config, probe.resolved.model.spec, runDir);
   p.resolved.model.source = config.model;
   p.resolved.model.label = probe.resolved.model.label;
   // TF.js weights were loaded into probe's model; carry them over
@@ -316,7 +327,7 @@ export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides:
   if (state.epoch >= config.epochs && state.batchInEpoch === 0) {
     throw new ArgumentError(`the run already finished ${state.epoch} of ${config.epochs} epochs`, `pass --epochs N with N > ${state.epoch} to train further`);
   }
-  const p = prepare(config, saved.model.spec, runDir);
+  const p = await prepare(config, saved.model.spec, runDir);
   if (p.model.backend.threads !== saved.backend.threads) {
     log(`fitlab: note: resuming with ${p.model.backend.threads} threads (the run used ${saved.backend.threads}); results may differ in the last bits`);
   }

@@ -15,7 +15,9 @@
  */
 import type { F32 } from '../backend/backend.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
+import { type AugmentSpec, isIdentity } from '../data/augment.js';
 import { type Split, exampleSize, fillBatch } from '../data/dataset.js';
+import { AugmentPipeline } from '../data/pipeline.js';
 import { type LossHead } from '../nn/losses.js';
 import type { Model } from '../nn/model.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizers.js';
@@ -41,6 +43,13 @@ export interface FitOptions {
   initialEpoch?: number;
   /** stored value × inputScale = model input (1/255 for uint8 pixels) */
   inputScale?: number;
+  /**
+   * Augment training images (ImageDataGenerator semantics, src/data/augment.ts). Batches are
+   * assembled and augmented by a worker thread while the previous batch trains.
+   */
+  augment?: AugmentSpec | null;
+  /** run augmentation on the main thread instead of a worker (tests, debugging) */
+  augmentInline?: boolean;
   /** continue from captureState() of an earlier fit */
   resume?: TrainingState | null;
   /** checked after every batch; true stops at once (Ctrl-C): the result says interrupted */
@@ -306,78 +315,108 @@ export class Trainer {
       this.shuffleStream = RandomStream.fromState(resume.epochShuffle);
     }
 
-    let lastYield = performance.now();
+    const augment = options.augment && !isIdentity(options.augment) ? options.augment : null;
+    let pipeline: AugmentPipeline | null = null;
+    if (augment) {
+      if (this.model.inputShape.length !== 3) throw new ArgumentError('augmentation needs image inputs (height, width, channels)');
+      const [h, w, c] = this.model.inputShape;
+      pipeline = new AugmentPipeline(this.model.backend, train, [h, w, c], scale, augment, this.model.seed, this.batchSize, !options.augmentInline);
+    }
+    const request = (slot: number, epoch: number, order: Int32Array, b: number): void => {
+      const from = b * this.batchSize;
+      const to = Math.min(n, from + this.batchSize);
+      const positions = new Int32Array(to - from);
+      for (let i = 0; i < positions.length; i++) positions[i] = from + i;
+      (pipeline as AugmentPipeline).request(slot, { epoch, indices: order.slice(from, to), positions });
+    };
+    const batchAt = async (epoch: number, order: Int32Array, b: number): Promise<{ x: F32; y: Int32Array; w: F32 | null }> => {
+      const from = b * this.batchSize;
+      const to = Math.min(n, from + this.batchSize);
+      if (!pipeline) return this.loadBatch(train, order, from, to, scale, classWeight);
+      const got = await pipeline.take(b % 2, to - from);
+      if (b + 1 < batches) request((b + 1) % 2, epoch, order, b + 1);
+      if (!classWeight) return { x: got.x, y: got.y, w: null };
+      const wv = this.batchViews(to - from).w;
+      for (let i = 0; i < to - from; i++) wv[i] = classWeight[got.y[i]] ?? 1;
+      return { x: got.x, y: got.y, w: wv };
+    };
+
     let epoch = startEpoch;
-    for (; epoch < epochs && !ctx.stopTraining; epoch++) {
-      const resuming = resume !== null && epoch === startEpoch && startBatch > 0;
-      if (!resuming) {
-        sums = zeroSums();
-        epochSeconds = 0;
+    try {
+      let lastYield = performance.now();
+      for (; epoch < epochs && !ctx.stopTraining; epoch++) {
+        const resuming = resume !== null && epoch === startEpoch && startBatch > 0;
+        if (!resuming) {
+          sums = zeroSums();
+          epochSeconds = 0;
+        }
+        const epochShuffle = this.shuffleStream.getState();
+        const order = identity(n);
+        if (shuffle) this.shuffleStream.shuffle(order);
+        if (!resuming) for (const cb of callbacks) cb.onEpochBegin(epoch);
+        const lr = resuming ? (resume).epochLr : this.optimizer.currentLearningRate();
+        const t0 = performance.now();
+        const firstBatch = resuming ? startBatch : 0;
+        if (pipeline && firstBatch < batches) request(firstBatch % 2, epoch, order, firstBatch);
+        for (let b = firstBatch; b < batches; b++) {
+          for (const cb of callbacks) cb.onBatchBegin(b);
+          const batch = await batchAt(epoch, order, b);
+          const stepLr = this.optimizer.currentLearningRate();
+          if (!Number.isFinite(stepLr)) {
+            ctx.stopTraining = true;
+            ctx.stopReason = `the learning rate is ${stepLr} at epoch ${epoch + 1}, batch ${b + 1}; no update was applied`;
+            break;
+          }
+          const r: BatchResult = trainBatch(this.model, this.loss, this.optimizer, batch.x, batch.y, batch.w);
+          sums.seen += r.size;
+          sums.lossSum += r.lossSum;
+          sums.penaltySum += r.penalty * r.size;
+          if (r.correct >= 0) {
+            sums.correct += r.correct;
+            sums.scored += r.size;
+          }
+          const logs: BatchLog = { batch: b, size: r.size, loss: (sums.lossSum + sums.penaltySum) / sums.seen, ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}) };
+          // a non-finite batch loss also shows in the running mean
+          if (!Number.isFinite(r.lossSum / r.size + r.penalty)) logs.loss = r.lossSum / r.size + r.penalty;
+          for (const cb of callbacks) cb.onBatchEnd(b, logs);
+          options.onBatch?.({ epoch, batch: b, batches, logs });
+          if (ctx.stopTraining) break;
+          if (options.shouldInterrupt?.()) {
+            epochSeconds += (performance.now() - t0) / 1000;
+            const state = this.captureState({ epoch, batchInEpoch: b + 1, epochs, epochShuffle, partial: sums, epochSeconds, epochLr: lr }, history, callbacks);
+            return { history, interrupted: true, stopReason: 'interrupted', state };
+          }
+          // let signal handlers and timers run (Ctrl-C, progress output) without slowing small steps
+          if (performance.now() - lastYield > 100) {
+            await new Promise((resolve) => setImmediate(resolve));
+            lastYield = performance.now();
+          }
+        }
+        const log: EpochLog = {
+          epoch,
+          loss: sums.seen ? (sums.lossSum + sums.penaltySum) / sums.seen : Number.NaN,
+          ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}),
+          learning_rate: lr,
+          penalty: sums.seen ? sums.penaltySum / sums.seen : Number.NaN,
+          seconds: 0,
+          examples: (history.last()?.examples ?? 0) + sums.seen,
+        };
+        if (val && val.y.length > 0) {
+          const v = this.evaluate(val, scale);
+          log.val_loss = v.loss;
+          log.val_accuracy = v.accuracy;
+        }
+        log.seconds = epochSeconds + (performance.now() - t0) / 1000;
+        history.push(log);
+        for (const cb of callbacks) cb.onEpochEnd(epoch, log);
+        const next = epoch + 1;
+        options.afterEpoch?.(epoch, log, () => this.captureState(
+          { epoch: next, batchInEpoch: 0, epochs, epochShuffle: this.shuffleStream.getState(), partial: zeroSums(), epochSeconds: 0, epochLr: this.optimizer.currentLearningRate() },
+          history, callbacks,
+        ));
       }
-      const epochShuffle = this.shuffleStream.getState();
-      const order = identity(n);
-      if (shuffle) this.shuffleStream.shuffle(order);
-      if (!resuming) for (const cb of callbacks) cb.onEpochBegin(epoch);
-      const lr = resuming ? (resume).epochLr : this.optimizer.currentLearningRate();
-      const t0 = performance.now();
-      for (let b = resuming ? startBatch : 0; b < batches; b++) {
-        for (const cb of callbacks) cb.onBatchBegin(b);
-        const from = b * this.batchSize;
-        const to = Math.min(n, from + this.batchSize);
-        const batch = this.loadBatch(train, order, from, to, scale, classWeight);
-        const stepLr = this.optimizer.currentLearningRate();
-        if (!Number.isFinite(stepLr)) {
-          ctx.stopTraining = true;
-          ctx.stopReason = `the learning rate is ${stepLr} at epoch ${epoch + 1}, batch ${b + 1}; no update was applied`;
-          break;
-        }
-        const r: BatchResult = trainBatch(this.model, this.loss, this.optimizer, batch.x, batch.y, batch.w);
-        sums.seen += r.size;
-        sums.lossSum += r.lossSum;
-        sums.penaltySum += r.penalty * r.size;
-        if (r.correct >= 0) {
-          sums.correct += r.correct;
-          sums.scored += r.size;
-        }
-        const logs: BatchLog = { batch: b, size: r.size, loss: (sums.lossSum + sums.penaltySum) / sums.seen, ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}) };
-        // a non-finite batch loss also shows in the running mean
-        if (!Number.isFinite(r.lossSum / r.size + r.penalty)) logs.loss = r.lossSum / r.size + r.penalty;
-        for (const cb of callbacks) cb.onBatchEnd(b, logs);
-        options.onBatch?.({ epoch, batch: b, batches, logs });
-        if (ctx.stopTraining) break;
-        if (options.shouldInterrupt?.()) {
-          epochSeconds += (performance.now() - t0) / 1000;
-          const state = this.captureState({ epoch, batchInEpoch: b + 1, epochs, epochShuffle, partial: sums, epochSeconds, epochLr: lr }, history, callbacks);
-          return { history, interrupted: true, stopReason: 'interrupted', state };
-        }
-        // let signal handlers and timers run (Ctrl-C, progress output) without slowing small steps
-        if (performance.now() - lastYield > 100) {
-          await new Promise((resolve) => setImmediate(resolve));
-          lastYield = performance.now();
-        }
-      }
-      const log: EpochLog = {
-        epoch,
-        loss: sums.seen ? (sums.lossSum + sums.penaltySum) / sums.seen : Number.NaN,
-        ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}),
-        learning_rate: lr,
-        penalty: sums.seen ? sums.penaltySum / sums.seen : Number.NaN,
-        seconds: 0,
-        examples: (history.last()?.examples ?? 0) + sums.seen,
-      };
-      if (val && val.y.length > 0) {
-        const v = this.evaluate(val, scale);
-        log.val_loss = v.loss;
-        log.val_accuracy = v.accuracy;
-      }
-      log.seconds = epochSeconds + (performance.now() - t0) / 1000;
-      history.push(log);
-      for (const cb of callbacks) cb.onEpochEnd(epoch, log);
-      const next = epoch + 1;
-      options.afterEpoch?.(epoch, log, () => this.captureState(
-        { epoch: next, batchInEpoch: 0, epochs, epochShuffle: this.shuffleStream.getState(), partial: zeroSums(), epochSeconds: 0, epochLr: this.optimizer.currentLearningRate() },
-        history, callbacks,
-      ));
+    } finally {
+      await pipeline?.close();
     }
     for (const cb of callbacks) cb.onTrainEnd();
     const state = this.captureState(

@@ -1,0 +1,157 @@
+/**
+ * A user's own images: `<root>/{train,test}/<class>/*.png|jpg`, or one level of class folders
+ * `<root>/<class>/*` (split later with --val), in a folder or a .tar.gz. PNG is decoded with
+ * pngjs, JPEG with jpeg-js (both pure JavaScript). Classes are the sorted folder names (as
+ * Keras' image_dataset_from_directory does); every image must have the same size; grayscale
+ * images give one channel, anything else three (alpha is dropped).
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { readTarMembers } from './archive.js';
+import type { Dataset, Split } from './dataset.js';
+import { DataFormatError } from './idx.js';
+
+const IMAGE_EXT = /\.(png|jpe?g)$/i;
+
+export interface DecodedImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  pixels: Uint8Array;
+}
+
+/** Decode a PNG or JPEG; errors name the file. */
+export function decodeImage(data: Uint8Array, file: string): DecodedImage {
+  const isPng = data.length > 8 && data[0] === 0x89 && data[1] === 0x50 && data[2] === 0x4e && data[3] === 0x47;
+  const isJpeg = data.length > 3 && data[0] === 0xff && data[1] === 0xd8;
+  if (!isPng && !isJpeg) throw new DataFormatError(`${file}: unreadable image (neither PNG nor JPEG by its first bytes)`);
+  try {
+    if (isPng) {
+      const png = PNG.sync.read(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      const gray = png.colorType === 0 || png.colorType === 4;
+      const n = png.width * png.height;
+      const pixels = new Uint8Array(n * (gray ? 1 : 3));
+      for (let i = 0; i < n; i++) {
+        if (gray) pixels[i] = png.data[4 * i];
+        else {
+          pixels[3 * i] = png.data[4 * i];
+          pixels[3 * i + 1] = png.data[4 * i + 1];
+          pixels[3 * i + 2] = png.data[4 * i + 2];
+        }
+      }
+      return { width: png.width, height: png.height, channels: gray ? 1 : 3, pixels };
+    }
+    const img = jpeg.decode(data, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 512 });
+    const channels = img.data.length / (img.width * img.height);
+    if (channels !== 3 && channels !== 1) throw new Error(`${channels} channels`);
+    return { width: img.width, height: img.height, channels: channels, pixels: img.data };
+  } catch (err) {
+    if (err instanceof DataFormatError) throw err;
+    throw new DataFormatError(`${file}: unreadable image (${(err as Error).message})`);
+  }
+}
+
+export interface ImageEntry {
+  split: 'train' | 'test' | null;
+  className: string;
+  /** sort key within its class */
+  name: string;
+  path: string;
+  data: Uint8Array;
+}
+
+const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name, 'en', { numeric: true });
+
+/** Build a dataset from image entries (decoded here). */
+export function assembleImages(entries: ImageEntry[], source: string, name: string, onProgress?: (done: number, total: number) => void): Dataset {
+  if (entries.length === 0) throw new DataFormatError(`${source}: no images found (expected <class>/*.png|jpg, optionally under train/ and test/)`);
+  const classNames = [...new Set(entries.map((e) => e.className))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const classIndex = new Map(classNames.map((c, i) => [c, i]));
+  const splits = entries.some((e) => e.split !== null) ? (['train', 'test'] as const) : ([null] as const);
+  let shape: [number, number] | null = null;
+  let gray = true;
+  const decoded = new Map<ImageEntry, DecodedImage>();
+  let done = 0;
+  for (const e of entries) {
+    const img = decodeImage(e.data, e.path);
+    if (!shape) shape = [img.height, img.width];
+    else if (img.height !== shape[0] || img.width !== shape[1]) {
+      throw new DataFormatError(`${e.path}: ${img.width}×${img.height} pixels, but earlier images are ${shape[1]}×${shape[0]}; all images must have the same size`);
+    }
+    if (img.channels === 3) gray = false;
+    decoded.set(e, img);
+    if (onProgress && ++done % 1000 === 0) onProgress(done, entries.length);
+  }
+  const [h, w] = shape as [number, number];
+  const c = gray ? 1 : 3;
+  const per = h * w * c;
+  const build = (which: 'train' | 'test' | null): Split | null => {
+    const list = entries.filter((e) => e.split === which);
+    if (!list.length) return null;
+    // class by class, files in name order: a stable, reproducible example order
+    list.sort((a, b) => (classIndex.get(a.className) as number) - (classIndex.get(b.className) as number) || byName(a, b));
+    const x = new Uint8Array(list.length * per);
+    const y = new Int32Array(list.length);
+    list.forEach((e, i) => {
+      const img = decoded.get(e) as DecodedImage;
+      if (img.channels === c) x.set(img.pixels, i * per);
+      else for (let p = 0; p < h * w; p++) x.fill(img.pixels[p], i * per + 3 * p, i * per + 3 * p + 3);
+      y[i] = classIndex.get(e.className) as number;
+    });
+    return { x, y };
+  };
+  const train = build(splits[0]);
+  if (!train) throw new DataFormatError(`${source}: no training images (a train/ folder, or class folders at the top)`);
+  return { name, source, shape: [h, w, c], classes: classNames.length, classNames, train, test: splits.length === 2 ? build('test') : null, scale: 1 / 255 };
+}
+
+function listClassFolders(dir: string, split: 'train' | 'test' | null): ImageEntry[] {
+  const out: ImageEntry[] = [];
+  for (const cls of readdirSync(dir, { withFileTypes: true })) {
+    if (!cls.isDirectory() || cls.name.startsWith('.')) continue;
+    for (const f of readdirSync(join(dir, cls.name))) {
+      if (!IMAGE_EXT.test(f)) continue;
+      const path = join(dir, cls.name, f);
+      out.push({ split, className: cls.name, name: f, path, data: readFileSync(path) });
+    }
+  }
+  return out;
+}
+
+const isDir = (p: string): boolean => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** Does this folder look like an image dataset? */
+export function isImageFolder(dir: string): boolean {
+  const probe = (d: string): boolean => readdirSync(d, { withFileTypes: true }).some((e) => e.isDirectory() && readdirSync(join(d, e.name)).some((f) => IMAGE_EXT.test(f)));
+  if (!isDir(dir)) return false;
+  if (isDir(join(dir, 'train'))) return probe(join(dir, 'train'));
+  return probe(dir);
+}
+
+export function readImageFolder(dir: string, name: string, onProgress?: (done: number, total: number) => void): Dataset {
+  const entries = isDir(join(dir, 'train'))
+    ? [...listClassFolders(join(dir, 'train'), 'train'), ...(isDir(join(dir, 'test')) ? listClassFolders(join(dir, 'test'), 'test') : [])]
+    : listClassFolders(dir, null);
+  return assembleImages(entries, dir, name, onProgress);
+}
+
+/** Images inside a .tar.gz: paths ending in [train|test/]<class>/<file>. */
+export async function readImageTarball(file: string, name: string, onProgress?: (done: number, total: number) => void): Promise<Dataset> {
+  const entries: ImageEntry[] = [];
+  await readTarMembers(file, (p) => IMAGE_EXT.test(p), (m) => {
+    const parts = m.path.split('/').filter(Boolean);
+    if (parts.length < 2) return;
+    const splitPart = parts.length >= 3 ? parts[parts.length - 3] : '';
+    const split = splitPart === 'train' || splitPart === 'test' ? splitPart : null;
+    entries.push({ split, className: parts[parts.length - 2], name: parts[parts.length - 1], path: `${file}:${m.path}`, data: m.data });
+  });
+  return assembleImages(entries, file, name, onProgress);
+}
