@@ -32,7 +32,7 @@ export async function readTarMembers(file: string, want: (path: string) => boole
               onMember({ path, data: Buffer.concat(chunks) });
               resolve();
             } catch (err) {
-              reject(err);
+              reject(err instanceof Error ? err : new Error(String(err)));
             }
           });
           entry.on('error', reject);
