@@ -19,6 +19,8 @@ import { modelFromSpec } from '../nn/spec.js';
 import { createOptimizer } from '../optim/optimizers.js';
 import { RandomStream } from '../tensor/prng.js';
 import { trainBatch } from '../train/step.js';
+import { type AugmentSpec, augmentBatch, parseAugment } from '../data/augment.js';
+import { fillBatch } from '../data/dataset.js';
 import { packageRoot } from '../util/paths.js';
 
 export interface ThroughputResult {
@@ -27,6 +29,9 @@ export interface ThroughputResult {
   threads: number;
   trainImagesPerSec: number;
   inferImagesPerSec: number;
+  /** with --augment: images/s of batch assembly + augmentation (uint8 → float, warp) */
+  augmentImagesPerSec?: number;
+  augmentPreset?: string;
   pytorch?: { trainImagesPerSec: number; inferImagesPerSec: number; memoryFormat?: string };
   trainRatio?: number;
   inferRatio?: number;
@@ -55,6 +60,8 @@ export interface BenchOptions {
   pytorch?: boolean;
   /** python with torch */
   python?: string;
+  /** also measure augmentation throughput with this preset (reported beside training) */
+  augment?: string;
   log?: (line: string) => void;
 }
 
@@ -97,6 +104,37 @@ export function measureThroughput(name: 'lecture-cnn' | 'paper-mlp', batch: numb
     f.push(performance.now() - t0);
   }
   return { train: (batch * 1000) / median(t), infer: (batch * 1000) / median(f) };
+}
+
+/**
+ * Images/s of assembling and augmenting CIFAR-sized batches (uint8 pixels → scaled floats →
+ * the preset's random transforms through the warp kernel), as the training pipeline does.
+ */
+export function measureAugment(preset: string, batch: number, steps: number, backend: Backend = getBackend()): number {
+  const spec = parseAugment(preset) as AugmentSpec;
+  const [h, w, c] = [32, 32, 3];
+  const per = h * w * c;
+  const n = 2000;
+  const x = new Uint8Array(n * per);
+  for (let i = 0; i < x.length; i++) x[i] = (i * 2654435761) >>> 24;
+  const split = { x, y: new Int32Array(n) };
+  const raw = backend.alloc(batch * per);
+  const out = backend.alloc(batch * per);
+  const matrices = new Float64Array(batch * 6);
+  const positions = Int32Array.from({ length: batch }, (_, i) => i);
+  const order = Int32Array.from({ length: batch }, (_, i) => (i * 7) % n);
+  const run = (epoch: number): void => {
+    fillBatch(raw, split, order, 0, batch, per, 1 / 255);
+    augmentBatch(backend, out, raw, batch, h, w, c, spec, 1, epoch, positions, matrices);
+  };
+  run(0);
+  const t: number[] = [];
+  for (let i = 0; i < steps * 4; i++) {
+    const t0 = performance.now();
+    run(i + 1);
+    t.push(performance.now() - t0);
+  }
+  return (batch * 1000) / median(t);
 }
 
 export function measureGemm(n: number, backend: Backend = getBackend()): number {
@@ -164,7 +202,13 @@ export function runBench(options: BenchOptions = {}): BenchReport {
   for (const [net, batch, label] of plan) {
     const r = measureThroughput(net, batch, steps, backend);
     log(`${label} batch ${batch}: train ${r.train.toFixed(0)} img/s, inference ${r.infer.toFixed(0)} img/s`);
-    results.push({ model: label, batchSize: batch, threads, trainImagesPerSec: r.train, inferImagesPerSec: r.infer });
+    const entry: ThroughputResult = { model: label, batchSize: batch, threads, trainImagesPerSec: r.train, inferImagesPerSec: r.infer };
+    if (options.augment && net === 'lecture-cnn') {
+      entry.augmentImagesPerSec = measureAugment(options.augment, batch, steps, backend);
+      entry.augmentPreset = options.augment;
+      log(`  augmentation (${options.augment}): ${entry.augmentImagesPerSec.toFixed(0)} img/s = ${(entry.augmentImagesPerSec / r.train).toFixed(1)}× training`);
+    }
+    results.push(entry);
   }
   const gemm = options.gemm === false ? [] : [256, 512, 1024, 2048].map((n) => {
     const g = measureGemm(n, backend);
@@ -222,6 +266,7 @@ export function benchTable(rep: BenchReport): string {
   lines.push('|---|---:|---:|---:|');
   for (const r of rep.results) {
     lines.push(`| ${r.model} train, batch ${r.batchSize} | ${r.trainImagesPerSec.toFixed(0)} img/s | ${r.pytorch ? r.pytorch.trainImagesPerSec.toFixed(0) + ' img/s' : '—'} | ${fmtRatio(r.trainRatio)} |`);
+    if (r.augmentImagesPerSec !== undefined) lines.push(`| augmentation (${r.augmentPreset}), batch ${r.batchSize} | ${r.augmentImagesPerSec.toFixed(0)} img/s (${(r.augmentImagesPerSec / r.trainImagesPerSec).toFixed(1)}× training) | — | — |`);
     lines.push(`| ${r.model} inference, batch ${r.batchSize} | ${r.inferImagesPerSec.toFixed(0)} img/s | ${r.pytorch ? r.pytorch.inferImagesPerSec.toFixed(0) + ' img/s' : '—'} | ${fmtRatio(r.inferRatio)} |`);
   }
   for (const g of rep.gemm) {
