@@ -26,6 +26,8 @@ export interface LoadedModel {
   dir: string;
   /** the run's config.json when the path was a run directory */
   run: Record<string, unknown> | null;
+  /** said on stderr when the model used is not the one asked for */
+  note: string | null;
 }
 
 /** A run directory (model-final/ by default) or a TF.js model directory / model.json. */
@@ -34,18 +36,22 @@ export function loadSavedModel(path: string, which: 'final' | 'best' | 'initial'
   if (!existsSync(abs)) throw new FitlabError(`${path} does not exist`);
   let dir = abs;
   let run: Record<string, unknown> | null = null;
+  let note: string | null = null;
   if (existsSync(join(abs, RUN_FILES.config))) {
     run = readRunConfig(abs);
     const sub = { final: RUN_FILES.modelFinal, best: RUN_FILES.modelBest, initial: RUN_FILES.modelInitial }[which];
     dir = join(abs, sub);
     if (!existsSync(join(dir, 'model.json'))) {
       const fallback = join(abs, RUN_FILES.modelBest);
-      if (which === 'final' && existsSync(join(fallback, 'model.json'))) dir = fallback;
-      else throw new FitlabError(`${path} has no ${sub}/model.json`, which === 'final' ? 'the run may not have finished; try --which best, or resume it' : undefined);
+      if (which === 'final' && existsSync(join(fallback, 'model.json'))) {
+        dir = fallback;
+        note = `fitlab: ${path} has no ${sub}/ (the run did not finish); using ${RUN_FILES.modelBest}/`;
+      } else throw new FitlabError(`${path} has no ${sub}/model.json`, which === 'final' ? 'the run may not have finished; try --which best, or resume it' : undefined);
     }
   }
   const model = modelFromTfjs(readTfjs(dir), { batchSize, backend: getBackend() });
-  return { model, dir, run };
+  if (note) process.stderr.write(`${note}\n`);
+  return { model, dir, run, note };
 }
 
 function pickSplit(dataset: Dataset, split: string, val: string, seed: number): Split {
@@ -56,7 +62,9 @@ function pickSplit(dataset: Dataset, split: string, val: string, seed: number): 
   const per = exampleSize(dataset.shape);
   const parts = applyVal(dataset.train, parseVal(val), dataset.classes, per, seed);
   if (split === 'val') {
-    if (!parts.val) throw new ArgumentError('--split val needs a validation split; pass --val');
+    if (!parts.val) {
+      throw new ArgumentError(`--split val: there is no validation split (val = ${val}: the run held no examples out)`, 'use --split train or --split test');
+    }
     return parts.val;
   }
   return parts.train;

@@ -97,9 +97,14 @@ export function classCounts(y: Int32Array, classes: number): number[] {
 
 export function describeDataset(d: Dataset): string {
   const n = (s: Split | null): string => (s ? s.y.length.toLocaleString('en-US') : '—');
-  return `${d.name}: ${n(d.train)} train / ${n(d.test)} test, ${d.shape.join('×')}, ${d.classes} classes (${d.source})`;
+  return `${d.name}: ${n(d.train)} train / ${n(d.test)} test, ${describeShape(d.shape)}, ${d.classes} classes (${d.source})`;
 }
 
 export function assertDataset(d: unknown): asserts d is Dataset {
   if (!d || typeof d !== 'object' || !('train' in d)) throw new ArgumentError(`expected a dataset; received ${describe(d)}`);
+}
+
+/** "28×28×1" for images, "2 features" for vectors. */
+export function describeShape(shape: readonly number[]): string {
+  return shape.length === 1 ? `${shape[0]} feature${shape[0] === 1 ? '' : 's'}` : shape.join('×');
 }

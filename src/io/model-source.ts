@@ -21,6 +21,9 @@ export interface ModelSource {
 export function resolveModelSource(arg: string, options: { input?: number[]; classes?: number } = {}): ModelSource {
   if (isPreset(arg)) return { kind: 'preset', label: arg, spec: presetSpec(arg, options) };
   const path = existsSync(arg) && statSync(arg).isDirectory() ? join(arg, 'model.json') : arg;
+  if (path !== arg && !existsSync(path)) {
+    throw new ArgumentError(`--model ${JSON.stringify(arg)} is a directory without a model.json`, 'give a TF.js model directory (model.json + weight shards), a spec .json file, or a preset');
+  }
   if (!existsSync(path)) {
     throw new ArgumentError(
       `--model ${JSON.stringify(arg)} is neither a preset nor an existing file`,

@@ -6,9 +6,9 @@
  *   checkpoint/      weights + optimizer state + PRNG streams + callbacks + position: resume exactly
  * Every write is atomic (temp + rename); a reader never trusts a half-written file.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FitlabError } from '../errors.js';
+import { ArgumentError, FitlabError } from '../errors.js';
 import type { OptimizerState } from '../optim/optimizers.js';
 import type { CallbackState } from '../train/callbacks.js';
 import type { TrainingState } from '../train/fit.js';
@@ -32,7 +32,14 @@ function stamp(d = new Date()): string {
 /** Create runs/<timestamp>-<name>/ (made unique with a suffix when needed). */
 export function createRunDir(root: string, name: string): string {
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
-  mkdirSync(root, { recursive: true });
+  if (existsSync(root) && !statSync(root).isDirectory()) {
+    throw new ArgumentError(`--out ${JSON.stringify(root)} is a file, not a directory`, 'runs go into a directory (default: runs/)');
+  }
+  try {
+    mkdirSync(root, { recursive: true });
+  } catch (err) {
+    throw new FitlabError(`cannot create the runs directory ${JSON.stringify(root)}: ${(err as Error).message}`);
+  }
   const base = join(resolve(root), `${stamp()}-${safe}`);
   let dir = base;
   for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { getBackend } from '../backend/index.js';
-import { type Dataset, classCounts, describeDataset, exampleSize } from '../data/dataset.js';
+import { type Dataset, classCounts, describeDataset, describeShape, exampleSize } from '../data/dataset.js';
 import { type LocateOptions, loadDataset } from '../data/locate.js';
 import { applyVal, formatVal, parseVal } from '../data/splits.js';
 import type { SyntheticOptions } from '../data/synthetic.js';
@@ -24,6 +24,9 @@ import { Trainer, type TrainingState } from '../train/fit.js';
 import type { EpochLog } from '../train/history.js';
 import { packageVersion } from '../util/paths.js';
 import { type AugmentSpec, parseAugment } from '../data/augment.js';
+import { fillBatch } from '../data/dataset.js';
+import { WeightTracker } from '../diagnose/weights.js';
+import { readWeightsLog, writeRunReport, writeWeightsLog } from '../diagnose/run-report.js';
 import { type Diagnosis, diagnose } from '../diagnose/diagnose.js';
 import { contextFromRunConfig } from '../diagnose/context.js';
 
@@ -129,6 +132,7 @@ interface Prepared {
   train: { x: Uint8Array | Float32Array; y: Int32Array };
   val: { x: Uint8Array | Float32Array; y: Int32Array } | null;
   callbacks: Callback[];
+  weights: WeightTracker;
   resolved: ResolvedConfig;
 }
 
@@ -185,6 +189,13 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
     callbacks.push(new EarlyStopping({ monitor, patience: earlyStopping, restoreBestWeights: true }));
   }
   if (config.reduceLrOnPlateau) callbacks.push(new ReduceLROnPlateau({ monitor, ...config.reduceLrOnPlateau }));
+  // weight analytics; dead ReLUs are counted on the first validation (or training) batch
+  const probeSplit = val ?? train;
+  const probeN = Math.min(batchSize, probeSplit.y.length);
+  const probeX = backend.alloc(probeN * per);
+  fillBatch(probeX, probeSplit, Int32Array.from({ length: probeN }, (_, i) => i), 0, probeN, per, dataset.scale);
+  const weights = new WeightTracker(model, () => probeX);
+  callbacks.push(weights);
   const checkpoint = config.checkpoint ?? 'best';
   if (checkpoint === 'best' && runDir) {
     callbacks.push(new ModelCheckpoint({ monitor, saveBestOnly: true, save: () => saveTfjs(model, join(runDir, RUN_FILES.modelBest)) }));
@@ -211,7 +222,21 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
       earlyStopping, monitor, checkpoint, reduceLrOnPlateau: config.reduceLrOnPlateau ?? null, classWeight,
     },
   };
-  return { dataset, model, trainer, train, val, callbacks, resolved };
+  return { dataset, model, trainer, train, val, callbacks, weights, resolved };
+}
+
+/** The facts a report shows about a run's configuration. */
+export function runFacts(r: ResolvedConfig): [string, string][] {
+  const t = r.training;
+  const opt = t.optimizer as { name?: string; learningRate?: unknown };
+  return [
+    ['model', `${r.model.label}: ${r.model.params.total.toLocaleString('en-US')} parameters (${r.model.params.trainable.toLocaleString('en-US')} trainable)`],
+    ['data', `${r.dataset.name}: ${r.dataset.train.toLocaleString('en-US')} train / ${r.dataset.val.toLocaleString('en-US')} validation (--val ${r.dataset.valSplit}) / ${r.dataset.test.toLocaleString('en-US')} test; ${describeShape(r.dataset.shape)}, ${r.dataset.classes} classes`],
+    ['augmentation', r.dataset.augment ? JSON.stringify(r.dataset.augment) : 'none'],
+    ['optimizer', `${opt.name ?? '?'}, learning rate ${typeof opt.learningRate === 'number' ? opt.learningRate : JSON.stringify(opt.learningRate)}; batch ${t.batchSize}; ${t.epochs} epochs asked`],
+    ['early stopping', t.earlyStopping === null ? 'none' : `patience ${t.earlyStopping} on ${t.monitor}, restoring the best weights`],
+    ['seed and backend', `seed ${t.seed}; ${r.backend.name} (${r.backend.isa}, ${r.backend.threads} threads); fitlab ${r.fitlab}, Node ${r.node}`],
+  ];
 }
 
 function bestEpochOf(history: EpochLog[]): EpochLog | null {
@@ -239,10 +264,13 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     resume,
     shouldInterrupt: hooks.shouldInterrupt,
     onBatch: hooks.onBatch ? (info) => hooks.onBatch?.({ ...info, epochs }) : undefined,
-    afterEpoch: (epoch, epochLog, state) => {
-      writeHistory(runDir, trainer.context && state().history);
+    afterEpoch: (epoch, epochLog, state, complete) => {
       const snapshot = state();
-      if (weightsFinite(snapshot.weights)) {
+      writeHistory(runDir, snapshot.history);
+      writeWeightsLog(runDir, p.weights.log);
+      if (!complete) {
+        // an epoch cut short is not a resumable end of epoch: the checkpoint stays where it was
+      } else if (weightsFinite(snapshot.weights)) {
         saveCheckpoint(runDir, snapshot, { config: RUN_FILES.config });
         lastGood = epoch;
       } else {
@@ -286,6 +314,10 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
   if (!result.interrupted && history.length) {
     out.diagnosis = diagnose(history, contextFromRunConfig(p.resolved as unknown as Record<string, unknown>));
     writeFileAtomic(join(runDir, 'diagnosis.json'), toJson(out.diagnosis, 2) + '\n');
+    writeRunReport(runDir, {
+      title: `${out.model} on ${out.dataset}`, subtitle: runDir, history, diagnosis: out.diagnosis, weights: readWeightsLog(runDir),
+      test: out.test, facts: runFacts(p.resolved),
+    });
   }
   const { history: _h, diagnosis: _d, ...summary } = out;
   writeFileAtomic(join(runDir, 'summary.json'), toJson(summary, 2) + '\n');

@@ -325,6 +325,13 @@ export class TerminateOnNaN extends Callback {
   override onEpochBegin(epoch: number): void {
     this.epoch = epoch;
   }
+  // a run resumed inside an epoch gets no onEpochBegin for it; the epoch travels in the checkpoint
+  override getState(): unknown {
+    return { epoch: this.epoch };
+  }
+  override setState(state: unknown): void {
+    this.epoch = (state as { epoch: number }).epoch;
+  }
   override onBatchEnd(batch: number, logs: BatchLog): void {
     if (!Number.isFinite(logs.loss) && !this.triggeredAt) {
       this.triggeredAt = { epoch: this.epoch, batch };
@@ -346,8 +353,9 @@ export class LearningRateScheduler extends Callback {
   }
   override onEpochBegin(epoch: number): void {
     const lr = this.schedule(epoch, this.ctx.getLearningRate());
-    if (typeof lr !== 'number' || !Number.isFinite(lr)) {
-      throw new ArgumentError(`LearningRateScheduler: the schedule returned ${describe(lr)} for epoch ${epoch}; it must return a finite number`);
+    // any number goes, as in Keras; fit stops before the first update at a non-finite rate
+    if (typeof lr !== 'number') {
+      throw new ArgumentError(`LearningRateScheduler: the schedule returned ${describe(lr)} for epoch ${epoch}; it must return a number`);
     }
     this.ctx.setLearningRate(lr);
   }
@@ -359,11 +367,14 @@ export class CSVLogger extends Callback {
   private readonly separator: string;
   private readonly write: (text: string, reset: boolean) => void;
   private readonly append: boolean;
-  constructor(write: (text: string, reset: boolean) => void, options: { separator?: string; append?: boolean } = {}) {
+  private readonly sinkIsEmpty: () => boolean;
+  /** `isEmpty` tells an appending logger whether the sink has no header yet (Keras writes one then). */
+  constructor(write: (text: string, reset: boolean) => void, options: { separator?: string; append?: boolean; isEmpty?: () => boolean } = {}) {
     super();
     this.write = write;
     this.separator = options.separator ?? ',';
     this.append = options.append ?? false;
+    this.sinkIsEmpty = options.isEmpty ?? (() => false);
   }
   get name(): string {
     return 'CSVLogger';
@@ -376,7 +387,9 @@ export class CSVLogger extends Callback {
     const first = this.keys === null;
     if (!this.keys) this.keys = Object.keys(row).filter((k) => k !== 'epoch').sort();
     const keys = this.keys;
-    const values = [String(epoch), ...keys.map((k) => (row[k] === undefined ? '' : String(row[k])))];
-    this.write(`${first && !this.append ? ['epoch', ...keys].join(this.separator) + '\n' : ''}${values.join(this.separator)}\n`, first && !this.append);
+    // a key missing from this epoch's log is written as NA, as Keras does
+    const values = [String(epoch), ...keys.map((k) => (row[k] === undefined ? 'NA' : String(row[k])))];
+    const header = first && (!this.append || this.sinkIsEmpty());
+    this.write(`${header ? ['epoch', ...keys].join(this.separator) + '\n' : ''}${values.join(this.separator)}\n`, first && !this.append);
   }
 }

@@ -60,7 +60,9 @@ export interface FitOptions {
    * After every epoch, once all callbacks have run: `state()` snapshots the run positioned at
    * the start of the next epoch (run directories write it as the checkpoint).
    */
-  afterEpoch?: (epoch: number, log: EpochLog, state: () => TrainingState) => void;
+  /** After each epoch's log; `complete` is false for an epoch cut short by a stop inside it
+   *  (non-finite loss or rate, a callback), whose state is not a clean end of epoch. */
+  afterEpoch?: (epoch: number, log: EpochLog, state: () => TrainingState, complete: boolean) => void;
 }
 
 /** Everything needed to continue a fit exactly. */
@@ -358,7 +360,8 @@ export class Trainer {
         const t0 = performance.now();
         const firstBatch = resuming ? startBatch : 0;
         if (pipeline && firstBatch < batches) request(firstBatch % 2, epoch, order, firstBatch);
-        for (let b = firstBatch; b < batches; b++) {
+        let b = firstBatch;
+        for (; b < batches; b++) {
           for (const cb of callbacks) cb.onBatchBegin(b);
           const batch = await batchAt(epoch, order, b);
           const stepLr = this.optimizer.currentLearningRate();
@@ -380,7 +383,10 @@ export class Trainer {
           if (!Number.isFinite(r.lossSum / r.size + r.penalty)) logs.loss = r.lossSum / r.size + r.penalty;
           for (const cb of callbacks) cb.onBatchEnd(b, logs);
           options.onBatch?.({ epoch, batch: b, batches, logs });
-          if (ctx.stopTraining) break;
+          if (ctx.stopTraining) {
+            b++;
+            break;
+          }
           if (options.shouldInterrupt?.()) {
             epochSeconds += (performance.now() - t0) / 1000;
             const state = this.captureState({ epoch, batchInEpoch: b + 1, epochs, epochShuffle, partial: sums, epochSeconds, epochLr: lr }, history, callbacks);
@@ -392,6 +398,9 @@ export class Trainer {
             lastYield = performance.now();
           }
         }
+        const complete = b >= batches;
+        // stopped before this epoch's first update: there is no epoch to log
+        if (!complete && sums.seen === 0) break;
         const log: EpochLog = {
           epoch,
           loss: sums.seen ? (sums.lossSum + sums.penaltySum) / sums.seen : Number.NaN,
@@ -413,7 +422,7 @@ export class Trainer {
         options.afterEpoch?.(epoch, log, () => this.captureState(
           { epoch: next, batchInEpoch: 0, epochs, epochShuffle: this.shuffleStream.getState(), partial: zeroSums(), epochSeconds: 0, epochLr: this.optimizer.currentLearningRate() },
           history, callbacks,
-        ));
+        ), complete);
       }
     } finally {
       await pipeline?.close();
