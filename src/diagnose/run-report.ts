@@ -1,0 +1,61 @@
+/**
+ * The pictures and report of a run directory: loss.svg/.png, accuracy.svg/.png, gap.svg and
+ * report.html (plus weights.svg when weight analytics were recorded). Written atomically; used
+ * at the end of every `fitlab train` and by `fitlab diagnose --write`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { EpochLog } from '../train/history.js';
+import type { Diagnosis } from './diagnose.js';
+import { accuracyChart, distanceChart, gapChart, lossChart } from './plots.js';
+import { svgToPng } from './png.js';
+import { renderReport } from './report.js';
+import type { WeightEpoch } from './weights.js';
+
+export const WEIGHTS_FILE = 'weights.jsonl';
+
+export function writeWeightsLog(dir: string, log: WeightEpoch[]): void {
+  writeFileAtomic(join(dir, WEIGHTS_FILE), log.map((e) => JSON.stringify(e)).join('\n') + (log.length ? '\n' : ''));
+}
+
+export function readWeightsLog(dir: string): WeightEpoch[] {
+  const file = join(dir, WEIGHTS_FILE);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as WeightEpoch);
+}
+
+export interface RunReportInput {
+  title: string;
+  subtitle?: string;
+  history: EpochLog[];
+  diagnosis: Diagnosis;
+  weights?: WeightEpoch[];
+  test?: { loss: number; accuracy: number } | null;
+  facts?: [string, string][];
+  /** also render PNG copies (default true) */
+  png?: boolean;
+}
+
+/** Write the charts and report.html into `dir`; returns the files written. */
+export function writeRunReport(dir: string, r: RunReportInput): string[] {
+  const files: string[] = [];
+  const put = (name: string, data: string | Buffer): void => {
+    writeFileAtomic(join(dir, name), data);
+    files.push(join(dir, name));
+  };
+  const charts: [string, string][] = [['loss', lossChart(r.history, r.diagnosis)], ['accuracy', accuracyChart(r.history, r.diagnosis)], ['gap', gapChart(r.history, r.diagnosis)]];
+  if (r.weights?.length) charts.push(['weights', distanceChart(r.weights)]);
+  for (const [name, svg] of charts) {
+    put(`${name}.svg`, svg);
+    if (r.png !== false) {
+      try {
+        put(`${name}.png`, svgToPng(svg));
+      } catch {
+        // PNG is a convenience; the SVG is always there
+      }
+    }
+  }
+  put('report.html', renderReport(r));
+  return files;
+}

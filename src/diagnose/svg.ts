@@ -1,0 +1,180 @@
+/**
+ * A small SVG chart kit: line charts with axes, nice ticks, a legend, vertical markers and a
+ * shaded span, and bar histograms. Plain strings, no DOM; the same SVG goes inline into
+ * report.html and through resvg into PNG.
+ */
+
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+export interface Series {
+  label: string;
+  /** y per x index (NaN: gap) */
+  values: number[];
+  color: string;
+  dash?: string;
+  width?: number;
+  /** draw dots at each point */
+  dots?: boolean;
+}
+
+export interface Marker {
+  x: number;
+  label: string;
+  color: string;
+  dash?: string;
+}
+
+export interface LineChartOptions {
+  title?: string;
+  xLabel?: string;
+  yLabel?: string;
+  width?: number;
+  height?: number;
+  markers?: Marker[];
+  /** shade x ≥ shadeFrom (e.g. epochs after the onset of overfitting) */
+  shade?: { from: number; label: string; color: string };
+  /** x values for index i (default: i + 1, epochs counted from 1) */
+  xOf?: (i: number) => number;
+  yMin?: number;
+  yMax?: number;
+  /** format y tick labels as percentages */
+  percent?: boolean;
+  logY?: boolean;
+}
+
+export function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** About `count` round tick values covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const span = hi - lo;
+  const raw = span / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= count + 1) ?? 10 * mag;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  return ticks;
+}
+
+function fmtTick(v: number, percent: boolean): string {
+  if (percent) return `${(100 * v).toFixed(Math.abs(v * 100) < 10 && v !== 0 ? 1 : 0)}%`;
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  if (a >= 1000) return v.toFixed(0);
+  if (a >= 1) return String(Number(v.toPrecision(3)));
+  return String(Number(v.toPrecision(2)));
+}
+
+const FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"';
+
+export function lineChart(series: Series[], o: LineChartOptions = {}): string {
+  const W = o.width ?? 720;
+  const H = o.height ?? 380;
+  const m = { left: 66, right: 18, top: o.title ? 40 : 16, bottom: 52 };
+  const pw = W - m.left - m.right;
+  const ph = H - m.top - m.bottom;
+  const n = Math.max(1, ...series.map((s) => s.values.length));
+  const xOf = o.xOf ?? ((i: number) => i + 1);
+  const xs = Array.from({ length: n }, (_, i) => xOf(i));
+  const xLo = Math.min(...xs);
+  const xHi = Math.max(xLo + 1, ...xs);
+  const tr = (v: number): number => (o.logY ? Math.log10(Math.max(v, 1e-12)) : v);
+  const finite = series.flatMap((s) => s.values.map(tr)).filter(Number.isFinite);
+  let yLo = o.yMin !== undefined ? tr(o.yMin) : finite.length ? Math.min(...finite) : 0;
+  let yHi = o.yMax !== undefined ? tr(o.yMax) : finite.length ? Math.max(...finite) : 1;
+  if (!(yHi > yLo)) {
+    yHi = yLo + 1;
+    yLo -= 0.5;
+  }
+  const pad = (yHi - yLo) * 0.06;
+  if (o.yMin === undefined) yLo -= pad;
+  if (o.yMax === undefined) yHi += pad;
+  const px = (x: number): number => m.left + ((x - xLo) / (xHi - xLo)) * pw;
+  const py = (y: number): number => m.top + ph - ((tr(y) - yLo) / (yHi - yLo)) * ph;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`);
+  out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  if (o.title) out.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold" fill="#222">${esc(o.title)}</text>`);
+  if (o.shade) {
+    const x0 = px(xOf(o.shade.from));
+    out.push(`<rect x="${x0.toFixed(1)}" y="${m.top}" width="${(m.left + pw - x0).toFixed(1)}" height="${ph}" fill="${o.shade.color}" opacity="0.10"/>`);
+    out.push(`<text x="${(x0 + 6).toFixed(1)}" y="${m.top + ph - 8}" fill="${o.shade.color}" font-size="11">${esc(o.shade.label)}</text>`);
+  }
+  // grid and y ticks
+  const yTicks = o.logY
+    ? niceTicks(yLo, yHi, 5).map((t) => 10 ** t)
+    : niceTicks(yLo, yHi, 6);
+  for (const t of yTicks) {
+    const y = py(t);
+    if (y < m.top - 0.5 || y > m.top + ph + 0.5) continue;
+    out.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e5e5e5"/>`);
+    out.push(`<text x="${m.left - 8}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#444">${fmtTick(t, Boolean(o.percent))}</text>`);
+  }
+  const xTicks = niceTicks(xLo, xHi, 8).filter((t) => Number.isInteger(t) || xHi - xLo < 8);
+  for (const t of xTicks) {
+    const x = px(t);
+    out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${m.top + ph}" y2="${m.top + ph + 5}" stroke="#888"/>`);
+    out.push(`<text x="${x.toFixed(1)}" y="${m.top + ph + 19}" text-anchor="middle" fill="#444">${fmtTick(t, false)}</text>`);
+  }
+  out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
+  if (o.xLabel) out.push(`<text x="${m.left + pw / 2}" y="${H - 10}" text-anchor="middle" fill="#333">${esc(o.xLabel)}</text>`);
+  if (o.yLabel) out.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" fill="#333">${esc(o.yLabel)}</text>`);
+  // markers
+  (o.markers ?? []).forEach((mk, k) => {
+    const x = px(mk.x);
+    out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${m.top}" y2="${m.top + ph}" stroke="${mk.color}" stroke-width="1.5" stroke-dasharray="${mk.dash ?? '5 4'}"/>`);
+    const anchorRight = x > m.left + pw * 0.75;
+    out.push(`<text x="${(x + (anchorRight ? -5 : 5)).toFixed(1)}" y="${m.top + 14 + 14 * k}" text-anchor="${anchorRight ? 'end' : 'start'}" fill="${mk.color}" font-size="11" font-weight="bold">${esc(mk.label)}</text>`);
+  });
+  // series
+  for (const s of series) {
+    let d = '';
+    let pen = false;
+    s.values.forEach((v, i) => {
+      if (!Number.isFinite(v) || (o.logY && v <= 0)) {
+        pen = false;
+        return;
+      }
+      d += `${pen ? 'L' : 'M'}${px(xs[i]).toFixed(1)} ${py(v).toFixed(1)} `;
+      pen = true;
+    });
+    if (d) out.push(`<path d="${d.trim()}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 2}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} stroke-linejoin="round"/>`);
+    if (s.dots && s.values.length <= 60) {
+      s.values.forEach((v, i) => {
+        if (Number.isFinite(v)) out.push(`<circle cx="${px(xs[i]).toFixed(1)}" cy="${py(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+      });
+    }
+  }
+  // legend (top right, inside)
+  const lw = Math.max(...series.map((s) => s.label.length)) * 7 + 40;
+  const lx = m.left + pw - lw - 8;
+  const ly = m.top + 8;
+  if (series.length) {
+    out.push(`<rect x="${lx}" y="${ly}" width="${lw}" height="${series.length * 18 + 8}" fill="#ffffff" opacity="0.88" stroke="#ccc"/>`);
+    series.forEach((s, k) => {
+      const y = ly + 16 + k * 18;
+      out.push(`<line x1="${lx + 8}" x2="${lx + 30}" y1="${y - 4}" y2="${y - 4}" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+      out.push(`<text x="${lx + 36}" y="${y}" fill="#222">${esc(s.label)}</text>`);
+    });
+  }
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+export interface Histogram {
+  label: string;
+  /** bin edges (length bins + 1) and counts */
+  edges: number[];
+  counts: number[];
+  color: string;
+}
+
+/** Overlaid step histograms (e.g. weights at several epochs). */
+export function histogramChart(hists: Histogram[], o: { title?: string; xLabel?: string; width?: number; height?: number } = {}): string {
+  const series: Series[] = hists.map((h) => ({ label: h.label, values: h.counts.map((c) => c / Math.max(1, h.counts.reduce((a, b) => a + b, 0))), color: h.color }));
+  const edges = hists[0]?.edges ?? [0, 1];
+  const centers = edges.slice(0, -1).map((e, i) => (e + edges[i + 1]) / 2);
+  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'fraction of weights', width: o.width, height: o.height, xOf: (i) => centers[i] ?? i, yMin: 0 });
+}
