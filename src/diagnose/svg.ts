@@ -73,8 +73,6 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
   const W = o.width ?? 720;
   const H = o.height ?? 380;
   const m = { left: 66, right: 18, top: o.title ? 40 : 16, bottom: 52 };
-  const pw = W - m.left - m.right;
-  const ph = H - m.top - m.bottom;
   const n = Math.max(1, ...series.map((s) => s.values.length));
   const xOf = o.xOf ?? ((i: number) => i + 1);
   const xs = Array.from({ length: n }, (_, i) => xOf(i));
@@ -91,8 +89,19 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
   const pad = (yHi - yLo) * 0.06;
   if (o.yMin === undefined) yLo -= pad;
   if (o.yMax === undefined) yHi += pad;
-  const px = (x: number): number => m.left + ((x - xLo) / (xHi - xLo)) * pw;
-  const py = (y: number): number => m.top + ph - ((tr(y) - yLo) / (yHi - yLo)) * ph;
+  const geometry = (top: number): { pw: number; ph: number; px: (x: number) => number; py: (y: number) => number } => {
+    const pw = W - m.left - m.right;
+    const ph = H - top - m.bottom;
+    return {
+      pw, ph,
+      px: (x) => m.left + ((x - xLo) / (xHi - xLo)) * pw,
+      py: (y) => top + ph - ((tr(y) - yLo) / (yHi - yLo)) * ph,
+    };
+  };
+  // the legend goes in the plot corner the data leaves emptiest, or in a band above the plot
+  const legend = placeLegend(series, o, m, xs, geometry(m.top));
+  if (legend.band) m.top += 24;
+  const { pw, ph, px, py } = geometry(m.top);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
@@ -147,20 +156,91 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
       });
     }
   }
-  // legend (top right, inside)
-  const lw = Math.max(...series.map((s) => s.label.length)) * 7 + 40;
-  const lx = m.left + pw - lw - 8;
-  const ly = m.top + 8;
-  if (series.length) {
-    out.push(`<rect x="${lx}" y="${ly}" width="${lw}" height="${series.length * 18 + 8}" fill="#ffffff" opacity="0.88" stroke="#ccc"/>`);
+  if (series.length && !legend.band) {
+    const { x: lx, y: ly, w: lw, h: lh } = legend.box;
+    out.push(`<rect x="${lx}" y="${ly}" width="${lw}" height="${lh}" fill="#ffffff" opacity="0.88" stroke="#ccc"/>`);
     series.forEach((s, k) => {
       const y = ly + 16 + k * 18;
       out.push(`<line x1="${lx + 8}" x2="${lx + 30}" y1="${y - 4}" y2="${y - 4}" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
       out.push(`<text x="${lx + 36}" y="${y}" fill="#222">${esc(s.label)}</text>`);
     });
+  } else if (series.length) {
+    // one row, right-aligned above the plot
+    const widths = series.map((s) => legendTextWidth(s.label) + 44);
+    let x = m.left + pw - widths.reduce((a, b) => a + b, 0);
+    const y = m.top - 10;
+    series.forEach((s, k) => {
+      out.push(`<line x1="${x + 4}" x2="${x + 26}" y1="${y - 4}" y2="${y - 4}" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+      out.push(`<text x="${x + 32}" y="${y}" fill="#222">${esc(s.label)}</text>`);
+      x += widths[k];
+    });
   }
   out.push('</svg>');
   return out.join('\n');
+}
+
+/** Text width estimate for DejaVu Sans at 12 px (its average advance is about 0.6 em). */
+function legendTextWidth(label: string): number {
+  return label.length * 7;
+}
+
+interface Box { x: number; y: number; w: number; h: number }
+
+/**
+ * Pick the legend's place: each inside corner is scored by how much of the drawn data and labels
+ * it would hide (lines sampled every few pixels); the first corner hiding nothing wins, in the order
+ * top right, top left, bottom right, bottom left. If every corner hides something the legend moves
+ * to a band above the plot.
+ */
+function placeLegend(
+  series: Series[], o: LineChartOptions, m: { left: number; right: number; top: number; bottom: number }, xs: number[],
+  g: { pw: number; ph: number; px: (x: number) => number; py: (y: number) => number }
+): { band: boolean; box: Box } {
+  const w = Math.max(0, ...series.map((s) => legendTextWidth(s.label))) + 40;
+  const h = series.length * 18 + 8;
+  const inset = 8;
+  const corners: Box[] = [
+    { x: m.left + g.pw - w - inset, y: m.top + inset, w, h },
+    { x: m.left + inset, y: m.top + inset, w, h },
+    { x: m.left + g.pw - w - inset, y: m.top + g.ph - h - inset, w, h },
+    { x: m.left + inset, y: m.top + g.ph - h - inset, w, h },
+  ];
+  if (series.length === 0 || w + 2 * inset > g.pw || h + 2 * inset > g.ph) return { band: series.length > 0, box: corners[0] };
+  const points: [number, number][] = [];
+  for (const s of series) {
+    let prev: [number, number] | null = null;
+    s.values.forEach((v, i) => {
+      if (!Number.isFinite(v) || (o.logY && v <= 0)) {
+        prev = null;
+        return;
+      }
+      const p: [number, number] = [g.px(xs[i]), g.py(v)];
+      if (prev) {
+        const steps = Math.max(1, Math.ceil(Math.hypot(p[0] - prev[0], p[1] - prev[1]) / 3));
+        for (let k = 1; k <= steps; k++) points.push([prev[0] + ((p[0] - prev[0]) * k) / steps, prev[1] + ((p[1] - prev[1]) * k) / steps]);
+      } else {
+        points.push(p);
+      }
+      prev = p;
+    });
+  }
+  // marker labels (top of the plot, stacked) and the shaded span's label (bottom)
+  const labels: Box[] = (o.markers ?? []).map((mk, k) => {
+    const x = g.px(mk.x);
+    const lw = mk.label.length * 6.5 + 6;
+    const right = x > m.left + g.pw * 0.75;
+    return { x: right ? x - lw : x, y: m.top + 3 + 14 * k, w: lw, h: 14 };
+  });
+  if (o.shade) labels.push({ x: g.px(o.xOf ? o.xOf(o.shade.from) : o.shade.from + 1), y: m.top + g.ph - 22, w: o.shade.label.length * 6.5 + 12, h: 18 });
+  const overlaps = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  const hidden = (box: Box): number => {
+    let n = 0;
+    for (const [x, y] of points) if (x >= box.x - 3 && x <= box.x + box.w + 3 && y >= box.y - 3 && y <= box.y + box.h + 3) n++;
+    for (const l of labels) if (overlaps(l, box)) n += 1000;
+    return n;
+  };
+  const free = corners.find((c) => hidden(c) === 0);
+  return free ? { band: false, box: free } : { band: true, box: corners[0] };
 }
 
 export interface Histogram {

@@ -102,7 +102,7 @@ export interface TrainRunResult {
 }
 
 /** The resolved configuration written to config.json (enough to rebuild and resume). */
-interface ResolvedConfig {
+export interface ResolvedConfig {
   fitlab: string;
   node: string;
   created: string;
