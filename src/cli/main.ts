@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { FitlabError } from '../errors.js';
 import { packageVersion } from '../util/paths.js';
 import { registerBench } from './bench.js';
+import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerDiagnose } from './diagnose.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerDemo(program);
   registerDiagnose(program);
+  registerCompare(program);
   registerData(program);
   return program;
 }

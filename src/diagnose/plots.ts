@@ -103,7 +103,7 @@ export interface RunCurves {
 /** Several runs' validation (or training) curves on the same axes. */
 export function compareChart(runs: RunCurves[], metric: 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy', title?: string): string {
   const series = runs.map((r, k) => ({ label: r.label, values: col(r.history, metric), color: PALETTE[k % PALETTE.length] }));
-  const train = metric.startsWith('val_') ? runs.map((r, k) => ({ label: `${r.label} (train)`, values: col(r.history, metric.slice(4)), color: PALETTE[k % PALETTE.length], dash: '4 4', width: 1.2 })) : [];
+  const train = metric.startsWith('val_') ? runs.map((r, k) => ({ label: `${r.label} (train)`, values: col(r.history, metric.slice(4)), color: PALETTE[k % PALETTE.length], dash: '4 4', width: 1.2, legend: false })) : [];
   return lineChart([...series, ...train], {
     title: title ?? metric.replace('_', ' '), xLabel: 'epoch', yLabel: metric.includes('acc') ? 'accuracy' : 'loss',
     percent: metric.includes('acc'),

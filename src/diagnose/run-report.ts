@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { EpochLog } from '../train/history.js';
 import type { Diagnosis } from './diagnose.js';
-import { accuracyChart, distanceChart, gapChart, lossChart } from './plots.js';
+import { accuracyChart, distanceChart, gapChart, histogramsChart, lossChart } from './plots.js';
 import { svgToPng } from './png.js';
 import { renderReport } from './report.js';
 import type { WeightEpoch } from './weights.js';
@@ -46,6 +46,7 @@ export function writeRunReport(dir: string, r: RunReportInput): string[] {
   };
   const charts: [string, string][] = [['loss', lossChart(r.history, r.diagnosis)], ['accuracy', accuracyChart(r.history, r.diagnosis)], ['gap', gapChart(r.history, r.diagnosis)]];
   if (r.weights?.length) charts.push(['weights', distanceChart(r.weights)]);
+  if (r.weights?.some((w) => w.histogram)) charts.push(['histograms', histogramsChart(r.weights)]);
   for (const [name, svg] of charts) {
     put(`${name}.svg`, svg);
     if (r.png !== false) {

@@ -15,6 +15,8 @@ export interface Series {
   width?: number;
   /** draw dots at each point */
   dots?: boolean;
+  /** list in the legend (default true) */
+  legend?: boolean;
 }
 
 export interface Marker {
@@ -99,8 +101,26 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
     };
   };
   // the legend goes in the plot corner the data leaves emptiest, or in a band above the plot
-  const legend = placeLegend(series, o, m, xs, geometry(m.top));
-  if (legend.band) m.top += 24;
+  const listed = series.filter((q) => q.legend !== false);
+  const legend = placeLegend(series, listed, o, m, xs, geometry(m.top));
+  // a band legend wraps into as many rows as the width needs
+  const bandRows: Series[][] = [];
+  if (legend.band) {
+    let row: Series[] = [];
+    let used = 0;
+    for (const q of listed) {
+      const w = legendTextWidth(q.label) + 44;
+      if (row.length && used + w > W - m.left - m.right) {
+        bandRows.push(row);
+        row = [];
+        used = 0;
+      }
+      row.push(q);
+      used += w;
+    }
+    if (row.length) bandRows.push(row);
+    m.top += 6 + 18 * bandRows.length;
+  }
   const { pw, ph, px, py } = geometry(m.top);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`);
@@ -156,27 +176,31 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
       });
     }
   }
-  if (series.length && !legend.band) {
+  if (listed.length && !legend.band) {
     const { x: lx, y: ly, w: lw, h: lh } = legend.box;
     out.push(`<rect x="${lx}" y="${ly}" width="${lw}" height="${lh}" fill="#ffffff" opacity="0.88" stroke="#ccc"/>`);
-    series.forEach((s, k) => {
-      const y = ly + 16 + k * 18;
-      out.push(`<line x1="${lx + 8}" x2="${lx + 30}" y1="${y - 4}" y2="${y - 4}" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
-      out.push(`<text x="${lx + 36}" y="${y}" fill="#222">${esc(s.label)}</text>`);
-    });
-  } else if (series.length) {
-    // one row, right-aligned above the plot
-    const widths = series.map((s) => legendTextWidth(s.label) + 44);
-    let x = m.left + pw - widths.reduce((a, b) => a + b, 0);
-    const y = m.top - 10;
-    series.forEach((s, k) => {
-      out.push(`<line x1="${x + 4}" x2="${x + 26}" y1="${y - 4}" y2="${y - 4}" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
-      out.push(`<text x="${x + 32}" y="${y}" fill="#222">${esc(s.label)}</text>`);
-      x += widths[k];
+    listed.forEach((q, k) => out.push(...legendEntry(q, lx + 8, ly + 16 + k * 18)));
+  } else {
+    // rows right-aligned above the plot
+    bandRows.forEach((row, r) => {
+      const widths = row.map((q) => legendTextWidth(q.label) + 44);
+      let x = m.left + pw - widths.reduce((a, b) => a + b, 0);
+      const y = m.top - 10 - 18 * (bandRows.length - 1 - r);
+      row.forEach((q, k) => {
+        out.push(...legendEntry(q, x + 4, y));
+        x += widths[k];
+      });
     });
   }
   out.push('</svg>');
   return out.join('\n');
+}
+
+function legendEntry(q: Series, x: number, y: number): string[] {
+  return [
+    `<line x1="${x}" x2="${x + 22}" y1="${y - 4}" y2="${y - 4}" stroke="${q.color}" stroke-width="2.5"${q.dash ? ` stroke-dasharray="${q.dash}"` : ''}/>`,
+    `<text x="${x + 28}" y="${y}" fill="#222">${esc(q.label)}</text>`,
+  ];
 }
 
 /** Text width estimate for DejaVu Sans at 12 px (its average advance is about 0.6 em). */
@@ -193,11 +217,11 @@ interface Box { x: number; y: number; w: number; h: number }
  * to a band above the plot.
  */
 function placeLegend(
-  series: Series[], o: LineChartOptions, m: { left: number; right: number; top: number; bottom: number }, xs: number[],
+  series: Series[], listed: Series[], o: LineChartOptions, m: { left: number; right: number; top: number; bottom: number }, xs: number[],
   g: { pw: number; ph: number; px: (x: number) => number; py: (y: number) => number }
 ): { band: boolean; box: Box } {
-  const w = Math.max(0, ...series.map((s) => legendTextWidth(s.label))) + 40;
-  const h = series.length * 18 + 8;
+  const w = Math.max(0, ...listed.map((s) => legendTextWidth(s.label))) + 40;
+  const h = listed.length * 18 + 8;
   const inset = 8;
   const corners: Box[] = [
     { x: m.left + g.pw - w - inset, y: m.top + inset, w, h },
@@ -205,7 +229,7 @@ function placeLegend(
     { x: m.left + g.pw - w - inset, y: m.top + g.ph - h - inset, w, h },
     { x: m.left + inset, y: m.top + g.ph - h - inset, w, h },
   ];
-  if (series.length === 0 || w + 2 * inset > g.pw || h + 2 * inset > g.ph) return { band: series.length > 0, box: corners[0] };
+  if (listed.length === 0 || w + 2 * inset > g.pw || h + 2 * inset > g.ph) return { band: listed.length > 0, box: corners[0] };
   const points: [number, number][] = [];
   for (const s of series) {
     let prev: [number, number] | null = null;
