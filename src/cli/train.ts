@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { relative } from 'node:path';
 import { diagnosisText } from '../diagnose/text.js';
 import { ArgumentError } from '../errors.js';
-import { type RunHooks, type TrainRunConfig, type TrainRunResult, resumeRun, trainRun } from '../run/train-run.js';
+import { type DataTools, type RunHooks, type TrainRunConfig, type TrainRunResult, resumeRun, trainRun } from '../run/train-run.js';
 import { type Output, fmt, intOption, makeOutput, numberOption, pct, setupBackend, shapeOption } from './common.js';
 import { TrainingProgress } from './progress.js';
 
@@ -32,9 +32,39 @@ interface TrainFlags {
   augment?: string;
   labels?: 'fine' | 'coarse';
   download?: boolean;
+  subset?: number;
+  imbalance?: string;
+  labelNoise?: number;
+  randomLabels?: number;
+  corruptTest?: string;
   resume?: string;
   quiet?: boolean;
   json?: boolean;
+}
+
+/** The dataset-tool flags as a DataTools object, or undefined when none is given. */
+function dataTools(flags: TrainFlags): DataTools | undefined {
+  const tools: DataTools = {};
+  if (flags.subset !== undefined) tools.subset = flags.subset;
+  if (flags.imbalance !== undefined) {
+    const ratios = flags.imbalance.split(',').map((t) => Number(t.trim()));
+    const bad = ratios.findIndex((r) => !Number.isFinite(r) || r < 0 || r > 1);
+    if (flags.imbalance.trim() === '' || bad >= 0) {
+      throw new ArgumentError(`--imbalance takes comma-separated fractions in [0, 1], one per class; received ${JSON.stringify(flags.imbalance)}`);
+    }
+    tools.imbalance = ratios;
+  }
+  if (flags.labelNoise !== undefined) tools.labelNoise = flags.labelNoise;
+  if (flags.randomLabels !== undefined) tools.randomLabels = flags.randomLabels;
+  if (flags.corruptTest !== undefined) {
+    const v = flags.corruptTest.trim();
+    const n = Number(v);
+    if (v !== 'auto' && !(Number.isInteger(n) && n >= 1)) {
+      throw new ArgumentError(`--corrupt-test takes a whole number of copies >= 1 or 'auto'; received ${JSON.stringify(flags.corruptTest)}`);
+    }
+    tools.corruptTest = v === 'auto' ? 'auto' : n;
+  }
+  return Object.keys(tools).length > 0 ? tools : undefined;
 }
 
 /** Ctrl-C: the first press stops after the current batch and saves a checkpoint. */
@@ -121,6 +151,11 @@ export function registerTrain(program: Command): void {
     .option('--augment <preset|json>', "augment training images: digits, fashion, cifar10, crop-flip, auto (by dataset), or an ImageDataGenerator-style JSON object")
     .addOption(new Option('--labels <which>', 'CIFAR-100 label set').choices(['fine', 'coarse']))
     .option('--download', 'download the dataset from its canonical source if it is not found locally (checksums verified)')
+    .option('--subset <n>', 'keep N training examples per class (seeded; validation and test stay whole)', intOption('--subset'))
+    .option('--imbalance <ratios>', 'keep a fraction of each class\'s training examples, e.g. 1,1,0.1,... (one per class)')
+    .option('--label-noise <fraction>', 'give this fraction of training labels a different, wrong class', numberOption('--label-noise', 0, 1))
+    .option('--random-labels <fraction>', 'draw this fraction of training labels uniformly at random (1: all)', numberOption('--random-labels', 0, 1))
+    .option('--corrupt-test <copies>', "append the test set with every label wrong, N times or 'auto' (about the training size): extreme overfitting points")
     .option('--resume <run-dir>', 'continue a run from its checkpoint (same data, split and seed)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print one JSON object with the results (progress goes to stderr)')
@@ -167,6 +202,7 @@ Examples:
             checkpoint: flags.checkpoint, shuffle: flags.shuffle, out: flags.out, name: flags.name, input: flags.input,
             classes: flags.classes, classWeight: flags.classWeight === 'balanced' ? 'balanced' : null,
             augment: flags.augment ?? null, labels: flags.labels, download: flags.download,
+            tools: dataTools(flags),
           };
           result = await trainRun(config, hooks);
         }

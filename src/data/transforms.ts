@@ -31,9 +31,22 @@ export function subsetPerClass(split: Split, perClass: number, classes: number, 
 /** Keep a fraction ratios[k] of class k (e.g. a long tail); others unchanged. */
 export function imbalance(split: Split, ratios: number[], per: number, seed: number): Split {
   if (ratios.some((r) => !(r >= 0 && r <= 1))) throw new ArgumentError(`class ratios must be in [0, 1]; received ${describe(ratios)}`);
+  // exactly round(ratio × count) of each class, chosen at random (seeded)
+  const counts = new Array<number>(ratios.length).fill(0);
+  for (const l of split.y) if (l < counts.length) counts[l]++;
+  const quota = counts.map((c, k) => Math.round(ratios[k] * c));
   const rng = new RandomStream(seed, STREAM_TOOLS + 1);
+  const order = rng.shuffle(Int32Array.from({ length: split.y.length }, (_, i) => i));
   const keep: number[] = [];
-  for (let i = 0; i < split.y.length; i++) if (rng.uniform() < (ratios[split.y[i]] ?? 1)) keep.push(i);
+  for (const i of order) {
+    const l = split.y[i];
+    if (l >= quota.length) keep.push(i);
+    else if (quota[l] > 0) {
+      quota[l]--;
+      keep.push(i);
+    }
+  }
+  keep.sort((a, b) => a - b);
   return take(split, keep, per);
 }
 

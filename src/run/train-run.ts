@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { getBackend } from '../backend/index.js';
-import { type Dataset, classCounts, describeDataset, describeShape, exampleSize } from '../data/dataset.js';
+import { type Dataset, type Split, classCounts, describeDataset, describeShape, exampleSize } from '../data/dataset.js';
 import { type LocateOptions, loadDataset } from '../data/locate.js';
 import { applyVal, formatVal, parseVal } from '../data/splits.js';
 import type { SyntheticOptions } from '../data/synthetic.js';
@@ -25,6 +25,7 @@ import type { EpochLog } from '../train/history.js';
 import { packageVersion } from '../util/paths.js';
 import { type AugmentSpec, parseAugment } from '../data/augment.js';
 import { fillBatch } from '../data/dataset.js';
+import { extremeCorruption, imbalance, labelNoise, randomLabels, subsetPerClass } from '../data/transforms.js';
 import { WeightTracker } from '../diagnose/weights.js';
 import { readWeightsLog, writeRunReport, writeWeightsLog } from '../diagnose/run-report.js';
 import { type Diagnosis, diagnose } from '../diagnose/diagnose.js';
@@ -68,6 +69,42 @@ export interface TrainRunConfig {
   labels?: 'fine' | 'coarse';
   /** download the dataset from its canonical source when it is not found locally */
   download?: boolean;
+  /** dataset tools, applied to the training part only (validation and test stay clean) */
+  tools?: DataTools;
+}
+
+/** The experiments' dataset tools, applied in this order to the training part of the data. */
+export interface DataTools {
+  /** keep N examples per class (seeded) */
+  subset?: number;
+  /** keep a fraction ratios[k] of class k */
+  imbalance?: number[];
+  /** replace this fraction of labels by a different class */
+  labelNoise?: number;
+  /** draw this fraction of labels uniformly at random (1: Zhang et al.'s random labels) */
+  randomLabels?: number;
+  /** "extreme overfitting": the test set with every label wrong, this many copies appended
+   *  ('auto': about the training set's size) */
+  corruptTest?: number | 'auto';
+}
+
+function applyTools(train: Split, tools: DataTools, dataset: Dataset, per: number, seed: number): Split {
+  let t = train;
+  if (tools.subset !== undefined) t = subsetPerClass(t, tools.subset, dataset.classes, per, seed);
+  if (tools.imbalance !== undefined) {
+    if (tools.imbalance.length !== dataset.classes) {
+      throw new ArgumentError(`--imbalance needs one ratio per class (${dataset.classes}); received ${tools.imbalance.length}`);
+    }
+    t = imbalance(t, tools.imbalance, per, seed);
+  }
+  if (tools.labelNoise !== undefined) t = labelNoise(t, tools.labelNoise, dataset.classes, seed).split;
+  if (tools.randomLabels !== undefined) t = randomLabels(t, tools.randomLabels, dataset.classes, seed).split;
+  if (tools.corruptTest !== undefined) {
+    if (!dataset.test) throw new ArgumentError(`--corrupt-test needs a test split; ${dataset.name} has none`);
+    t = extremeCorruption(t, dataset.test, dataset.classes, seed, tools.corruptTest === 'auto' ? undefined : tools.corruptTest).split;
+  }
+  if (t.y.length === 0) throw new ArgumentError('the dataset tools left no training examples');
+  return t;
 }
 
 export interface RunHooks {
@@ -108,7 +145,7 @@ export interface ResolvedConfig {
   created: string;
   backend: { name: string; isa: string; threads: number };
   model: { source: string; label: string; spec: ModelSpec; params: { total: number; trainable: number; nonTrainable: number } };
-  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null };
+  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null; tools: DataTools | null };
   training: {
     epochs: number; batchSize: number; seed: number; shuffle: boolean; loss: string;
     optimizer: Record<string, unknown>; earlyStopping: number | null; monitor: string; checkpoint: 'best' | 'none';
@@ -166,7 +203,10 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
 
   const per = exampleSize(dataset.shape);
   const valSpec = parseVal(config.val ?? '0.1');
-  const { train, val } = applyVal(dataset.train, valSpec, dataset.classes, per, seed);
+  const parts = applyVal(dataset.train, valSpec, dataset.classes, per, seed);
+  const val = parts.val;
+  const tools = config.tools ?? null;
+  const train = tools ? applyTools(parts.train, tools, dataset, per, seed) : parts.train;
 
   model.build({ batchSize, seed, backend });
   if (source?.tfjs) applyWeights(model, source.tfjs.weightSpecs, source.tfjs.weightData, config.model);
@@ -215,7 +255,7 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
       spec: config.dataset, dataDir: config.dataDir ?? null, synthetic: config.synthetic ?? null, name: dataset.name, source: dataset.source,
       shape: dataset.shape, classes: dataset.classes, classNames: dataset.classNames, train: train.y.length, val: val?.y.length ?? 0,
       test: dataset.test?.y.length ?? 0, valSplit: formatVal(valSpec), trainClassCounts: classCounts(train.y, dataset.classes),
-      augment, labels: config.labels ?? null,
+      augment, labels: config.labels ?? null, tools,
     },
     training: {
       epochs, batchSize, seed, shuffle: config.shuffle ?? true, loss: lossSpec.name, optimizer: optimizer.getConfig(),
@@ -223,6 +263,16 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
     },
   };
   return { dataset, model, trainer, train, val, callbacks, weights, resolved };
+}
+
+export function describeTools(t: DataTools): string {
+  const parts: string[] = [];
+  if (t.subset !== undefined) parts.push(`${t.subset} per class`);
+  if (t.imbalance !== undefined) parts.push(`class ratios ${t.imbalance.join(', ')}`);
+  if (t.labelNoise !== undefined) parts.push(`${(100 * t.labelNoise).toFixed(0)}% label noise`);
+  if (t.randomLabels !== undefined) parts.push(`${(100 * t.randomLabels).toFixed(0)}% random labels`);
+  if (t.corruptTest !== undefined) parts.push(`test set with wrong labels appended (${t.corruptTest === 'auto' ? 'auto' : `${t.corruptTest}×`})`);
+  return parts.join('; ') + ' (training part only)';
 }
 
 /** The facts a report shows about a run's configuration. */
@@ -233,6 +283,7 @@ export function runFacts(r: ResolvedConfig): [string, string][] {
     ['model', `${r.model.label}: ${r.model.params.total.toLocaleString('en-US')} parameters (${r.model.params.trainable.toLocaleString('en-US')} trainable)`],
     ['data', `${r.dataset.name}: ${r.dataset.train.toLocaleString('en-US')} train / ${r.dataset.val.toLocaleString('en-US')} validation (--val ${r.dataset.valSplit}) / ${r.dataset.test.toLocaleString('en-US')} test; ${describeShape(r.dataset.shape)}, ${r.dataset.classes} classes`],
     ['augmentation', r.dataset.augment ? JSON.stringify(r.dataset.augment) : 'none'],
+    ...(r.dataset.tools ? [['dataset tools', describeTools(r.dataset.tools)] as [string, string]] : []),
     ['optimizer', `${opt.name ?? '?'}, learning rate ${typeof opt.learningRate === 'number' ? opt.learningRate : JSON.stringify(opt.learningRate)}; batch ${t.batchSize}; ${t.epochs} epochs asked`],
     ['early stopping', t.earlyStopping === null ? 'none' : `patience ${t.earlyStopping} on ${t.monitor}, restoring the best weights`],
     ['seed and backend', `seed ${t.seed}; ${r.backend.name} (${r.backend.isa}, ${r.backend.threads} threads); fitlab ${r.fitlab}, Node ${r.node}`],
