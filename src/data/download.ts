@@ -4,12 +4,16 @@
  * file while its MD5 is computed, is checked against the published checksum, and only then is
  * the dataset parsed and written to the cache (atomically). A failed or corrupt download leaves
  * nothing behind.
+ *
+ * FITLAB_DATA_MIRROR=<base URL> fetches every file from `<base>/<dataset>/<file name>` instead
+ * (a local mirror, a proxy, or a test server), e.g. http://mirror.lan/fitlab/mnist/
+ * train-images-idx3-ubyte.gz; the files are still checked against the published checksums.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FitlabError } from '../errors.js';
-import { TEMP_PREFIX } from '../io/atomic.js';
+import { TEMP_PREFIX, sweepStaleTemps } from '../io/atomic.js';
 import { type CacheMeta, writeCache } from './cache.js';
 import { readCifarFolder } from './cifar.js';
 import type { Dataset } from './dataset.js';
@@ -40,6 +44,16 @@ export const REMOTES: Record<string, Remote> = {
   cifar100: { kind: 'cifar', files: [{ url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz', md5: '03b5dce01913d631647c71ecec9e9cb8', name: 'cifar-100-binary.tar.gz' }] },
 };
 
+/** The remote of `name`, its URLs moved under FITLAB_DATA_MIRROR when that is set. */
+export function remoteFor(name: string): Remote | undefined {
+  const remote = Object.hasOwn(REMOTES, name) ? REMOTES[name] : undefined;
+  const mirror = process.env.FITLAB_DATA_MIRROR?.trim();
+  if (!remote || !mirror) return remote;
+  if (!/^https?:\/\/[^/]/i.test(mirror)) throw new FitlabError(`FITLAB_DATA_MIRROR must be an http:// or https:// URL; received ${JSON.stringify(mirror)}`);
+  const base = mirror.replace(/\/+$/, '');
+  return { ...remote, files: remote.files.map((f) => ({ ...f, url: `${base}/${name}/${f.name}` })) };
+}
+
 export type ProgressFn = (file: string, received: number, total: number | null) => void;
 
 /** Stream one URL to `dest` while hashing; returns the MD5 hex digest. */
@@ -63,6 +77,13 @@ async function fetchTo(url: string, dest: string, onProgress?: ProgressFn): Prom
       received += chunk.length;
       onProgress?.(url, received, total);
     }
+  } catch (err) {
+    // the connection broke off mid-file (fetch reports "terminated")
+    const cause = (err as Error & { cause?: Error }).cause?.message;
+    throw new FitlabError(
+      `could not download ${url}: the transfer broke off after ${received} of ${total ?? 'an unknown number of'} bytes (${(err as Error).message}${cause ? `: ${cause}` : ''}); nothing was kept`,
+      'try again, or get the files another way and use `fitlab data import`',
+    );
   } finally {
     closeSync(fd);
   }
@@ -77,10 +98,12 @@ export interface DownloadOptions {
 
 /** Download `name`, verify it and write it to `cacheDir` (atomically). */
 export async function downloadDataset(name: string, cacheDir: string, options: DownloadOptions = {}): Promise<{ dataset: Dataset; meta: CacheMeta }> {
-  const remote = options.remote ?? REMOTES[name];
+  const remote = options.remote ?? remoteFor(name);
   if (!remote) throw new FitlabError(`no download source is known for ${JSON.stringify(name)}; downloadable: ${Object.keys(REMOTES).join(', ')}`);
   const parent = join(cacheDir, '..');
   mkdirSync(parent, { recursive: true });
+  // downloads killed half-way left their temporaries here: remove them
+  sweepStaleTemps(parent, `${TEMP_PREFIX}download-${name}-`);
   const tmp = join(parent, `${TEMP_PREFIX}download-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

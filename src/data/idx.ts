@@ -32,7 +32,8 @@ function inflate(bytes: Uint8Array, file: string): Uint8Array {
 export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   if (bytes.length < 4) throw new DataFormatError(`${file}: ${bytes.length} bytes is too short for an IDX header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new DataFormatError(`${file}: not an IDX file (magic number starts ${bytes[0].toString(16)} ${bytes[1].toString(16)}; expected 00 00)`);
+    const magic = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false);
+    throw new DataFormatError(`${file}: not an IDX file (magic number 0x${magic.toString(16).padStart(8, '0')}; expected 0x00000803 for images, 0x00000801 for labels)`);
   }
   const type = bytes[2];
   const ndim = bytes[3];

@@ -22,6 +22,25 @@ export interface DecodedImage {
   pixels: Uint8Array;
 }
 
+/** The number of colour components a JPEG's frame header (SOFn) declares, or null if none is found. */
+function jpegComponents(data: Uint8Array): number | null {
+  let i = 2;
+  while (i + 4 <= data.length && data[i] === 0xff) {
+    const marker = data[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return i + 9 < data.length ? data[i + 9] : null;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) {
+      i += 2; // markers without a length
+      continue;
+    }
+    i += 2 + ((data[i + 2] << 8) | data[i + 3]);
+  }
+  return null;
+}
+
 /** Decode a PNG or JPEG; errors name the file. */
 export function decodeImage(data: Uint8Array, file: string): DecodedImage {
   const isPng = data.length > 8 && data[0] === 0x89 && data[1] === 0x50 && data[2] === 0x4e && data[3] === 0x47;
@@ -44,9 +63,13 @@ export function decodeImage(data: Uint8Array, file: string): DecodedImage {
       return { width: png.width, height: png.height, channels: gray ? 1 : 3, pixels };
     }
     const img = jpeg.decode(data, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 512 });
-    const channels = img.data.length / (img.width * img.height);
-    if (channels !== 3 && channels !== 1) throw new Error(`${channels} channels`);
-    return { width: img.width, height: img.height, channels: channels, pixels: img.data };
+    const n = img.width * img.height;
+    if (img.data.length !== 3 * n) throw new Error(`${img.data.length / n} channels`);
+    // jpeg-js always returns RGB: a one-component (grayscale) JPEG comes back with R = G = B
+    if (jpegComponents(data) !== 1) return { width: img.width, height: img.height, channels: 3, pixels: img.data };
+    const pixels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) pixels[i] = img.data[3 * i];
+    return { width: img.width, height: img.height, channels: 1, pixels };
   } catch (err) {
     if (err instanceof DataFormatError) throw err;
     throw new DataFormatError(`${file}: unreadable image (${(err as Error).message})`);

@@ -4,14 +4,14 @@
  * Directories are written the same way: fill a temporary directory, then swap it in.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Prefix of every temporary name (readers ignore these; .gitignore lists them). */
 export const TEMP_PREFIX = '.fitlab-tmp-';
 
 function tempNameFor(target: string): string {
-  return join(dirname(target), `${TEMP_PREFIX}${basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return join(dirname(target), `${tempPrefixFor(target)}${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
 /** Write `data` to `path` atomically (temp file + fsync + rename). */
@@ -54,4 +54,38 @@ export function writeDirAtomic(path: string, fill: (tmpDir: string) => void): vo
   }
   renameSync(tmp, path);
   if (old) rmSync(old, { recursive: true, force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove the temporaries that processes which died mid-write (killed, or a power cut) left in
+ * `dir`: entries named `<prefix><pid>` or `<prefix><pid>-<8 hex>` whose process is gone. A
+ * crash cannot clean up after itself, so the next writer of the same target does it.
+ */
+export function sweepStaleTemps(dir: string, prefix: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)(-[0-9a-f]{8})?$/.exec(name.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/** The prefix of the temporaries `writeFileAtomic`/`writeDirAtomic` use for `target`. */
+export function tempPrefixFor(target: string): string {
+  return `${TEMP_PREFIX}${basename(target)}-`;
 }
