@@ -7,7 +7,8 @@
  *  - the curve is smoothed (median of 3, then a centred moving average);
  *  - the noise level σ is estimated from the raw curve's epoch-to-epoch residuals (MAD);
  *  - the onset is the smoothed curve's minimum, accepted only when the curve afterwards rises
- *    by a margin of max(3σ, 2% of the minimum) and stays above it through the end;
+ *    by a margin of max(3σ, 2% of the minimum) and stays above it through the end, and at
+ *    least two raw epochs after the minimum are above it too (one spike is not a rise);
  *  - confidence grows with the size of the rise in σ units and the number of epochs after it.
  */
 
@@ -104,6 +105,11 @@ export function findOnset(train: Curve, val: Curve, minEpochsAfter?: number): On
   for (let i = m + 1; i < n; i++) if (sv[i] > minimum + margin) { first = i; break; }
   if (first < 0) return null;
   for (let i = first; i < n; i++) if (!(sv[i] > minimum + margin / 2)) return null;
+  // …and the raw curve agrees in at least two epochs: the median filter cannot see past the
+  // last epoch, so a single high last value would otherwise pass for a sustained rise
+  let rawAbove = 0;
+  for (let i = m + 1; i < n; i++) if (val[i] > minimum + margin / 2) rawAbove++;
+  if (rawAbove < 2) return null;
   // training keeps improving over the same span (or has plateaued near zero)
   const trainAt = st[m];
   const trainEnd = st[n - 1];

@@ -14,6 +14,8 @@
  * Accuracy is judged as skill above chance: (acc − 1/classes) / (1 − 1/classes).
  * Human text numbers epochs from 1; JSON fields are 0-based indices into the history.
  */
+import { AUGMENT_PRESETS, presetForDataset } from '../data/augment.js';
+import { FitlabError } from '../errors.js';
 import type { EpochLog } from '../train/history.js';
 import { type Divergence, type Onset, type Trend, argmax, argmin, endTrend, findDivergence, findOnset, smooth } from './curves.js';
 
@@ -146,6 +148,7 @@ function tailMean(c: number[] | null, k = 3): number | null {
 }
 
 export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Diagnosis {
+  if (!history.length) throw new FitlabError('diagnose: the history holds no epochs', 'a diagnosis needs at least one epoch of numbers');
   const c = curvesOf(history);
   const n = history.length;
   const classes = context.classes ?? null;
@@ -275,8 +278,8 @@ function advise(d: Diagnosis, ctx: DiagnoseContext, trainAcc: number | null, val
     if (!ctx.hasDropout) add(2, 'add Dropout 0.2–0.5 before the dense layers', `${gapEvidence}; the model has no dropout`);
     if (!ctx.hasWeightPenalty) add(3, 'add an L2 kernel regularizer, λ between 1e-4 and 1e-2 (or weight decay with AdamW)', `${gapEvidence}; no weight penalty is used`);
     if (ctx.imageData && !ctx.hasAugmentation) {
-      const preset = ctx.dataset && /mnist/.test(ctx.dataset) ? 'the digits preset (small shifts and rotations, no flips)' : 'the cifar10 preset (flips, shifts, rotation, zoom)';
-      add(4, `augment the training images: ${preset}`, 'new variants every epoch stop the model from memorizing exact pixels');
+      const preset = presetForDataset(ctx.dataset ?? '');
+      add(4, `augment the training images: --augment ${preset} (${AUGMENT_PRESETS[preset].description})`, 'new variants every epoch stop the model from memorizing exact pixels');
     }
     if (perExample !== null && perExample > 5) {
       add(5, 'use a smaller model (fewer filters or units)', `${ctx.params?.toLocaleString('en-US')} parameters for ${ctx.trainExamples?.toLocaleString('en-US')} training examples (${perExample.toFixed(0)} per example)`);
@@ -284,9 +287,14 @@ function advise(d: Diagnosis, ctx: DiagnoseContext, trainAcc: number | null, val
     add(6, 'train on more data if you have it', 'the gap shrinks as the training set grows (see `fitlab experiment data-size`)');
   }
   if (d.regime === 'partial-overfitting') {
-    add(1, 'add capacity rather than regularization: more filters/units or a deeper model', `training accuracy is only ${pct(trainAcc)}: the model cannot fit the training set, so simplifying it will not close the gap`);
-    if (ctx.imageData && !ctx.convolutional) add(2, 'use a convolutional model (e.g. lecture-cnn)', 'a dense network on images cannot use spatial structure');
-    if (ctx.hasAugmentation || ctx.hasDropout || ctx.hasWeightPenalty) add(3, 'reduce regularization', 'regularization lowers the training accuracy the model could reach');
+    // a regularized model's modest training accuracy is the regularization's doing first (dropout
+    // is even on while training accuracy is measured); a model already large for its data does
+    // not need more capacity
+    const regularizers = [ctx.hasDropout && 'dropout', ctx.hasWeightPenalty && 'a weight penalty', ctx.hasAugmentation && 'augmentation'].filter(Boolean);
+    const large = perExample !== null && perExample > 5;
+    if (regularizers.length) add(1, 'reduce regularization (lower dropout rates, a smaller L2 λ, milder augmentation)', `training accuracy is only ${pct(trainAcc)} with ${regularizers.join(' and ')} on: regularization lowers the training accuracy the model could reach`);
+    if (!large) add(2, 'add capacity rather than regularization: more filters/units or a deeper model', `training accuracy is only ${pct(trainAcc)}: the model cannot fit the training set, so simplifying it will not close the gap`);
+    if (ctx.imageData && !ctx.convolutional) add(3, 'use a convolutional model (e.g. lecture-cnn)', 'a dense network on images cannot use spatial structure');
     add(4, 'train longer or with a learning-rate schedule', 'training accuracy has room to grow');
   }
   if (d.regime === 'underfitting') {

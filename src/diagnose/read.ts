@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FitlabError } from '../errors.js';
+import { FitlabError, describe } from '../errors.js';
 import { RUN_FILES, readHistoryFile, readRunConfig } from '../io/run-dir.js';
 import type { EpochLog } from '../train/history.js';
 import { type DiagnoseContext } from './diagnose.js';
@@ -51,7 +51,8 @@ export function parsePythonJson(text: string): unknown {
 
 /** A Keras history dict of lists → epoch logs. */
 export function fromKerasDict(dict: Record<string, unknown>, where: string): EpochLog[] {
-  const lists = Object.entries(dict).filter(([, v]) => Array.isArray(v)) as [string, unknown[]][];
+  const isDict = dict !== null && typeof dict === 'object' && !Array.isArray(dict);
+  const lists = (isDict ? Object.entries(dict).filter(([, v]) => Array.isArray(v)) : []) as [string, unknown[]][];
   if (!lists.length) throw new FitlabError(`${where}: expected a Keras history (a dict of lists such as {"loss": [...], "val_loss": [...]})`);
   const n = Math.max(...lists.map(([, v]) => v.length));
   if (!lists.some(([k]) => k === 'loss')) throw new FitlabError(`${where}: the history has no "loss" list (keys: ${lists.map(([k]) => k).join(', ')})`);
@@ -59,13 +60,32 @@ export function fromKerasDict(dict: Record<string, unknown>, where: string): Epo
     const log: Record<string, number> = { epoch: i };
     for (const [k, v] of lists) {
       const x = v[i];
-      log[KEY_ALIASES[k] ?? k] = typeof x === 'number' ? x : x === null ? Number.NaN : Number(x);
+      // null (or a shorter list) is a missing value; a numeric string is read as its number
+      let value: number | undefined;
+      if (typeof x === 'number') value = x;
+      else if (x === null || x === undefined) value = Number.NaN;
+      else if (typeof x === 'string') value = numberCell(x);
+      if (value === undefined) throw new FitlabError(`${where}: "${k}"[${i}] is ${describe(x)}, not a number`);
+      log[KEY_ALIASES[k] ?? k] = value;
     }
     log.learning_rate ??= Number.NaN;
     log.penalty ??= Number.NaN;
     log.seconds ??= Number.NaN;
     return log as unknown as EpochLog;
   });
+}
+
+/**
+ * A number as Python, Keras' CSVLogger or fitlab's CSVLogger write it: decimal, nan/NaN, NA or
+ * empty (missing), inf/Infinity, -inf/-Infinity. Anything else is undefined (not a number).
+ */
+function numberCell(text: string): number | undefined {
+  const cell = text.trim().toLowerCase();
+  if (cell === 'nan' || cell === 'na' || cell === '') return Number.NaN;
+  if (cell === 'inf' || cell === '+inf' || cell === 'infinity' || cell === '+infinity') return Infinity;
+  if (cell === '-inf' || cell === '-infinity') return -Infinity;
+  const v = Number(cell);
+  return Number.isNaN(v) ? undefined : v;
 }
 
 /** A Keras CSVLogger file → epoch logs. */
@@ -79,8 +99,9 @@ export function fromCsv(text: string, where: string): EpochLog[] {
     const cells = line.split(sep);
     const log: Record<string, number> = {};
     header.forEach((h, i) => {
-      const cell = (cells[i] ?? '').trim().toLowerCase();
-      log[h] = cell === 'nan' || cell === '' ? Number.NaN : cell === 'inf' ? Infinity : cell === '-inf' ? -Infinity : Number(cell);
+      const value = numberCell(cells[i] ?? '');
+      if (value === undefined) throw new FitlabError(`${where}: line ${r + 2}, column "${h}": ${describe(cells[i])} is not a number`);
+      log[h] = value;
     });
     log.epoch = Number.isFinite(log.epoch) ? log.epoch : r;
     log.learning_rate ??= Number.NaN;
@@ -98,18 +119,24 @@ export function loadHistory(path: string, classes?: number): LoadedHistory {
     const config = existsSync(join(path, RUN_FILES.config)) ? readRunConfig(path) : null;
     const context = config ? contextFromRunConfig(config) : {};
     if (classes) context.classes = classes;
-    return { history: readHistoryFile(file), source: file, kind: 'run', runDir: path, context };
+    const history = readHistoryFile(file);
+    if (!history.length) throw new FitlabError(`${file} holds no epochs`, 'the run may not have finished an epoch yet');
+    return { history, source: file, kind: 'run', runDir: path, context };
   }
   const text = readFileSync(path, 'utf8');
   const ctx: DiagnoseContext = classes ? { classes } : {};
-  if (/\.csv$/i.test(path)) return { history: fromCsv(text, path), source: path, kind: 'keras-csv', runDir: null, context: ctx };
-  if (/\.jsonl$/i.test(path)) return { history: readHistoryFile(path), source: path, kind: 'jsonl', runDir: null, context: ctx };
-  let parsed: unknown;
-  try {
-    parsed = parsePythonJson(text);
-  } catch (err) {
-    throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  const obj = (parsed && typeof parsed === 'object' && 'history' in (parsed) ? (parsed).history : parsed) as Record<string, unknown>;
-  return { history: fromKerasDict(obj, path), source: path, kind: 'keras-json', runDir: null, context: ctx };
+  const loaded = ((): LoadedHistory => {
+    if (/\.csv$/i.test(path)) return { history: fromCsv(text, path), source: path, kind: 'keras-csv', runDir: null, context: ctx };
+    if (/\.jsonl$/i.test(path)) return { history: readHistoryFile(path), source: path, kind: 'jsonl', runDir: null, context: ctx };
+    let parsed: unknown;
+    try {
+      parsed = parsePythonJson(text);
+    } catch (err) {
+      throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message}`);
+    }
+    const obj = (parsed && typeof parsed === 'object' && 'history' in parsed ? parsed.history : parsed) as Record<string, unknown>;
+    return { history: fromKerasDict(obj, path), source: path, kind: 'keras-json', runDir: null, context: ctx };
+  })();
+  if (!loaded.history.length) throw new FitlabError(`${path} holds no epochs`, 'a history needs at least one epoch of numbers');
+  return loaded;
 }

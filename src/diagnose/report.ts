@@ -17,7 +17,7 @@ const REGIME_COLOR: Record<Diagnosis['regime'], string> = {
   overfitting: '#d62728', 'partial-overfitting': '#ff7f0e', underfitting: '#8c564b', healthy: '#2ca02c', 'not-converged': '#1f77b4', diverged: '#7f0000',
 };
 
-const STYLE = `
+export const STYLE = `
 body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1000px;color:#222;line-height:1.45}
 h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .meta{color:#666;font-size:13px} .badge{display:inline-block;color:#fff;padding:4px 12px;border-radius:4px;font-weight:bold;letter-spacing:.5px}

@@ -17,6 +17,8 @@ export interface Series {
   dots?: boolean;
   /** list in the legend (default true) */
   legend?: boolean;
+  /** a shaded band around the line (e.g. mean ± std): lower and upper y per x index */
+  band?: { lo: number[]; hi: number[] };
 }
 
 export interface Marker {
@@ -42,6 +44,8 @@ export interface LineChartOptions {
   /** format y tick labels as percentages */
   percent?: boolean;
   logY?: boolean;
+  /** x tick positions and labels instead of round numbers (e.g. a log-spaced size axis) */
+  xTicks?: { value: number; label: string }[];
 }
 
 export function esc(s: string): string {
@@ -56,7 +60,10 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= count + 1) ?? 10 * mag;
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  // k·step from the first multiple (no accumulated rounding), and a tick that should be 0 is 0
+  // (summing steps such as 0.05 leaves −1.4e-17 behind, which would print as a label)
+  const first = Math.ceil(lo / step);
+  for (let k = first; k * step <= hi + step * 1e-9; k++) ticks.push(k === 0 ? 0 : Number((k * step).toPrecision(12)));
   return ticks;
 }
 
@@ -79,9 +86,11 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
   const xOf = o.xOf ?? ((i: number) => i + 1);
   const xs = Array.from({ length: n }, (_, i) => xOf(i));
   const xLo = Math.min(...xs);
-  const xHi = Math.max(xLo + 1, ...xs);
+  // a single x gets a unit span; otherwise the data's own span (histogram bins may span less than 1)
+  const xMax = Math.max(...xs);
+  const xHi = xMax > xLo ? xMax : xLo + 1;
   const tr = (v: number): number => (o.logY ? Math.log10(Math.max(v, 1e-12)) : v);
-  const finite = series.flatMap((s) => s.values.map(tr)).filter(Number.isFinite);
+  const finite = series.flatMap((s) => [...s.values, ...(s.band ? [...s.band.lo, ...s.band.hi] : [])].map(tr)).filter(Number.isFinite);
   let yLo = o.yMin !== undefined ? tr(o.yMin) : finite.length ? Math.min(...finite) : 0;
   let yHi = o.yMax !== undefined ? tr(o.yMax) : finite.length ? Math.max(...finite) : 1;
   if (!(yHi > yLo)) {
@@ -141,11 +150,11 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
     out.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${m.left - 8}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#444">${fmtTick(t, Boolean(o.percent))}</text>`);
   }
-  const xTicks = niceTicks(xLo, xHi, 8).filter((t) => Number.isInteger(t) || xHi - xLo < 8);
+  const xTicks = o.xTicks ?? niceTicks(xLo, xHi, 8).filter((t) => Number.isInteger(t) || xHi - xLo < 8).map((t) => ({ value: t, label: fmtTick(t, false) }));
   for (const t of xTicks) {
-    const x = px(t);
+    const x = px(t.value);
     out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${m.top + ph}" y2="${m.top + ph + 5}" stroke="#888"/>`);
-    out.push(`<text x="${x.toFixed(1)}" y="${m.top + ph + 19}" text-anchor="middle" fill="#444">${fmtTick(t, false)}</text>`);
+    out.push(`<text x="${x.toFixed(1)}" y="${m.top + ph + 19}" text-anchor="middle" fill="#444">${esc(t.label)}</text>`);
   }
   out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   if (o.xLabel) out.push(`<text x="${m.left + pw / 2}" y="${H - 10}" text-anchor="middle" fill="#333">${esc(o.xLabel)}</text>`);
@@ -157,7 +166,15 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
     const anchorRight = x > m.left + pw * 0.75;
     out.push(`<text x="${(x + (anchorRight ? -5 : 5)).toFixed(1)}" y="${m.top + 14 + 14 * k}" text-anchor="${anchorRight ? 'end' : 'start'}" fill="${mk.color}" font-size="11" font-weight="bold">${esc(mk.label)}</text>`);
   });
-  // series
+  // series (bands first, under every line)
+  for (const s of series) {
+    if (!s.band) continue;
+    const pts = s.values.map((_, i) => i).filter((i) => Number.isFinite(s.band!.lo[i]) && Number.isFinite(s.band!.hi[i]));
+    if (pts.length < 2) continue;
+    const up = pts.map((i) => `${px(xs[i]).toFixed(1)},${py(s.band!.hi[i]).toFixed(1)}`);
+    const down = pts.reverse().map((i) => `${px(xs[i]).toFixed(1)},${py(s.band!.lo[i]).toFixed(1)}`);
+    out.push(`<polygon points="${[...up, ...down].join(' ')}" fill="${s.color}" opacity="0.15" stroke="none"/>`);
+  }
   for (const s of series) {
     let d = '';
     let pen = false;

@@ -1,0 +1,353 @@
+/**
+ * The diagnosis on crafted histories of every regime fitlab knows — healthy, overfitting (true
+ * and partial), underfitting, not converged, diverged — each clean and with seeded noise, plus
+ * the dropout case where validation beats training (which is not a problem). Checks the regime,
+ * the onset of overfitting within ±1 epoch of where the curve was built to turn, the best epoch
+ * exactly, the gaps, the validation-loss rise and the early-stopping counterfactuals against
+ * hand arithmetic, and that the summary and advice quote those same numbers.
+ */
+import { describe, expect, it } from 'vitest';
+import { diagnose, earlyStoppingCounterfactual } from '../../src/diagnose/diagnose.js';
+import { diagnosisText } from '../../src/diagnose/text.js';
+import type { EpochLog } from '../../src/train/history.js';
+import {
+  OVERFIT_MIN, PARTIAL_MIN, col, dropoutHealthy, healthy, history, indexOfMin, mean, noisy, notConverged, overfitting,
+  partialOverfitting, underfitting,
+} from './synth.js';
+
+const TEN = { classes: 10 };
+const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
+
+/** Keras' EarlyStopping(monitor='val_loss', patience, restore_best_weights=True), written out again. */
+function kerasEarlyStopping(val: number[], patience: number): { stop: number | null; restore: number } {
+  let best = Infinity;
+  let restore = 0;
+  let wait = 0;
+  for (let epoch = 0; epoch < val.length; epoch++) {
+    wait += 1;
+    if (val[epoch] < best) {
+      best = val[epoch];
+      restore = epoch;
+      wait = 0;
+    } else if (wait >= patience && epoch > 0) {
+      return { stop: epoch, restore };
+    }
+  }
+  return { stop: null, restore };
+}
+
+describe('true overfitting (validation loss turns up at epoch 15 of 40)', () => {
+  const h = overfitting();
+  const v = col(h, 'val_loss');
+  const va = col(h, 'val_accuracy');
+  const tl = col(h, 'loss');
+  const ta = col(h, 'accuracy');
+  const d = diagnose(h, TEN);
+
+  it('regime, onset (±1, high confidence on a clean curve), best epochs exact', () => {
+    expect(d.regime).toBe('overfitting');
+    expect(d.onsetEpoch).not.toBeNull();
+    expect(Math.abs((d.onsetEpoch as number) - OVERFIT_MIN)).toBeLessThanOrEqual(1);
+    expect(d.onset?.confidence).toBe('high');
+    expect(d.bestEpoch).toBe(OVERFIT_MIN);
+    // validation accuracy: 0.86 − 0.4·e^(−i/4) − 0.002·(i − 15)⁺ peaks one epoch later, at 16:
+    // 0.86 − 0.4·e^−4 − 0.002 = 0.85067 > 0.86 − 0.4·e^−3.75 = 0.85059
+    expect(d.bestEpochByAccuracy).toBe(16);
+    expect(d.epochs).toBe(40);
+    expect(d.chance).toBeCloseTo(0.1, 12);
+  });
+
+  it('gaps and the validation-loss rise match hand arithmetic', () => {
+    const last = 39;
+    expect(d.final.loss).toBe(tl[last]);
+    expect(d.gaps.final.accuracy).toBeCloseTo(ta[last] - va[last], 12);
+    expect(d.gaps.final.loss).toBeCloseTo(v[last] - tl[last], 12);
+    expect(d.gaps.best.accuracy).toBeCloseTo(ta[15] - va[15], 12);
+    expect(d.gaps.best.loss).toBeCloseTo(v[15] - tl[15], 12);
+    // val loss: 0.5 + 0.8·e^−7.5 at its minimum, 0.5 + 0.03·24 + 0.8·e^−19.5 at the end
+    const vmin = 0.5 + 0.8 * Math.exp(-7.5);
+    const vend = 0.5 + 0.03 * 24 + 0.8 * Math.exp(-19.5);
+    expect(d.valLossRise?.absolute).toBeCloseTo(vend - vmin, 12);
+    expect(d.valLossRise?.relative).toBeCloseTo((vend - vmin) / vmin, 12);
+    expect(d.valLossRise?.epochsAfterBest).toBe(24);
+    expect(d.valLossRise?.epochsAfterOnset).toBe(39 - (d.onsetEpoch as number));
+  });
+
+  it('early-stopping counterfactuals: stop = best + patience, restore the best epoch, epochs saved = 39 − stop', () => {
+    expect(d.counterfactuals.map((c) => [c.patience, c.stopEpoch, c.restoreEpoch, c.epochsSaved])).toEqual([
+      [3, 18, 15, 21], [5, 20, 15, 19], [10, 25, 15, 14],
+    ]);
+    for (const c of d.counterfactuals) {
+      expect(c.valLoss).toBe(v[15]);
+      expect(c.valAccuracy).toBe(va[15]);
+      expect(c.own).toBeUndefined();
+    }
+    // the run's own patience joins the list, in order, marked as its own
+    const own = diagnose(h, { ...TEN, earlyStoppingPatience: 4 });
+    expect(own.counterfactuals.map((c) => c.patience)).toEqual([3, 4, 5, 10]);
+    expect(own.counterfactuals[1]).toMatchObject({ patience: 4, stopEpoch: 19, restoreEpoch: 15, epochsSaved: 20, own: true });
+  });
+
+  it('the summary, the text and the advice quote those numbers', () => {
+    const rise = (100 * ((0.5 + 0.72 + 0.8 * Math.exp(-19.5)) / (0.5 + 0.8 * Math.exp(-7.5)) - 1)).toFixed(0); // "144"
+    expect(rise).toBe('144');
+    const trainAcc = mean(ta.slice(-3));
+    const valAcc = mean(va.slice(-3));
+    expect(d.summary).toBe(
+      `Overfitting since epoch ${(d.onsetEpoch as number) + 1} (high confidence): validation loss rose ${rise}% from its minimum 0.500 while training loss kept falling; ` +
+      `training accuracy ${(100 * trainAcc).toFixed(1)}% vs validation ${(100 * valAcc).toFixed(1)}% (gap ${(100 * (trainAcc - valAcc)).toFixed(1)} points).`,
+    );
+    const text = diagnosisText(d);
+    expect(text).toMatch(/^Diagnosis: OVERFITTING\n/);
+    expect(text).toContain('best epoch 16 of 40: val_loss 0.500, val_accuracy 85.1%');
+    expect(text).toContain('patience 3: stop at 19, keep 16 (val_acc 85.1%), 21 epochs saved; patience 5: stop at 21, keep 16 (val_acc 85.1%), 19 epochs saved; patience 10: stop at 26, keep 16 (val_acc 85.1%), 14 epochs saved');
+    expect(text).toContain(`onset of overfitting: epoch ${(d.onsetEpoch as number) + 1} (high confidence`);
+
+    expect(d.advice[0].action).toBe('early stopping with patience 3 and restoreBestWeights');
+    expect(d.advice[0].evidence).toBe('it would stop at epoch 19, keep epoch 16 (val_loss 0.500, val_accuracy 85.1%) and save 21 epochs');
+    const actions = d.advice.map((a) => a.action).join('\n');
+    expect(actions).toMatch(/Dropout 0\.2–0\.5/);
+    expect(actions).toMatch(/L2 kernel regularizer/);
+    for (const a of d.advice) expect(a.evidence.length).toBeGreaterThan(10);
+    expect(d.advice.map((a) => a.priority)).toEqual([...d.advice.map((a) => a.priority)].sort((x, y) => x - y));
+  });
+
+  it('advice follows the model: no dropout/L2 advice when they are there; a smaller model when parameters per example are many', () => {
+    const reg = diagnose(h, { ...TEN, hasDropout: true, hasWeightPenalty: true });
+    expect(reg.advice.map((a) => a.action).join('\n')).not.toMatch(/Dropout 0\.2|L2 kernel/);
+    const big = diagnose(h, { ...TEN, params: 400_000, trainExamples: 1000, imageData: true, dataset: 'fashion-mnist' });
+    const smaller = big.advice.find((a) => a.action.startsWith('use a smaller model'));
+    expect(smaller?.evidence).toBe('400,000 parameters for 1,000 training examples (400 per example)');
+    // the augmentation preset of the dataset: Fashion-MNIST flips (clothes are symmetric), digits never do
+    const augment = (dataset: string): string | undefined => diagnose(h, { ...TEN, imageData: true, dataset }).advice.find((a) => a.action.startsWith('augment'))?.action;
+    expect(big.advice.find((a) => a.action.startsWith('augment'))?.action).toBe('augment the training images: --augment fashion (Fashion-MNIST: horizontal flips, shifts ±10%, rotation ±8°)');
+    expect(augment('mnist')).toMatch(/^augment the training images: --augment digits \(.*no flips\)$/);
+    expect(augment('cifar10')).toMatch(/^augment the training images: --augment cifar10 /);
+    expect(diagnose(h, { ...TEN, imageData: true, hasAugmentation: true }).advice.some((a) => a.action.startsWith('augment'))).toBe(false);
+  });
+
+  it('without a class count (accuracy judged as is) it is still overfitting', () => {
+    expect(diagnose(h).regime).toBe('overfitting');
+  });
+
+  it.each(SEEDS)('with noise (seed %i, σ = 0.02 on the losses): still overfitting, onset ±1, best epoch and counterfactuals exact', (seed) => {
+    const hn = noisy(h, seed, 0.02);
+    const vn = col(hn, 'val_loss');
+    const dn = diagnose(hn, TEN);
+    expect(dn.regime).toBe('overfitting');
+    expect(dn.onsetEpoch).not.toBeNull();
+    expect(Math.abs((dn.onsetEpoch as number) - OVERFIT_MIN)).toBeLessThanOrEqual(1);
+    expect(dn.bestEpoch).toBe(indexOfMin(vn));
+    for (const c of dn.counterfactuals) {
+      const k = kerasEarlyStopping(vn, c.patience);
+      expect([c.stopEpoch, c.restoreEpoch]).toEqual([k.stop, k.restore]);
+      expect(c.epochsSaved).toBe(k.stop === null ? 0 : 39 - k.stop);
+      expect(c.valLoss).toBe(vn[k.restore]);
+    }
+  });
+});
+
+describe('overfitting shown by the accuracy gap alone (validation loss flat, no onset)', () => {
+  const h = history(30, {
+    loss: (i) => 0.01 + 2 * Math.exp(-i / 4),
+    accuracy: (i) => 1 - 0.6 * Math.exp(-i / 4),
+    val_loss: (i) => 0.7 + 1.5 * Math.exp(-i / 4),
+    val_accuracy: (i) => 0.8 - 0.5 * Math.exp(-i / 4),
+  });
+  it('is overfitting with onsetEpoch null, and says validation stopped following', () => {
+    const d = diagnose(h, TEN);
+    expect(d.regime).toBe('overfitting');
+    expect(d.onsetEpoch).toBeNull();
+    expect(d.bestEpoch).toBe(29);
+    // the last three epochs averaged: 1 − 0.6·mean(e^−27/4, e^−28/4, e^−29/4) = 99.93%, 80.0% → 19.9 points
+    const ta = mean([27, 28, 29].map((i) => 1 - 0.6 * Math.exp(-i / 4)));
+    const va = mean([27, 28, 29].map((i) => 0.8 - 0.5 * Math.exp(-i / 4)));
+    expect((100 * ta).toFixed(1)).toBe('99.9');
+    expect(d.summary).toBe(`Overfitting: validation stopped following training; training accuracy 99.9% vs validation ${(100 * va).toFixed(1)}% (gap ${(100 * (ta - va)).toFixed(1)} points).`);
+  });
+});
+
+describe('partial overfitting (60% train / 40% validation, validation loss turns up at epoch 12)', () => {
+  const h = partialOverfitting();
+  it('regime, onset ±1, best epoch; capacity advice, never "simplify"', () => {
+    const d = diagnose(h, TEN);
+    expect(d.regime).toBe('partial-overfitting');
+    expect(Math.abs((d.onsetEpoch as number) - PARTIAL_MIN)).toBeLessThanOrEqual(1);
+    expect(d.bestEpoch).toBe(PARTIAL_MIN);
+    expect(d.summary).toMatch(/^Partial overfitting since epoch \d+ .*simplifying it will not help\.$/);
+    expect(d.advice[0].action).toMatch(/^add capacity rather than regularization/);
+    expect(d.advice.some((a) => /smaller model|Dropout 0\.2|L2 kernel|early stopping/.test(a.action))).toBe(false);
+  });
+  it('advice for the model: a dense net already large for its data gets "convolutional", not "more capacity"', () => {
+    const d = diagnose(h, { ...TEN, params: 400_000, trainExamples: 1000, imageData: true, convolutional: false });
+    expect(d.advice.map((a) => a.action)).toEqual(['use a convolutional model (e.g. lecture-cnn)', 'train longer or with a learning-rate schedule']);
+  });
+  it('advice for the model: a regularized one is told to reduce regularization first, naming what it uses', () => {
+    const d = diagnose(h, { ...TEN, hasDropout: true, hasWeightPenalty: true, params: 400_000, trainExamples: 1000 });
+    expect(d.advice[0].action).toMatch(/^reduce regularization/);
+    expect(d.advice[0].evidence).toMatch(/^training accuracy is only 5\d\.\d% with dropout and a weight penalty on/);
+    expect(d.advice.some((a) => a.action.startsWith('add capacity'))).toBe(false);
+    // a small regularized model: reduce regularization, then capacity
+    const small = diagnose(h, { ...TEN, hasDropout: true, params: 2000, trainExamples: 1000 });
+    expect(small.advice.map((a) => a.action.split(' ')[0])).toEqual(['reduce', 'add', 'train']);
+  });
+  it.each(SEEDS)('with noise (seed %i): still partial overfitting, onset ±1', (seed) => {
+    const d = diagnose(noisy(h, seed, 0.02), TEN);
+    expect(d.regime).toBe('partial-overfitting');
+    expect(Math.abs((d.onsetEpoch as number) - PARTIAL_MIN)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('healthy', () => {
+  const h = healthy();
+  it('no onset, best epoch the last, converged, early stopping never fires', () => {
+    const d = diagnose(h, TEN);
+    expect(d.regime).toBe('healthy');
+    expect(d.onsetEpoch).toBeNull();
+    expect(d.onset).toBeNull();
+    expect(d.bestEpoch).toBe(29);
+    expect(d.converged).toBe(true);
+    expect(d.counterfactuals.map((c) => [c.stopEpoch, c.restoreEpoch, c.epochsSaved])).toEqual([[null, 29, 0], [null, 29, 0], [null, 29, 0]]);
+    expect(d.summary).toMatch(/^Healthy: validation follows training, training accuracy 93\.0% vs validation 91\.0% \(gap 2\.0 points\); the best validation loss is at epoch 30 of 30\.$/);
+    expect(d.advice[0].action).toMatch(/^nothing urgent/);
+  });
+  it.each(SEEDS)('with noise (seed %i, σ = 0.01): still healthy, no onset, best epoch exact', (seed) => {
+    const hn = noisy(h, seed, 0.01);
+    const d = diagnose(hn, TEN);
+    expect(d.regime).toBe('healthy');
+    expect(d.onsetEpoch).toBeNull();
+    expect(d.bestEpoch).toBe(indexOfMin(col(hn, 'val_loss')));
+  });
+  it('a one-epoch spike in validation loss (mid-run or at the last epoch, in runs of 15 to 30 epochs) is not an onset', () => {
+    for (const n of [15, 20, 25, 30]) {
+      for (const at of [Math.floor(n / 2), n - 1]) {
+        const spiked = h.slice(0, n).map((e, i) => (i === at ? { ...e, val_loss: (e.val_loss as number) + 0.3 } : e));
+        const d = diagnose(spiked, TEN);
+        expect(d.regime, `${n} epochs, spike at ${at}`).toBe('healthy');
+        expect(d.onsetEpoch, `${n} epochs, spike at ${at}`).toBeNull();
+      }
+    }
+  });
+});
+
+describe('validation better than training because of dropout', () => {
+  const h = dropoutHealthy();
+  it('val loss below train loss and val accuracy above train accuracy is healthy, not a problem', () => {
+    const d = diagnose(h, { ...TEN, hasDropout: true });
+    expect(d.regime).toBe('healthy');
+    expect(d.onsetEpoch).toBeNull();
+    // negative gaps, exactly: 0.85 − 0.89 and 0.40 − 0.55 (the exponentials cancel)
+    expect(d.gaps.final.accuracy).toBeCloseTo(-0.04, 12);
+    expect(d.gaps.final.loss).toBeCloseTo(-0.15, 12);
+    expect(d.advice.map((a) => `${a.action} ${a.evidence}`).join('\n')).not.toMatch(/dropout|regulariz|L2|smaller model|overfit/i);
+  });
+  it.each(SEEDS)('with noise (seed %i): still healthy', (seed) => {
+    const d = diagnose(noisy(h, seed, 0.01), { ...TEN, hasDropout: true });
+    expect(d.regime).toBe('healthy');
+    expect(d.onsetEpoch).toBeNull();
+  });
+});
+
+describe('underfitting', () => {
+  const h = underfitting();
+  it('low flat accuracy (28% against 10% chance) is underfitting, with capacity advice', () => {
+    const d = diagnose(h, { ...TEN, hasDropout: true });
+    expect(d.regime).toBe('underfitting');
+    expect(d.summary).toContain('(chance is 10.0%)');
+    expect(d.advice[0].action).toBe('add capacity: more units/filters or layers');
+    expect(d.advice.map((a) => a.action)).toContain('reduce regularization (dropout, L2)');
+  });
+  it.each(SEEDS)('with noise (seed %i): still underfitting', (seed) => {
+    expect(diagnose(noisy(h, seed, 0.01), TEN).regime).toBe('underfitting');
+  });
+  it('accuracy is judged as skill above chance: 28% is below chance for 2 classes, and still low (skill 0.27) for 100', () => {
+    expect(diagnose(h, { classes: 2 }).regime).toBe('underfitting');
+    expect(diagnose(h, { classes: 100 }).regime).toBe('underfitting');
+    // the same flat curves at 97% accuracy are no underfitting
+    const high = h.map((e) => ({ ...e, accuracy: 0.97, val_accuracy: 0.96 }));
+    expect(diagnose(high, TEN).regime).toBe('healthy');
+  });
+});
+
+describe('not converged', () => {
+  const h = notConverged();
+  it('training loss still falling 1/14 per epoch: not converged; trend and advice by hand', () => {
+    const d = diagnose(h, TEN);
+    expect(d.regime).toBe('not-converged');
+    expect(d.converged).toBe(false);
+    // last 3 epochs of a straight line: slope −1/14 over the level (2.2 − 13/14)
+    const slope = -1 / 14 / (2.2 - 13 / 14);
+    expect(d.trainTrend.window).toBe(3);
+    expect(d.trainTrend.slope).toBeCloseTo(slope, 10);
+    expect(d.summary).toBe(`Not converged: training loss is still falling ${(100 * -slope).toFixed(1)}% per epoch over the last 3 epochs and no overfitting shows yet; training accuracy 52.5% vs validation 50.6%.`);
+    // (the accuracies are the last three epochs' mean: (0.55 + 0.525 + 0.5) / 3 and (0.53 + 0.5057 + 0.4814) / 3)
+    // 15 epochs → max(5, round(7.5)) = 8 more → --epochs 23
+    expect(d.advice[0].action).toBe('train longer (≈8 more epochs: `fitlab train --resume <run> --epochs 23`)');
+  });
+  it.each(SEEDS)('with noise (seed %i): still not converged', (seed) => {
+    expect(diagnose(noisy(h, seed, 0.01), TEN).regime).toBe('not-converged');
+  });
+});
+
+describe('diverged', () => {
+  const base = (loss: number[], val?: number[]): EpochLog[] => history(loss.length, {
+    loss: (i) => loss[i], val_loss: val ? (i) => val[i] : undefined, accuracy: () => 0.5, val_accuracy: val ? () => 0.5 : undefined,
+  });
+  it('NaN training loss: diverged at the first NaN epoch', () => {
+    const d = diagnose(base([2, 1.5, 1.2, Number.NaN, Number.NaN], [2, 1.6, 1.3, Number.NaN, Number.NaN]), TEN);
+    expect(d.regime).toBe('diverged');
+    expect(d.divergence?.epoch).toBe(3);
+    expect(d.summary).toBe('Diverged: the training loss is NaN at epoch 4.');
+    expect(d.onsetEpoch).toBeNull();
+    expect(d.advice[0].action).toMatch(/^lower the learning rate/);
+  });
+  it('infinite validation loss alone is divergence too', () => {
+    const d = diagnose(base([2, 1.5, 1.2, 1.1], [2, 1.6, Infinity, 1.4]), TEN);
+    expect(d.regime).toBe('diverged');
+    expect(d.divergence).toEqual({ epoch: 2, reason: 'the validation loss is Infinity at epoch 3' });
+  });
+  it('an exploding (finite) loss: diverged from the epoch after its minimum; a learning rate in the advice', () => {
+    const d = diagnose(base([2, 1, 0.8, 0.9, 3, 40], [2, 1.1, 0.9, 1, 3.5, 45]), { ...TEN, learningRate: 0.1 });
+    expect(d.regime).toBe('diverged');
+    expect(d.divergence).toEqual({ epoch: 3, reason: 'the training loss exploded from 0.800 (epoch 3) to 40.0' });
+    expect(d.advice[0].action).toBe('lower the learning rate (try 0.010)');
+  });
+  it.each(SEEDS)('noise on a run that turns NaN does not change the epoch (seed %i)', (seed) => {
+    const h = noisy(overfitting(), seed, 0.02).map((e, i) => (i >= 22 ? { ...e, loss: Number.NaN, val_loss: Number.NaN } : e));
+    const d = diagnose(h, TEN);
+    expect(d.regime).toBe('diverged');
+    expect(d.divergence?.epoch).toBe(22);
+  });
+});
+
+describe('a history without validation', () => {
+  it('is judged on the training loss alone: best epoch by loss, no counterfactuals', () => {
+    const h = history(20, { loss: (i) => 0.1 + 2 * Math.exp(-i / 3), accuracy: (i) => 0.95 - 0.5 * Math.exp(-i / 3) });
+    const d = diagnose(h, TEN);
+    expect(d.hasValidation).toBe(false);
+    expect(d.bestEpoch).toBe(19);
+    expect(d.counterfactuals).toEqual([]);
+    expect(d.valLossRise).toBeNull();
+    expect(d.regime).toBe('healthy');
+  });
+});
+
+describe('early-stopping counterfactual on hand-worked curves', () => {
+  // epochs:      0    1    2    3     4     5     6     7     8     9     10    11
+  const val = [1.0, 0.8, 0.7, 0.72, 0.71, 0.69, 0.75, 0.76, 0.77, 0.78, 0.79, 0.8];
+  const acc = val.map((v) => 1 - v);
+  it.each([
+    // patience, stop, restore, saved
+    [2, 4, 2, 7],
+    [3, 8, 5, 3],
+    [5, 10, 5, 1],
+    [6, 11, 5, 0],
+    [10, null, 5, 0],
+  ])('patience %i: stops at %s, restores %i, saves %i', (patience, stop, restore, saved) => {
+    const cf = earlyStoppingCounterfactual(val, acc, patience);
+    expect(cf).toEqual({ patience, stopEpoch: stop, restoreEpoch: restore, valLoss: val[restore], valAccuracy: acc[restore], epochsSaved: saved });
+  });
+  it('an equal value is no improvement (Keras: min_delta 0, strictly less); the first best is kept', () => {
+    expect(earlyStoppingCounterfactual([1, 0.9, 0.9, 0.9], null, 2)).toEqual({ patience: 2, stopEpoch: 3, restoreEpoch: 1, valLoss: 0.9, valAccuracy: null, epochsSaved: 0 });
+  });
+});
