@@ -13,14 +13,21 @@ import { type Split, take } from './dataset.js';
 /** Stream purpose of split permutations. */
 export const STREAM_SPLIT = 5;
 
-export type ValSpec = { kind: 'none' } | { kind: 'stratified'; fraction: number } | { kind: 'first'; n: number } | { kind: 'last'; fraction: number };
+export type ValSpec = { kind: 'none' } | { kind: 'stratified'; fraction: number } | { kind: 'first'; n: number } | { kind: 'last'; fraction: number } | { kind: 'fold'; fold: number; folds: number };
 
 export function parseVal(value: string | number): ValSpec {
   const text = String(value).trim();
   const bad = (): never => {
-    throw new ArgumentError(`--val must be a fraction in [0, 1) such as 0.1, first:N or last:F; received ${describe(value)}`);
+    throw new ArgumentError(`--val must be a fraction in [0, 1) such as 0.1, first:N, last:F or fold:I/K; received ${describe(value)}`);
   };
   if (text === '0' || text === 'none') return { kind: 'none' };
+  const f2 = /^fold:(\d+)\/(\d+)$/.exec(text);
+  if (f2) {
+    const fold = Number(f2[1]);
+    const folds = Number(f2[2]);
+    if (!(folds >= 2 && fold >= 1 && fold <= folds)) bad();
+    return { kind: 'fold', fold, folds };
+  }
   const m = /^(first|last):(.+)$/.exec(text);
   if (m) {
     const v = Number(m[2]);
@@ -42,6 +49,7 @@ export function formatVal(v: ValSpec): string {
     case 'stratified': return String(v.fraction);
     case 'first': return `first:${v.n}`;
     case 'last': return `last:${v.fraction}`;
+    case 'fold': return `fold:${v.fold}/${v.folds}`;
   }
 }
 
@@ -63,6 +71,25 @@ export function stratifiedSplit(split: Split, fraction: number, classes: number,
   return { train: take(split, trainIdx, per), val: take(split, valIdx, per) };
 }
 
+/**
+ * Stratified k-fold: per class, a seeded order deals the examples to folds 1..K in turn; fold
+ * `fold` validates and the others train (the same seed gives the same folds for every I).
+ */
+export function foldSplit(split: Split, fold: number, folds: number, classes: number, per: number, seed: number): { train: Split; val: Split } {
+  const rng = new RandomStream(seed, STREAM_SPLIT);
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  split.y.forEach((l, i) => byClass[l].push(i));
+  const valIdx: number[] = [];
+  const trainIdx: number[] = [];
+  for (const members of byClass) {
+    const order = rng.shuffle(Int32Array.from(members));
+    for (let i = 0; i < order.length; i++) ((i % folds) + 1 === fold ? valIdx : trainIdx).push(order[i]);
+  }
+  trainIdx.sort((a, b) => a - b);
+  valIdx.sort((a, b) => a - b);
+  return { train: take(split, trainIdx, per), val: take(split, valIdx, per) };
+}
+
 /** Apply a validation spec to the training split. */
 export function applyVal(split: Split, spec: ValSpec, classes: number, per: number, seed: number): { train: Split; val: Split | null } {
   const n = split.y.length;
@@ -71,6 +98,8 @@ export function applyVal(split: Split, spec: ValSpec, classes: number, per: numb
       return { train: split, val: null };
     case 'stratified':
       return stratifiedSplit(split, spec.fraction, classes, per, seed);
+    case 'fold':
+      return foldSplit(split, spec.fold, spec.folds, classes, per, seed);
     case 'first': {
       if (spec.n >= n) throw new ArgumentError(`--val first:${spec.n} leaves no training examples (there are ${n})`);
       return {

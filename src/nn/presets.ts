@@ -133,6 +133,11 @@ export const PRESETS: Record<string, Preset> = {
       { type: 'dense', name: 'predictions', units: k, activation: 'softmax' },
     ],
   },
+  tiny: {
+    description: 'GlobalAveragePooling2D then Dense: a deliberately underpowered model (it fails the overfit-one-batch check)',
+    defaultInput: [32, 32, 3],
+    build: (_i, k) => [{ type: 'globalAveragePooling2d' }, out(k)],
+  },
   'small-cnn': {
     description: 'Conv2D(32, 3), MaxPool, Flatten, Dense(128): the smallest useful CNN',
     defaultInput: [28, 28, 1],

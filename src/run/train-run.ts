@@ -54,6 +54,8 @@ export interface TrainRunConfig {
   threads?: number;
   /** EarlyStopping patience (restores the best weights), or null */
   earlyStopping?: number | null;
+  /** with earlyStopping: put back the best epoch's weights at the end (default true, unlike Keras) */
+  restoreBestWeights?: boolean;
   monitor?: string;
   /** 'best' keeps model-best/ (ModelCheckpoint saveBestOnly) */
   checkpoint?: 'best' | 'none';
@@ -71,6 +73,9 @@ export interface TrainRunConfig {
   download?: boolean;
   /** dataset tools, applied to the training part only (validation and test stay clean) */
   tools?: DataTools;
+  /** draw N examples per class from the training data before the validation split (the pool
+   *  that k-fold cross-validation, --val fold:I/K, divides) */
+  poolPerClass?: number;
 }
 
 /** The experiments' dataset tools, applied in this order to the training part of the data. */
@@ -88,7 +93,7 @@ export interface DataTools {
   corruptTest?: number | 'auto';
 }
 
-function applyTools(train: Split, tools: DataTools, dataset: Dataset, per: number, seed: number): Split {
+export function applyTools(train: Split, tools: DataTools, dataset: Dataset, per: number, seed: number): Split {
   let t = train;
   if (tools.subset !== undefined) t = subsetPerClass(t, tools.subset, dataset.classes, per, seed);
   if (tools.imbalance !== undefined) {
@@ -114,6 +119,23 @@ export interface RunHooks {
   onEpoch?: (log: EpochLog, epochs: number) => void;
   /** polled after every batch: true saves a checkpoint and returns */
   shouldInterrupt?: () => boolean;
+  /** the live objects, once the run directory exists and before the first batch (the dashboard) */
+  onStart?: (run: LiveRun) => void;
+  /** awaited after every batch, after onBatch: the dashboard pauses and applies knobs here */
+  afterBatch?: (info: { epoch: number; batch: number; batches: number }) => void | Promise<void>;
+  /** after training and the test evaluation, with the trained model (experiments measure more) */
+  afterTraining?: (ctx: { model: Model; trainer: Trainer; dataset: Dataset; train: Split; val: Split | null }) => void;
+}
+
+/** What the dashboard's worker reads and adjusts while a run trains. */
+export interface LiveRun {
+  runDir: string;
+  model: Model;
+  trainer: Trainer;
+  dataset: Dataset;
+  train: Split;
+  val: Split | null;
+  resolved: ResolvedConfig;
 }
 
 export interface TrainRunResult {
@@ -136,6 +158,10 @@ export interface TrainRunResult {
   diagnosis: Diagnosis | null;
   /** epoch of the newest checkpoint with finite weights (null: only the initial one) */
   lastGoodEpoch: number | null;
+  /** training examples after the validation split and the dataset tools */
+  trainExamples: number;
+  /** the model's parameter count */
+  params: number;
 }
 
 /** The resolved configuration written to config.json (enough to rebuild and resume). */
@@ -145,10 +171,10 @@ export interface ResolvedConfig {
   created: string;
   backend: { name: string; isa: string; threads: number };
   model: { source: string; label: string; spec: ModelSpec; params: { total: number; trainable: number; nonTrainable: number } };
-  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null; tools: DataTools | null };
+  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null; tools: DataTools | null; poolPerClass?: number | null };
   training: {
     epochs: number; batchSize: number; seed: number; shuffle: boolean; loss: string;
-    optimizer: Record<string, unknown>; earlyStopping: number | null; monitor: string; checkpoint: 'best' | 'none';
+    optimizer: Record<string, unknown>; earlyStopping: number | null; restoreBestWeights?: boolean; monitor: string; checkpoint: 'best' | 'none';
     reduceLrOnPlateau: { factor?: number; patience?: number } | null; classWeight: Record<number, number> | null;
   };
 }
@@ -203,7 +229,9 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
 
   const per = exampleSize(dataset.shape);
   const valSpec = parseVal(config.val ?? '0.1');
-  const parts = applyVal(dataset.train, valSpec, dataset.classes, per, seed);
+  // the pool is drawn with a fixed seed, so every fold and repeat divides the same examples
+  const pool = config.poolPerClass ? subsetPerClass(dataset.train, config.poolPerClass, dataset.classes, per, 0) : dataset.train;
+  const parts = applyVal(pool, valSpec, dataset.classes, per, seed);
   const val = parts.val;
   const tools = config.tools ?? null;
   const train = tools ? applyTools(parts.train, tools, dataset, per, seed) : parts.train;
@@ -226,7 +254,7 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
   const earlyStopping = config.earlyStopping ?? null;
   if (earlyStopping !== null) {
     if (!Number.isInteger(earlyStopping) || earlyStopping < 0) throw new ArgumentError(`--early-stopping must be a patience (integer ≥ 0); received ${describe(earlyStopping)}`);
-    callbacks.push(new EarlyStopping({ monitor, patience: earlyStopping, restoreBestWeights: true }));
+    callbacks.push(new EarlyStopping({ monitor, patience: earlyStopping, restoreBestWeights: config.restoreBestWeights ?? true }));
   }
   if (config.reduceLrOnPlateau) callbacks.push(new ReduceLROnPlateau({ monitor, ...config.reduceLrOnPlateau }));
   // weight analytics; dead ReLUs are counted on the first validation (or training) batch
@@ -255,11 +283,11 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
       spec: config.dataset, dataDir: config.dataDir ?? null, synthetic: config.synthetic ?? null, name: dataset.name, source: dataset.source,
       shape: dataset.shape, classes: dataset.classes, classNames: dataset.classNames, train: train.y.length, val: val?.y.length ?? 0,
       test: dataset.test?.y.length ?? 0, valSplit: formatVal(valSpec), trainClassCounts: classCounts(train.y, dataset.classes),
-      augment, labels: config.labels ?? null, tools,
+      augment, labels: config.labels ?? null, tools, poolPerClass: config.poolPerClass ?? null,
     },
     training: {
       epochs, batchSize, seed, shuffle: config.shuffle ?? true, loss: lossSpec.name, optimizer: optimizer.getConfig(),
-      earlyStopping, monitor, checkpoint, reduceLrOnPlateau: config.reduceLrOnPlateau ?? null, classWeight,
+      earlyStopping, restoreBestWeights: config.restoreBestWeights ?? true, monitor, checkpoint, reduceLrOnPlateau: config.reduceLrOnPlateau ?? null, classWeight,
     },
   };
   return { dataset, model, trainer, train, val, callbacks, weights, resolved };
@@ -285,7 +313,7 @@ export function runFacts(r: ResolvedConfig): [string, string][] {
     ['augmentation', r.dataset.augment ? JSON.stringify(r.dataset.augment) : 'none'],
     ...(r.dataset.tools ? [['dataset tools', describeTools(r.dataset.tools)] as [string, string]] : []),
     ['optimizer', `${opt.name ?? '?'}, learning rate ${typeof opt.learningRate === 'number' ? opt.learningRate : JSON.stringify(opt.learningRate)}; batch ${t.batchSize}; ${t.epochs} epochs asked`],
-    ['early stopping', t.earlyStopping === null ? 'none' : `patience ${t.earlyStopping} on ${t.monitor}, restoring the best weights`],
+    ['early stopping', t.earlyStopping === null ? 'none' : `patience ${t.earlyStopping} on ${t.monitor}${t.restoreBestWeights === false ? ', keeping the last weights' : ', restoring the best weights'}`],
     ['seed and backend', `seed ${t.seed}; ${r.backend.name} (${r.backend.isa}, ${r.backend.threads} threads); fitlab ${r.fitlab}, Node ${r.node}`],
   ];
 }
@@ -304,6 +332,7 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
   const log = hooks.log ?? (() => undefined);
   const epochs = config.epochs;
   let lastGood: number | null = null;
+  hooks.onStart?.({ runDir, model, trainer, dataset, train: p.train, val: p.val, resolved: p.resolved });
   const result = await trainer.fit(p.train, {
     epochs,
     validationData: p.val,
@@ -314,6 +343,7 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     augment: p.resolved.dataset.augment,
     resume,
     shouldInterrupt: hooks.shouldInterrupt,
+    afterBatch: hooks.afterBatch,
     onBatch: hooks.onBatch ? (info) => hooks.onBatch?.({ ...info, epochs }) : undefined,
     afterEpoch: (epoch, epochLog, state, complete) => {
       const snapshot = state();
@@ -361,7 +391,10 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     model: p.resolved.model.label,
     diagnosis: null,
     lastGoodEpoch: lastGood,
+    trainExamples: p.train.y.length,
+    params: p.resolved.model.params.total,
   };
+  if (!result.interrupted) hooks.afterTraining?.({ model, trainer, dataset, train: p.train, val: p.val });
   if (!result.interrupted && history.length) {
     out.diagnosis = diagnose(history, contextFromRunConfig(p.resolved as unknown as Record<string, unknown>));
     writeFileAtomic(join(runDir, 'diagnosis.json'), toJson(out.diagnosis, 2) + '\n');

@@ -63,6 +63,11 @@ export interface FitOptions {
   /** After each epoch's log; `complete` is false for an epoch cut short by a stop inside it
    *  (non-finite loss or rate, a callback), whose state is not a clean end of epoch. */
   afterEpoch?: (epoch: number, log: EpochLog, state: () => TrainingState, complete: boolean) => void;
+  /**
+   * Awaited after every batch (after onBatch, before shouldInterrupt): the dashboard pauses
+   * here and applies its knobs, so a change takes effect at the next batch.
+   */
+  afterBatch?: (info: { epoch: number; batch: number; batches: number }) => void | Promise<void>;
 }
 
 /** Everything needed to continue a fit exactly. */
@@ -137,11 +142,14 @@ export class Trainer {
   readonly model: Model;
   readonly loss: LossHead;
   readonly optimizer: Optimizer;
-  readonly batchSize: number;
+  /** examples per batch; setBatchSize() changes it from the next epoch */
+  batchSize: number;
   private readonly per: number;
-  private readonly xBatch: F32;
-  private readonly yBatch: Int32Array;
-  private readonly wBatch: F32;
+  private xBatch: F32;
+  private yBatch: Int32Array;
+  private wBatch: F32;
+  private pendingBatchSize: number | null = null;
+  private augmenting = false;
   private shuffleStream: RandomStream;
   private readonly ctx: TrainingContext;
 
@@ -175,6 +183,29 @@ export class Trainer {
 
   get context(): TrainingContext {
     return this.ctx;
+  }
+
+  /**
+   * Train with another batch size from the next epoch on (an epoch's batches are laid out when
+   * it starts). Model and batch buffers are re-allocated then; the weights stay.
+   */
+  setBatchSize(batchSize: number): void {
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`batch size must be a positive integer; received ${describe(batchSize)}`);
+    if (this.augmenting) throw new ArgumentError('the batch size cannot change while augmentation workers are running', 'start a new run with the batch size you want');
+    this.pendingBatchSize = batchSize === this.batchSize ? null : batchSize;
+  }
+
+  private applyBatchSize(): void {
+    const batchSize = this.pendingBatchSize;
+    this.pendingBatchSize = null;
+    if (batchSize === null || batchSize === this.batchSize) return;
+    // the model keeps its larger buffers when shrinking (the weight tracker's probe batch still fits)
+    if (batchSize > this.model.batchSize) this.model.build({ batchSize });
+    this.batchSize = batchSize;
+    this.xBatch = this.model.backend.alloc(batchSize * this.per);
+    this.yBatch = new Int32Array(batchSize);
+    this.wBatch = this.model.backend.alloc(batchSize);
+    this.views.clear();
   }
 
   private views = new Map<number, { x: F32; y: Int32Array; w: F32 }>();
@@ -302,7 +333,7 @@ export class Trainer {
     for (const cb of callbacks) cb.onTrainBegin();
 
     const n = train.y.length;
-    const batches = Math.ceil(n / this.batchSize);
+    let batches = Math.ceil(n / this.batchSize);
     let startEpoch = options.initialEpoch ?? 0;
     let startBatch = 0;
     let sums = zeroSums();
@@ -323,6 +354,7 @@ export class Trainer {
       if (this.model.inputShape.length !== 3) throw new ArgumentError('augmentation needs image inputs (height, width, channels)');
       const [h, w, c] = this.model.inputShape;
       pipeline = new AugmentPipeline(this.model.backend, train, [h, w, c], scale, augment, this.model.seed, this.batchSize, !options.augmentInline);
+      this.augmenting = true;
     }
     const request = (slot: number, epoch: number, order: Int32Array, b: number): void => {
       const from = b * this.batchSize;
@@ -351,6 +383,10 @@ export class Trainer {
         if (!resuming) {
           sums = zeroSums();
           epochSeconds = 0;
+          if (this.pendingBatchSize !== null) {
+            this.applyBatchSize();
+            batches = Math.ceil(n / this.batchSize);
+          }
         }
         const epochShuffle = this.shuffleStream.getState();
         const order = identity(n);
@@ -383,6 +419,7 @@ export class Trainer {
           if (!Number.isFinite(r.lossSum / r.size + r.penalty)) logs.loss = r.lossSum / r.size + r.penalty;
           for (const cb of callbacks) cb.onBatchEnd(b, logs);
           options.onBatch?.({ epoch, batch: b, batches, logs });
+          if (options.afterBatch) await options.afterBatch({ epoch, batch: b, batches });
           if (ctx.stopTraining) {
             b++;
             break;
@@ -425,6 +462,7 @@ export class Trainer {
         ), complete);
       }
     } finally {
+      this.augmenting = false;
       await pipeline?.close();
     }
     for (const cb of callbacks) cb.onTrainEnd();

@@ -61,6 +61,8 @@ describe('parameter counts', () => {
     // 320 → 26 → 13·13·32 = 5408 → 5408·128+128 = 692,352 → 1,290
     ['small-cnn', 320 + 692_352 + 1_290, 0],
     ['small-cnn-dropout', 693_962, 0],
+    // the per-channel means of a 32×32×3 image → Dense(10): 3·10 + 10
+    ['tiny', 40, 0],
   ];
   for (const [name, total, nonTrainable] of table) {
     it(`${name}: ${total.toLocaleString('en-US')} (${nonTrainable} non-trainable), counted by hand`, () => {

@@ -1,0 +1,116 @@
+/** `fitlab experiment <name>`: the seeds' lessons as one command each, with a report. */
+import { Command, Option } from 'commander';
+import type { ExperimentOptions } from '../experiments/experiment.js';
+import { ArgumentError } from '../errors.js';
+import { ladder } from '../experiments/ladder.js';
+import { biasVariance, extreme, memorization, randomLabelsExperiment } from '../experiments/memorize.js';
+import { overfitBatch, simplify } from '../experiments/simplify.js';
+import { SWEEP_PARAMS, type SweepParam, capacity, dataSize, earlyStoppingStudy, sweep } from '../experiments/sweeps.js';
+import { intOption, makeOutput, numberOption, setupBackend } from './common.js';
+
+function numberList(flag: string, integer = false) {
+  return (text: string): number[] => {
+    const v = text.split(',').map((t) => Number(t.trim()));
+    if (!text.trim() || v.some((x) => !Number.isFinite(x) || (integer && !(Number.isInteger(x) && x >= 1)))) {
+      throw new ArgumentError(`${flag} takes comma-separated ${integer ? 'positive whole numbers' : 'numbers'}; received ${JSON.stringify(text)}`);
+    }
+    return v;
+  };
+}
+
+interface CommonFlags {
+  out: string;
+  scale: 'small' | 'full';
+  seed: number;
+  repeats: number;
+  epochs?: number;
+  dataset?: string;
+  model?: string;
+  dataDir?: string;
+  threads?: number;
+  subset?: number;
+  backend?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+type Runner<F> = (o: ExperimentOptions, flags: F) => Promise<Record<string, unknown>>;
+
+/** The options every experiment takes, then its own; runs it and prints the table (or --json). */
+export function experimentCommand<F extends CommonFlags>(parent: Command, name: string, description: string, run: Runner<F>, own: (c: Command) => Command = (c) => c): Command {
+  const c = parent.command(name).description(description)
+    .option('--out <dir>', 'parent folder of experiment directories', 'experiments')
+    .addOption(new Option('--scale <scale>', "small: ≤ 10 minutes on 2 cores; full: the seed's setting").choices(['small', 'full']).default('small'))
+    .option('--dataset <dataset>', 'dataset (default: the experiment\'s)')
+    .option('--model <model>', 'model preset (default: the experiment\'s)')
+    .option('--epochs <n>', 'epochs per run (default: by scale)', intOption('--epochs'))
+    .option('--subset <n>', 'training examples per class (default: by scale)', intOption('--subset'))
+    .option('--seed <n>', 'seed of the first repeat (repeat r uses seed + r)', intOption('--seed', 0), 42)
+    .option('--repeats <n>', 'runs per configuration; tables show mean ± std', intOption('--repeats'), 1)
+    .option('--data-dir <dir>', 'where to look for named datasets first')
+    .option('--threads <n>', 'kernel threads', intOption('--threads'))
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'reference', 'auto']))
+    .option('--quiet', 'only the final table')
+    .option('--json', 'print experiment.json (progress goes to stderr)');
+  own(c).action(async (flags: F) => {
+    const out = makeOutput(flags);
+    setupBackend(flags);
+    const log = (line: string): void => {
+      if (!flags.quiet) (out.jsonMode ? process.stderr : process.stdout).write(`${line}\n`);
+    };
+    const o: ExperimentOptions = {
+      out: flags.out, scale: flags.scale, seed: flags.seed, repeats: flags.repeats, epochs: flags.epochs, dataset: flags.dataset,
+      model: flags.model, dataDir: flags.dataDir, threads: flags.threads, subset: flags.subset, log,
+    };
+    const result = await run(o, flags);
+    if (out.jsonMode) out.json(result);
+  });
+  return c;
+}
+
+export function registerExperiment(program: Command): void {
+  const exp = program.command('experiment').description('the classic overfitting experiments, one command each, with a report (see `fitlab experiment <name> --help`)');
+  experimentCommand(exp, 'ladder', 'the regularization ladder on CIFAR-10: none → +max pooling → +dropout → +batch norm → +augmentation', (o) => ladder(o));
+  experimentCommand(exp, 'simplify', 'overfit, then simplify: mlp-cifar underfits, overfit-cnn overfits, simplified-cnn generalizes; a harder task needs augmentation', (o) => simplify(o));
+  experimentCommand<CommonFlags & { examples: number; steps: number; target: number; lr?: number }>(
+    exp, 'overfit-batch', 'the capacity check: can the model memorize one batch? (pass/fail; exit code 4 on fail)',
+    (o, f) => overfitBatch(o, { examples: f.examples, steps: f.steps, target: f.target, lr: f.lr }),
+    (c) => c.option('--examples <n>', 'examples to memorize (rounded up to a whole number per class)', intOption('--examples'), 32)
+      .option('--steps <n>', 'optimizer steps', intOption('--steps'), 200)
+      .option('--target <fraction>', 'training accuracy that passes', numberOption('--target', 0, 1), 0.99)
+      .option('--lr <rate>', 'Adam learning rate (default 1e-3)', numberOption('--lr', 0)),
+  );
+  experimentCommand<CommonFlags & { param: string; values?: number[]; folds: number }>(
+    exp, 'sweep', 'grid search of a regularization hyperparameter with k-fold cross-validation: the validation curve and the best value; plus ridge regression closed form vs gradient descent vs Lasso',
+    (o, f) => {
+      if (!(SWEEP_PARAMS as readonly string[]).includes(f.param)) throw new ArgumentError(`--param must be one of ${SWEEP_PARAMS.join(', ')}; received ${JSON.stringify(f.param)}`);
+      return sweep(o, { param: f.param as SweepParam, values: f.values, folds: f.folds });
+    },
+    (c) => c.option('--param <name>', `what to sweep: ${SWEEP_PARAMS.join(', ')}`, 'l2')
+      .option('--values <list>', 'comma-separated values (default: a grid for the parameter)', numberList('--values'))
+      .option('--folds <k>', 'k-fold cross-validation (0: a 20% hold-out)', intOption('--folds', 0), 3),
+  );
+  experimentCommand<CommonFlags & { sizes?: number[] }>(
+    exp, 'data-size', 'learning curve: accuracy vs training-set size (log-spaced), where more data stops helping',
+    (o, f) => dataSize(o, f.sizes),
+    (c) => c.option('--sizes <list>', 'training examples per class, comma-separated', numberList('--sizes', true)),
+  );
+  experimentCommand<CommonFlags & { widths?: number[] }>(
+    exp, 'capacity', 'capacity curve: training and test error vs MLP width (the bias-variance U; double descent if it shows)',
+    (o, f) => capacity(o, f.widths),
+    (c) => c.option('--widths <list>', 'hidden-layer widths, comma-separated', numberList('--widths', true)),
+  );
+  experimentCommand<CommonFlags & { fractions?: number[] }>(
+    exp, 'random-labels', 'Zhang et al.: a fraction p of training labels random; training accuracy still reaches ~100%, test falls to chance',
+    (o, f) => randomLabelsExperiment(o, f.fractions),
+    (c) => c.option('--fractions <list>', 'fractions of random labels, comma-separated (default 0,0.2,0.5,1)', numberList('--fractions')),
+  );
+  experimentCommand(exp, 'extreme', 'extreme overfitting points: memorize the test set with wrong labels; ~100% clean training, ~0% test, far from init; SGD restart', (o) => extreme(o));
+  experimentCommand<CommonFlags & { noise: number }>(
+    exp, 'memorization', 'per-example tracking: forgetting events, never-learned examples, flagging injected label noise',
+    (o, f) => memorization(o, f.noise),
+    (c) => c.option('--noise <fraction>', 'fraction of training labels flipped', numberOption('--noise', 0, 1), 0.2),
+  );
+  experimentCommand(exp, 'bias-variance', 'bootstrap bias² + variance + noise vs polynomial degree on a known regression task: the U', (o) => biasVariance(o));
+  experimentCommand(exp, 'early-stopping', 'the same run with EarlyStopping patience 0/3/10/∞ and restoreBestWeights on/off: epochs used vs final metric', (o) => earlyStoppingStudy(o));
+}
