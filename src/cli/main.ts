@@ -10,7 +10,9 @@ import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerDiagnose } from './diagnose.js';
+import { registerExperiment } from './experiment.js';
 import { registerModelCommands } from './models.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 
 export function buildProgram(): Command {
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerDiagnose(program);
   registerCompare(program);
   registerData(program);
+  registerExperiment(program);
+  registerServe(program);
   return program;
 }
 

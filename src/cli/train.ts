@@ -6,6 +6,7 @@ import { ArgumentError } from '../errors.js';
 import { type DataTools, type RunHooks, type TrainRunConfig, type TrainRunResult, resumeRun, trainRun } from '../run/train-run.js';
 import { type Output, fmt, intOption, makeOutput, numberOption, pct, setupBackend, shapeOption } from './common.js';
 import { TrainingProgress } from './progress.js';
+import { trainWithDashboard } from './serve.js';
 
 interface TrainFlags {
   model?: string;
@@ -40,6 +41,9 @@ interface TrainFlags {
   resume?: string;
   quiet?: boolean;
   json?: boolean;
+  serve?: boolean;
+  port: number;
+  host: string;
 }
 
 /** The dataset-tool flags as a DataTools object, or undefined when none is given. */
@@ -65,6 +69,32 @@ function dataTools(flags: TrainFlags): DataTools | undefined {
     tools.corruptTest = v === 'auto' ? 'auto' : n;
   }
   return Object.keys(tools).length > 0 ? tools : undefined;
+}
+
+/** The TrainRunConfig the flags describe (a new run). */
+function trainConfig(flags: TrainFlags): TrainRunConfig {
+  if (!flags.model) throw new ArgumentError('--model is required', 'e.g. --model paper-mlp (see `fitlab summary --help` for presets)');
+  if (!flags.dataset) throw new ArgumentError('--dataset is required', 'e.g. --dataset fashion-mnist, --dataset spirals or --dataset path/to/folder');
+  if (flags.classWeight !== undefined && flags.classWeight !== 'balanced') {
+    throw new ArgumentError(`--class-weight must be 'balanced'; received ${JSON.stringify(flags.classWeight)}`);
+  }
+  let optimizer: string | Record<string, unknown> = flags.optimizer;
+  if (flags.optimizer.trim().startsWith('{')) {
+    try {
+      optimizer = JSON.parse(flags.optimizer) as Record<string, unknown>;
+    } catch (err) {
+      throw new ArgumentError(`--optimizer looks like JSON but does not parse: ${(err as Error).message}`);
+    }
+  }
+  return {
+    model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, epochs: flags.epochs ?? 10,
+    batchSize: flags.batchSize, optimizer, lr: flags.lr, loss: flags.loss, seed: flags.seed,
+    threads: flags.threads, val: flags.val, earlyStopping: flags.earlyStopping ?? null, monitor: flags.monitor,
+    checkpoint: flags.checkpoint, shuffle: flags.shuffle, out: flags.out, name: flags.name, input: flags.input,
+    classes: flags.classes, classWeight: flags.classWeight === 'balanced' ? 'balanced' : null,
+    augment: flags.augment ?? null, labels: flags.labels, download: flags.download,
+    tools: dataTools(flags),
+  };
 }
 
 /** Ctrl-C: the first press stops after the current batch and saves a checkpoint. */
@@ -157,6 +187,9 @@ export function registerTrain(program: Command): void {
     .option('--random-labels <fraction>', 'draw this fraction of training labels uniformly at random (1: all)', numberOption('--random-labels', 0, 1))
     .option('--corrupt-test <copies>', "append the test set with every label wrong, N times or 'auto' (about the training size): extreme overfitting points")
     .option('--resume <run-dir>', 'continue a run from its checkpoint (same data, split and seed)')
+    .option('--serve', 'train in the live dashboard (a local web page; see `fitlab serve`)')
+    .option('--port <n>', 'with --serve: the dashboard\'s port', intOption('--port', 0), 6006)
+    .option('--host <host>', 'with --serve: the address to bind', '127.0.0.1')
     .option('--quiet', 'no progress output')
     .option('--json', 'print one JSON object with the results (progress goes to stderr)')
     .addHelpText('after', `
@@ -168,6 +201,12 @@ Examples:
     .action(async (flags: TrainFlags) => {
       const out = makeOutput(flags);
       setupBackend(flags);
+      if (flags.serve) {
+        const dash = { port: flags.port, host: flags.host, runs: flags.out, experiments: 'experiments' };
+        const log = (l: string): void => out.always(l);
+        process.exitCode = await trainWithDashboard(flags.resume ? { resume: flags.resume, epochs: flags.epochs } : trainConfig(flags), dash, log);
+        return;
+      }
       const progress = new TrainingProgress(out.jsonMode ? process.stderr : process.stdout, Boolean(flags.quiet), (l) => out.info(l));
       const interrupt = interruptFlag(out);
       const hooks: RunHooks = {
@@ -182,29 +221,7 @@ Examples:
           if (flags.model || flags.dataset) throw new ArgumentError('--resume continues a run with its own model and dataset; drop --model and --dataset');
           result = await resumeRun(flags.resume, hooks, { epochs: flags.epochs, threads: flags.threads });
         } else {
-          if (!flags.model) throw new ArgumentError('--model is required', 'e.g. --model paper-mlp (see `fitlab summary --help` for presets)');
-          if (!flags.dataset) throw new ArgumentError('--dataset is required', 'e.g. --dataset fashion-mnist, --dataset spirals or --dataset path/to/folder');
-          if (flags.classWeight !== undefined && flags.classWeight !== 'balanced') {
-            throw new ArgumentError(`--class-weight must be 'balanced'; received ${JSON.stringify(flags.classWeight)}`);
-          }
-          let optimizer: string | Record<string, unknown> = flags.optimizer;
-          if (flags.optimizer.trim().startsWith('{')) {
-            try {
-              optimizer = JSON.parse(flags.optimizer) as Record<string, unknown>;
-            } catch (err) {
-              throw new ArgumentError(`--optimizer looks like JSON but does not parse: ${(err as Error).message}`);
-            }
-          }
-          const config: TrainRunConfig = {
-            model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, epochs: flags.epochs ?? 10,
-            batchSize: flags.batchSize, optimizer, lr: flags.lr, loss: flags.loss, seed: flags.seed,
-            threads: flags.threads, val: flags.val, earlyStopping: flags.earlyStopping ?? null, monitor: flags.monitor,
-            checkpoint: flags.checkpoint, shuffle: flags.shuffle, out: flags.out, name: flags.name, input: flags.input,
-            classes: flags.classes, classWeight: flags.classWeight === 'balanced' ? 'balanced' : null,
-            augment: flags.augment ?? null, labels: flags.labels, download: flags.download,
-            tools: dataTools(flags),
-          };
-          result = await trainRun(config, hooks);
+          result = await trainRun(trainConfig(flags), hooks);
         }
       } finally {
         progress.stop();

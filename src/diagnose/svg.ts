@@ -154,7 +154,9 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
   for (const t of xTicks) {
     const x = px(t.value);
     out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${m.top + ph}" y2="${m.top + ph + 5}" stroke="#888"/>`);
-    out.push(`<text x="${x.toFixed(1)}" y="${m.top + ph + 19}" text-anchor="middle" fill="#444">${esc(t.label)}</text>`);
+    // a long label at the right edge ends at its tick instead of running off the picture
+    const anchor = x + t.label.length * 3.6 > W - 2 ? 'end' : 'middle';
+    out.push(`<text x="${(anchor === 'end' ? Math.min(x, W - 2) : x).toFixed(1)}" y="${m.top + ph + 19}" text-anchor="${anchor}" fill="#444">${esc(t.label)}</text>`);
   }
   out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   if (o.xLabel) out.push(`<text x="${m.left + pw / 2}" y="${H - 10}" text-anchor="middle" fill="#333">${esc(o.xLabel)}</text>`);

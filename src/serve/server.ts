@@ -1,0 +1,187 @@
+/**
+ * The dashboard's HTTP server: the bundled page (dist/web), a JSON API over the runs folder,
+ * Server-Sent Events for live runs, and read-only files under the runs and experiments folders.
+ * Training never runs here: each live run is a worker thread (session.ts).
+ *
+ *   GET  /                          the page            GET /assets/<file>   its bundle
+ *   GET  /api/stream                SSE: hello (all live runs), then batch/epoch/knob/... events
+ *   GET  /api/options               presets, datasets, optimizers, augmentations for the form
+ *   GET  /api/runs                  run rows            POST /api/runs       start a run
+ *   GET  /api/runs/<id>             one run (history, diagnosis, knob events, live state)
+ *   POST /api/runs/<id>/control     knobs, pause/resume/stop/snapshot, probe requests
+ *   GET  /api/experiments           experiment rows
+ *   GET  /runs/<id>/<file>          a file of a run (report.html, charts, history)
+ *   GET  /experiments/<id>/<file>   a file of an experiment
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { FitlabError } from '../errors.js';
+import { PRESET_NAMES } from '../nn/presets.js';
+import { packageRoot } from '../util/paths.js';
+import { HttpError, contentType, readJson, resolveUnder, safeSegments, send, sendJson } from './http.js';
+import type { LiveState } from './protocol.js';
+import { listExperiments, listRunRows, runDetail, runDirOf } from './runs.js';
+import { Sessions } from './session.js';
+import { SseHub } from './sse.js';
+import { AUGMENTS, DATASETS, OPTIMIZERS, parseControl, parseStartRun } from './validate.js';
+import { trainCommand } from './command.js';
+
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  runs?: string;
+  experiments?: string;
+  /** folder of the bundled page (default <package>/dist/web) */
+  assets?: string;
+}
+
+export interface Dashboard {
+  server: Server;
+  url: string;
+  port: number;
+  sessions: Sessions;
+  hub: SseHub;
+  runsDir: string;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The page's files, read once: served by exact name, so no path ever reaches the file system. */
+function loadAssets(dir: string): Map<string, Buffer> {
+  if (!existsSync(join(dir, 'index.html'))) {
+    throw new FitlabError(`the dashboard page is not built (${join(dir, 'index.html')} is missing)`, 'run `npm run build` (it bundles web/ into dist/web)');
+  }
+  return new Map(readdirSync(dir).map((name) => [name, readFileSync(join(dir, name))]));
+}
+
+export function defaultAssetsDir(): string {
+  return join(packageRoot(), 'dist', 'web');
+}
+
+/** Start the dashboard server; resolves once it listens. */
+export async function startDashboard(options: ServeOptions = {}): Promise<Dashboard> {
+  const host = options.host ?? '127.0.0.1';
+  const runsDir = resolve(options.runs ?? 'runs');
+  const experimentsDir = resolve(options.experiments ?? 'experiments');
+  const assets = loadAssets(options.assets ?? defaultAssetsDir());
+  const hub = new SseHub();
+  const sessions = new Sessions(hub);
+  let port = options.port ?? 6006;
+
+  const hostAllowed = (header: string | undefined): boolean => {
+    // DNS rebinding: a page on another site must not reach us by pointing its name at 127.0.0.1
+    if (!isLoopback(host)) return true;
+    const name = (header ?? '').replace(/:\d+$/, '');
+    return isLoopback(name);
+  };
+
+  const liveStates = (): Record<string, LiveState> =>
+    Object.fromEntries(sessions.all().filter((s) => s.id).map((s) => [s.id as string, s.state]));
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req.headers.host)) throw new HttpError(421, 'this dashboard answers only to localhost / 127.0.0.1');
+    const raw = req.url ?? '/';
+    const path = raw.split('?')[0];
+    const method = req.method ?? 'GET';
+    const get = method === 'GET' || method === 'HEAD';
+    if (path === '/' || path === '/index.html') {
+      if (!get) throw new HttpError(405, 'method not allowed');
+      return send(res, 200, assets.get('index.html') as Buffer, 'text/html; charset=utf-8', { 'Cache-Control': 'no-cache' });
+    }
+    if (path.startsWith('/assets/')) {
+      const body = assets.get(path.slice('/assets/'.length));
+      if (!body || !get) throw new HttpError(404, 'not found');
+      return send(res, 200, body, contentType(path));
+    }
+    if (path.startsWith('/runs/') || path.startsWith('/experiments/')) {
+      if (!get) throw new HttpError(405, 'method not allowed');
+      const isRuns = path.startsWith('/runs/');
+      const segments = safeSegments(path.slice(isRuns ? '/runs/'.length : '/experiments/'.length));
+      // the checkpoint and weights are binary internals; the page has no use for them
+      const file = resolveUnder(isRuns ? runsDir : experimentsDir, segments);
+      return send(res, 200, readFileSync(file), contentType(file), { 'Cache-Control': 'no-cache' });
+    }
+    if (path === '/api/stream') {
+      if (!get) throw new HttpError(405, 'method not allowed');
+      hub.connect(res, { live: liveStates() });
+      return;
+    }
+    if (path === '/api/options' && get) {
+      return sendJson(res, 200, { presets: PRESET_NAMES, datasets: DATASETS, optimizers: OPTIMIZERS, augments: AUGMENTS, runsDir, experimentsDir });
+    }
+    if (path === '/api/runs') {
+      if (get) {
+        const rows = listRunRows(runsDir).map((r) => ({ ...r, status: sessions.get(r.id)?.state.status ?? null }));
+        return sendJson(res, 200, { runs: rows });
+      }
+      if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+      const config = parseStartRun(await readJson(req), runsDir);
+      const session = await sessions.start(Sessions.config(config));
+      return sendJson(res, 201, { id: session.id, command: trainCommand({ ...config, out: undefined }) });
+    }
+    if (path === '/api/command') {
+      // the form's live preview: validates like a start, runs nothing
+      if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+      return sendJson(res, 200, { command: trainCommand({ ...parseStartRun(await readJson(req), runsDir), out: undefined }) });
+    }
+    if (path === '/api/experiments' && get) return sendJson(res, 200, { experiments: listExperiments(experimentsDir) });
+    const m = /^\/api\/runs\/([^/]+)(\/control)?$/.exec(path);
+    if (m) {
+      const id = safeSegments(m[1])[0];
+      if (m[2]) {
+        if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+        const body = await readJson(req);
+        runDirOf(runsDir, id);
+        const session = sessions.get(id);
+        if (!session) throw new HttpError(409, `run ${JSON.stringify(id)} is not training in this dashboard`);
+        session.control(parseControl(body));
+        return sendJson(res, 202, { ok: true });
+      }
+      if (!get) throw new HttpError(405, 'method not allowed');
+      return sendJson(res, 200, { ...runDetail(runsDir, id), live: sessions.get(id)?.state ?? null });
+    }
+    throw new HttpError(404, 'not found');
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : err instanceof FitlabError ? 400 : 500;
+      const message = err instanceof Error ? err.message : String(err);
+      if (status === 500) process.stderr.write(`fitlab serve: internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? message}\n`);
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      // drain what the client still sends, so the connection stays usable
+      req.resume();
+      sendJson(res, status, { error: message, ...(err instanceof FitlabError && err.hint ? { hint: err.hint } : {}) });
+    });
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      fail(err.code === 'EADDRINUSE' ? new FitlabError(`port ${port} on ${host} is in use`, 'pick another with --port') : err);
+    });
+    server.listen(port, host, () => ok());
+  });
+  port = (server.address() as AddressInfo).port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    server, port, sessions, hub, runsDir,
+    url: `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown}:${port}/`,
+    async close() {
+      hub.close();
+      await sessions.closeAll();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Curves with uPlot: one x axis in epochs (a batch point sits at epoch + batch/batches, an
+ * epoch's log at its end), series that may be sparse (nulls are bridged), TensorBoard's
+ * debiased exponential smoothing, and vertical marks (onset, best epoch, knob changes).
+ */
+import uPlot from 'uplot';
+
+export interface Mark {
+  x: number;
+  label: string;
+  color: string;
+}
+
+export interface SeriesDef {
+  label: string;
+  color: string;
+  dash?: number[];
+  width?: number;
+  points?: boolean;
+}
+
+/** TensorBoard's smoothing: EMA with weight w, debiased at the start; nulls pass through. */
+export function smooth(values: (number | null)[], w: number): (number | null)[] {
+  if (w <= 0) return values;
+  let last = 0;
+  let n = 0;
+  return values.map((v) => {
+    if (v === null || !Number.isFinite(v)) return v;
+    last = last * w + (1 - w) * v;
+    n++;
+    return last / (1 - w ** n);
+  });
+}
+
+function marksPlugin(get: () => Mark[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u: uPlot) => {
+          const ctx = u.ctx;
+          const { top, height } = u.bbox;
+          ctx.save();
+          ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+          ctx.textBaseline = 'top';
+          get().forEach((m, i) => {
+            const x = Math.round(u.valToPos(m.x, 'x', true));
+            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+            ctx.strokeStyle = m.color;
+            ctx.fillStyle = m.color;
+            ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+            ctx.lineWidth = devicePixelRatio;
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + height);
+            ctx.stroke();
+            ctx.fillText(m.label, x + 3 * devicePixelRatio, top + (2 + 13 * (i % 3)) * devicePixelRatio);
+          });
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+export class Chart {
+  private plot: uPlot | null = null;
+  private marks: Mark[] = [];
+  private readonly host: HTMLElement;
+  private readonly defs: SeriesDef[];
+  private readonly yLabel: string;
+  private readonly xLabel: string;
+  private data: uPlot.AlignedData = [[]];
+
+  constructor(host: HTMLElement, defs: SeriesDef[], yLabel: string, xLabel = 'epoch') {
+    this.host = host;
+    this.defs = defs;
+    this.yLabel = yLabel;
+    this.xLabel = xLabel;
+    new ResizeObserver(() => this.resize()).observe(host);
+  }
+
+  private size(): { width: number; height: number } {
+    // the legend goes below the plot area, inside the host (which has no fixed height)
+    return { width: Math.max(240, this.host.clientWidth), height: 260 };
+  }
+
+  private resize(): void {
+    this.plot?.setSize(this.size());
+  }
+
+  private create(): uPlot {
+    const opts: uPlot.Options = {
+      ...this.size(),
+      scales: { x: { time: false } },
+      axes: [{ label: this.xLabel }, { label: this.yLabel, size: 60 }],
+      series: [
+        { label: this.xLabel, value: (_u, v) => (v === null ? '–' : v.toFixed(2)) },
+        ...this.defs.map((d) => ({
+          label: d.label, stroke: d.color, width: d.width ?? 1.5, dash: d.dash, spanGaps: true,
+          points: { show: d.points ?? false, size: 5 },
+          value: (_u: uPlot, v: number | null) => (v === null ? '–' : Number(v.toPrecision(4)).toString()),
+        })),
+      ],
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false } },
+      plugins: [marksPlugin(() => this.marks)],
+    };
+    return new uPlot(opts, this.data, this.host);
+  }
+
+  /** x must be ascending; each series one value or null per x. */
+  set(x: number[], series: (number | null)[][], marks: Mark[] = []): void {
+    this.marks = marks;
+    this.data = [x, ...series] as uPlot.AlignedData;
+    // for tests and curious users: how many x values the chart holds
+    this.host.dataset.points = String(x.length);
+    if (!this.plot) this.plot = this.create();
+    else this.plot.setData(this.data);
+  }
+
+  get points(): number {
+    return (this.data[0] as number[]).length;
+  }
+
+  destroy(): void {
+    this.plot?.destroy();
+    this.plot = null;
+  }
+}
+
+/** Align several sparse (x, y) lists on the union of their x values. */
+export function align(lists: { x: number; y: number | null }[][]): { x: number[]; ys: (number | null)[][] } {
+  const xs = [...new Set(lists.flatMap((l) => l.map((p) => p.x)))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = lists.map((l) => {
+    const out = new Array<number | null>(xs.length).fill(null);
+    for (const p of l) out[index.get(p.x) as number] = p.y !== null && Number.isFinite(p.y) ? p.y : null;
+    return out;
+  });
+  return { x: xs, ys };
+}
