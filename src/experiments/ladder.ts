@@ -33,7 +33,7 @@ export async function ladder(o: ExperimentOptions): Promise<Record<string, unkno
 
   armCurves(x);
   x.chart('gap-by-step', 'Gap by step', perArmChart(x.arms, [
-    { label: 'final gap (train − val accuracy)', stat: (a) => a.gap, color: '#9467bd' },
+    { label: 'gap (train − val accuracy, last 3 epochs)', stat: (a) => a.gap, color: '#9467bd' },
     { label: 'final validation accuracy', stat: (a) => a.finalVal, color: '#d62728' },
     { label: 'final training accuracy', stat: (a) => a.finalTrain, color: '#1f77b4' },
   ], { title: 'Each step of the ladder: training and validation accuracy and their gap', yLabel: 'accuracy', percent: true }));

@@ -72,7 +72,7 @@ export async function extreme(o: ExperimentOptions): Promise<Record<string, unkn
   const facts = await dataFacts(dataset, o);
   const model = o.model ?? 'paper-mlp';
   const subset = o.subset ?? (small ? 1000 : undefined);
-  const epochs = o.epochs ?? (small ? 20 : 60);
+  const epochs = o.epochs ?? (small ? 100 : 200);
   const repeats = o.repeats;
   const spec = preset(model, facts.shape, facts.classes);
   const n = subset ? subset * facts.classes : Math.round(facts.train * 0.9);
@@ -143,7 +143,7 @@ function imageGrid(ds: Dataset, split: { x: Uint8Array | Float32Array }, items: 
   const zoom = Math.max(1, Math.floor(64 / Math.max(h, w)));
   const tileW = w * zoom;
   const cols = 8;
-  const cellW = Math.max(tileW + 10, 110);
+  const cellW = Math.max(tileW + 10, 160);
   const cellH = h * zoom + 34;
   const rows = Math.ceil(items.length / cols);
   const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${cols * cellW + 20}" height="${rows * cellH + 50}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11"><rect width="100%" height="100%" fill="#fff"/><text x="10" y="24" font-size="15">${esc(title)}</text>`];
@@ -308,7 +308,7 @@ export function biasVariance(o: ExperimentOptions): Promise<Record<string, unkno
   const n = 40;
   const sigma = 0.3;
   const boots = small ? 200 : 1000;
-  const degrees = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15];
+  const degrees = small ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] : [1, 2, 3, 4, 5, 6, 8, 10, 12, 15];
   const f = (x: number): number => Math.sin(Math.PI * x) + 0.5 * x;
   const x = new Experiment('bias-variance', 'Bias–variance decomposition vs model complexity', `y = sin(πx) + x/2 + N(0, ${sigma}²) on [-1, 1], ${n} training points, ${boots} bootstrap resamples, polynomial degree ${degrees.join(', ')}`, o, 0);
   const rng = new RandomStream(o.seed, 91);
