@@ -167,7 +167,7 @@ export function armTable(arms: Arm[]): { header: string[]; rows: string[][] } {
   const rows = arms.map((a) => [
     a.label, pctStat(a.finalTrain), pctStat(a.finalVal), pctStat(a.bestVal), pctStat(a.gap),
     a.onsets.map((o) => (o === null ? '—' : String(o + 1))).join(', '), a.regimes.length > 1 ? `${a.regime} (${a.regimes.filter((r) => r === a.regime).length}/${a.regimes.length})` : a.regime,
-    pctStat(a.test), numStat(a.epochs, 3),
+    pctStat(a.test), a.epochs.n > 1 ? numStat(a.epochs, 3) : String(a.epochs.mean),
   ]);
   return { header, rows };
 }
