@@ -195,6 +195,7 @@ static napi_value done(call *c, napi_value result) {
 }
 
 #define BEGIN(name, nargs)                             \
+  FL_FLUSH_DENORMALS_IN_SCOPE;                         \
   call c;                                              \
   if (!begin(&c, env, info, name, nargs)) return NULL; \
   const fl_kernels *K = c.s->k;                        \

@@ -70,6 +70,7 @@ static void *worker_main(void *raw) {
   free(raw);
   fl_pool *p = wa.pool;
   uint32_t seen = 0;
+  (void)fl_flush_denormals(); /* this thread only ever runs kernels */
   for (;;) {
     uint32_t g = (uint32_t)(atomic_load(&p->ticket) >> 32);
     int spins = 0;

@@ -56,6 +56,26 @@ function nativeTests(addon: Addon): void {
       expect(native.name).toBe('native');
     });
 
+    it('kernels flush subnormal floats to zero, and JS arithmetic keeps its subnormals afterwards', () => {
+      const sub = Math.fround(1e-39); // a float32 subnormal (below 1.18e-38)
+      expect(sub).toBeGreaterThan(0);
+      const big = 64; // many threads' worth of tasks, so pool workers run some of it
+      const a = native.alloc(big * big).fill(sub);
+      const b = native.alloc(big * big).fill(1);
+      const c = native.alloc(big * big).fill(Number.NaN);
+      native.gemm(false, false, big, big, big, 1, a, big, b, big, 0, c, big);
+      // denormals-are-zero: the subnormal inputs count as 0, on every thread
+      expect([...c].every((v) => v === 0)).toBe(true);
+      const x = native.alloc(4).fill(1);
+      native.scale(x, 1e-39); // flush-to-zero: a subnormal result becomes 0
+      expect([...x]).toEqual([0, 0, 0, 0]);
+      // the mode is restored on return: the main thread's own float math is IEEE again
+      expect(Math.fround(1e-39)).toBe(sub);
+      expect(Math.fround(Math.fround(1e-30) * Math.fround(1e-10))).toBeGreaterThan(0);
+      expect(Number.MIN_VALUE / 2 + Number.MIN_VALUE).toBe(Number.MIN_VALUE);
+      expect(2.2250738585072014e-308 / 4).toBeGreaterThan(0);
+    });
+
     it('alloc returns zeroed, 64-byte aligned buffers', () => {
       for (const n of [1, 17, 1000]) {
         const buf = native.alloc(n);
