@@ -2,8 +2,9 @@
 import { Command, Option } from 'commander';
 import type { ExperimentOptions } from '../experiments/experiment.js';
 import { ArgumentError } from '../errors.js';
+import { biasVariance } from '../experiments/bias-variance.js';
 import { ladder } from '../experiments/ladder.js';
-import { biasVariance, extreme, memorization, randomLabelsExperiment } from '../experiments/memorize.js';
+import { extreme, memorization, randomLabelsExperiment } from '../experiments/memorize.js';
 import { overfitBatch, simplify } from '../experiments/simplify.js';
 import { SWEEP_PARAMS, type SweepParam, capacity, dataSize, earlyStoppingStudy, sweep } from '../experiments/sweeps.js';
 import { intOption, makeOutput, numberOption, setupBackend } from './common.js';
@@ -37,7 +38,7 @@ interface CommonFlags {
 type Runner<F> = (o: ExperimentOptions, flags: F) => Promise<Record<string, unknown>>;
 
 /** The options every experiment takes, then its own; runs it and prints the table (or --json). */
-export function experimentCommand<F extends CommonFlags>(parent: Command, name: string, description: string, run: Runner<F>, own: (c: Command) => Command = (c) => c): Command {
+export function experimentCommand<F extends CommonFlags>(parent: Command, name: string, description: string, run: Runner<F>, own: (c: Command) => Command = (c) => c, defaults: { repeats?: number } = {}): Command {
   const c = parent.command(name).description(description)
     .option('--out <dir>', 'parent folder of experiment directories', 'experiments')
     .addOption(new Option('--scale <scale>', "small: ≤ 10 minutes on 2 cores; full: the seed's setting").choices(['small', 'full']).default('small'))
@@ -46,7 +47,7 @@ export function experimentCommand<F extends CommonFlags>(parent: Command, name: 
     .option('--epochs <n>', 'epochs per run (default: by scale)', intOption('--epochs'))
     .option('--subset <n>', 'training examples per class (default: by scale)', intOption('--subset'))
     .option('--seed <n>', 'seed of the first repeat (repeat r uses seed + r)', intOption('--seed', 0), 42)
-    .option('--repeats <n>', 'runs per configuration; tables show mean ± std', intOption('--repeats'), 1)
+    .option('--repeats <n>', 'runs per configuration; tables show mean ± std', intOption('--repeats'), defaults.repeats ?? 1)
     .option('--data-dir <dir>', 'where to look for named datasets first')
     .option('--threads <n>', 'kernel threads', intOption('--threads'))
     .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'reference', 'auto']))
@@ -105,12 +106,19 @@ export function registerExperiment(program: Command): void {
     (o, f) => randomLabelsExperiment(o, f.fractions),
     (c) => c.option('--fractions <list>', 'fractions of random labels, comma-separated (default 0,0.2,0.5,1)', numberList('--fractions')),
   );
-  experimentCommand(exp, 'extreme', 'extreme overfitting points: memorize the test set with wrong labels; ~100% clean training, ~0% test, far from init; SGD restart', (o) => extreme(o));
+  experimentCommand<CommonFlags & { restartLr: number; restartBatch: number; restartEpochs?: number }>(
+    exp, 'extreme', 'extreme overfitting points: memorize the test set with wrong labels; ~100% clean training, ~0% test, far from init; plain SGD restarts; the loss surface between a normal and an extreme solution',
+    (o, f) => extreme(o, { lr: f.restartLr, batch: f.restartBatch, epochs: f.restartEpochs }),
+    (c) => c.option('--restart-lr <rate>', 'learning rate of the plain SGD restarts from the extreme points', numberOption('--restart-lr', 0), 0.5)
+      .option('--restart-batch <n>', 'batch size of the restarts (the gradient noise scale is lr / batch)', intOption('--restart-batch'), 32)
+      .option('--restart-epochs <n>', 'epochs of each restart (default: 15 small, 40 full)', intOption('--restart-epochs')),
+    { repeats: 3 },
+  );
   experimentCommand<CommonFlags & { noise: number }>(
     exp, 'memorization', 'per-example tracking: forgetting events, never-learned examples, flagging injected label noise',
     (o, f) => memorization(o, f.noise),
     (c) => c.option('--noise <fraction>', 'fraction of training labels flipped', numberOption('--noise', 0, 1), 0.2),
   );
-  experimentCommand(exp, 'bias-variance', 'bootstrap bias² + variance + noise vs polynomial degree on a known regression task: the U', (o) => biasVariance(o));
+  experimentCommand(exp, 'bias-variance', 'bootstrap bias² + variance + noise vs polynomial degree on a known regression task, and the 0-1 loss decomposition (Domingos: bias, net variance, noise) for logistic regression on a known 2-class task: the U', (o) => biasVariance(o));
   experimentCommand(exp, 'early-stopping', 'the same run with EarlyStopping patience 0/3/10/∞ and restoreBestWeights on/off: epochs used vs final metric', (o) => earlyStoppingStudy(o));
 }

@@ -73,6 +73,7 @@ function fmtTick(v: number, percent: boolean): string {
   if (a === 0) return '0';
   if (a >= 1000) return v.toFixed(0);
   if (a >= 1) return String(Number(v.toPrecision(3)));
+  if (a < 1e-3) return v.toExponential(Number(v.toExponential(0)) === v ? 0 : 1); // 1e-6, not 0.000001
   return String(Number(v.toPrecision(2)));
 }
 
@@ -295,9 +296,9 @@ export interface Histogram {
 }
 
 /** Overlaid step histograms (e.g. weights at several epochs). */
-export function histogramChart(hists: Histogram[], o: { title?: string; xLabel?: string; width?: number; height?: number } = {}): string {
+export function histogramChart(hists: Histogram[], o: { title?: string; xLabel?: string; yLabel?: string; width?: number; height?: number } = {}): string {
   const series: Series[] = hists.map((h) => ({ label: h.label, values: h.counts.map((c) => c / Math.max(1, h.counts.reduce((a, b) => a + b, 0))), color: h.color }));
   const edges = hists[0]?.edges ?? [0, 1];
   const centers = edges.slice(0, -1).map((e, i) => (e + edges[i + 1]) / 2);
-  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: 'fraction of weights', width: o.width, height: o.height, xOf: (i) => centers[i] ?? i, yMin: 0 });
+  return lineChart(series, { title: o.title, xLabel: o.xLabel, yLabel: o.yLabel ?? 'fraction of weights', width: o.width, height: o.height, xOf: (i) => centers[i] ?? i, yMin: 0 });
 }

@@ -11,7 +11,7 @@ import { svgToPng } from '../diagnose/png.js';
 import { ArgumentError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { createRunDir, toJson } from '../io/run-dir.js';
-import { type RunHooks, type TrainRunConfig, trainRun } from '../run/train-run.js';
+import { type LiveRun, type RunHooks, type TrainRunConfig, trainRun } from '../run/train-run.js';
 import type { EpochLog } from '../train/history.js';
 import { textTable } from '../util/table.js';
 import { renderExperiment } from './report.js';
@@ -91,10 +91,12 @@ export interface ArmOptions {
   /** anything the experiment adds to the arm (a parameter value, a size, …) */
   extra?: Record<string, unknown>;
   repeats?: number;
+  /** seed of the first repeat (default: the experiment's --seed) */
+  seed?: number;
   /** measure more with the trained model (after the test evaluation) */
   measure?: (ctx: TrainedContext) => Record<string, unknown>;
-  /** after every epoch, with the live model (per-example tracking) */
-  onEpoch?: (ctx: TrainedContext) => void;
+  /** after every epoch, with the live model and the epoch's log (per-example tracking, stopping rules) */
+  onEpoch?: (ctx: LiveRun, log: EpochLog) => void;
 }
 
 export type TrainedContext = Parameters<NonNullable<RunHooks['afterTraining']>>[0];
@@ -211,10 +213,10 @@ export class Experiment {
     const repeats = opts.repeats ?? this.options.repeats;
     const runs: ArmRun[] = [];
     for (let r = 0; r < repeats; r++) {
-      const seed = this.options.seed + r;
+      const seed = (opts.seed ?? this.options.seed) + r;
       this.count++;
       let measured: Record<string, unknown> = {};
-      let live: TrainedContext | null = null;
+      let live: LiveRun | null = null;
       const slug = label.replace(/[^A-Za-z0-9.=+-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'arm';
       const result = await trainRun({
         ...config, threads: config.threads ?? this.options.threads, dataDir: config.dataDir ?? this.options.dataDir,
@@ -222,7 +224,7 @@ export class Experiment {
       }, {
         afterTraining: opts.measure ? (ctx) => { measured = opts.measure!(ctx); } : undefined,
         onStart: (run) => { live = run; },
-        onEpoch: opts.onEpoch ? () => { if (live) opts.onEpoch!(live); } : undefined,
+        onEpoch: opts.onEpoch ? (log) => { if (live) opts.onEpoch!(live, log); } : undefined,
       });
       if (!result.diagnosis) throw new Error(`run ${result.runDir} ended without a diagnosis`);
       const run: ArmRun = {

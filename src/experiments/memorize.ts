@@ -1,24 +1,23 @@
 /**
  * Experiments II: memorization. Random labels (Zhang et al.), extreme overfitting points (the
- * empirical study's protocol), per-example forgetting events with injected label noise, and
- * the bias–variance decomposition versus model complexity.
+ * empirical study's protocol) and per-example forgetting events with injected label noise. The
+ * bias–variance decomposition lives in bias-variance.ts.
  */
 import { PNG } from 'pngjs';
-import { type Dataset, exampleSize } from '../data/dataset.js';
+import { type Dataset, type Split, exampleSize } from '../data/dataset.js';
 import { loadDataset } from '../data/locate.js';
 import { applyVal, parseVal } from '../data/splits.js';
 import { readWeightsLog } from '../diagnose/run-report.js';
 import { PALETTE, type Series, esc, histogramChart, lineChart } from '../diagnose/svg.js';
-import { svgToPng } from '../diagnose/png.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { applyTools } from '../run/train-run.js';
+import { type LiveRun, applyTools } from '../run/train-run.js';
 import { RandomStream } from '../tensor/prng.js';
 import { join } from 'node:path';
-import { armCurves, dataFacts, fmtInt, perArmChart } from './common.js';
-import { type Arm, Experiment, type ExperimentOptions, stat } from './experiment.js';
+import { armCurves, dataFacts, fmtInt } from './common.js';
+import { type Arm, type ArmRun, Experiment, type ExperimentOptions, type Stat, type TrainedContext, stat } from './experiment.js';
+import { type LineScan, type Probe, type Sharpness, WeightProbe, distance, pickExamples, scanLine, sharpness } from './landscape.js';
 import { htmlTable } from './report.js';
-import { solveSpd } from './ridge.js';
-import { preset } from './specs.js';
+import { preset, regularized } from './specs.js';
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 
@@ -61,55 +60,130 @@ function finalDistance(runDir: string): number {
   return w.length ? w[w.length - 1].distance : Number.NaN;
 }
 
+/** How the extreme experiment restarts plain SGD from the extreme points. */
+export interface RestartOptions {
+  /** learning rate of the restarts (default 0.5) */
+  lr?: number;
+  /** batch size of the restarts (default 32) */
+  batch?: number;
+  /** epochs of each restart (default: 15 at small scale, 40 at full) */
+  epochs?: number;
+}
+
+const ALPHAS = Array.from({ length: 29 }, (_, i) => Number((-0.2 + 0.05 * i).toFixed(2)));
+const EPSILONS = [0.01, 0.02, 0.05, 0.1, 0.2];
+/** the extreme point's training stops once it fits the clean training set (and the whole set) this well */
+const FIT_TARGET = 0.995;
+
 /**
  * Extreme overfitting points: train on the training set plus the test set with every label
  * wrong (duplicated to about the training size) until it is memorized; the clean training
- * accuracy stays ~100% while the true test accuracy collapses. Compared with normal training.
+ * accuracy stays ~100% while the true test accuracy collapses. Compared with normal training:
+ * the distance from initialization over the repeats, plain SGD restarted from the extreme
+ * points on the clean training set (at several noise scales lr/batch), L2, and the loss surface
+ * between a normal and an extreme solution (line scan, sharpness).
  */
-export async function extreme(o: ExperimentOptions): Promise<Record<string, unknown>> {
+export async function extreme(o: ExperimentOptions, restartOptions: RestartOptions = {}): Promise<Record<string, unknown>> {
   const small = o.scale === 'small';
   const dataset = o.dataset ?? 'mnist';
   const facts = await dataFacts(dataset, o);
   const model = o.model ?? 'paper-mlp';
-  const subset = o.subset ?? (small ? 1000 : undefined);
-  const epochs = o.epochs ?? (small ? 150 : 300);
+  // the whole training set, as in the study: the restart needs the clean data to cover the test images' neighbourhoods
+  const subset = o.subset;
+  const epochs = o.epochs ?? (small ? 40 : 100);
+  const restartEpochs = restartOptions.epochs ?? (small ? 15 : 40);
   const repeats = o.repeats;
+  const lr = restartOptions.lr ?? 0.5;
+  const batch = restartOptions.batch ?? 32;
+  const gentle = [{ lr: 0.01, batch: 128 }, { lr: 0.1, batch: 128 }].filter((g) => g.lr / g.batch < lr / batch);
   const spec = preset(model, facts.shape, facts.classes);
-  const n = subset ? subset * facts.classes : Math.round(facts.train * 0.9);
+  const valFraction = 0.05;
+  const n = subset ? subset * facts.classes : Math.round(facts.train * (1 - valFraction));
   const copies = Math.max(1, Math.round(n / facts.test));
-  const x = new Experiment('extreme', 'Extreme overfitting points', `${facts.name}, ${fmtInt(n)} clean training examples + the ${fmtInt(facts.test)} test images with wrong labels ×${copies}; ${model} (glorot-uniform), Adam 1e-3 batch 128, ${epochs} epochs; ${repeats} repeat${repeats > 1 ? 's' : ''}`, o, (4 + 0) * repeats);
-  const base = { model, dataset, epochs, batchSize: 128, optimizer: 'adam', val: '0.05', checkpoint: 'none' as const };
-  const clean = (ctx: Parameters<NonNullable<Parameters<Experiment['arm']>[2]>['measure'] & object>[0], cleanN: number): Record<string, unknown> => {
+  const x = new Experiment('extreme', 'Extreme overfitting points',
+    `${facts.name}, ${fmtInt(n)} clean training examples + the ${fmtInt(facts.test)} test images with wrong labels ×${copies}; ${model} (glorot-uniform), Adam 1e-3 batch 128; normal training ${epochs} epochs, extreme points until they fit the clean training set to ${pct(FIT_TARGET)} (at most ${2 * epochs} epochs), with L2 ${epochs} epochs; ` +
+    `plain SGD restarts on the clean data, lr ${lr} batch ${batch}, ${restartEpochs} epochs; ${repeats} repeat${repeats > 1 ? 's' : ''}`,
+    o, 4 * repeats + gentle.length);
+  const base = { model, dataset, epochs, batchSize: 128, optimizer: 'adam', val: String(valFraction), checkpoint: 'none' as const };
+  const withSubset = subset ? { subset } : {};
+  const cleanAccuracy = (ctx: TrainedContext | LiveRun, cleanN: number): number => {
     const part = { x: ctx.train.x.subarray(0, cleanN * exampleSize(ctx.dataset.shape)), y: ctx.train.y.subarray(0, cleanN) };
-    return { cleanTrain: ctx.trainer.evaluate(part, ctx.dataset.scale).accuracy };
+    return ctx.trainer.evaluate(part, ctx.dataset.scale).accuracy;
   };
-  const normal = await x.arm('normal training', { ...base, modelSpec: spec, tools: subset ? { subset } : undefined }, { measure: (ctx) => clean(ctx, ctx.train.y.length) });
-  const ext = await x.arm('extreme point', { ...base, modelSpec: spec, tools: { ...(subset ? { subset } : {}), corruptTest: copies } }, { measure: (ctx) => clean(ctx, ctx.train.y.length - copies * facts.test) });
-  const l2Spec = { ...spec, layers: spec.layers.map((l) => (l.type === 'dense' ? { ...l, kernelRegularizer: { l2: 1e-4 } } : l)) };
-  const extL2 = await x.arm('extreme point with L2 1e-4', { ...base, modelSpec: l2Spec, tools: { ...(subset ? { subset } : {}), corruptTest: copies } }, { measure: (ctx) => clean(ctx, ctx.train.y.length - copies * facts.test) });
-  // plain SGD restarted from each extreme point on the clean training data
-  const restarts: Arm[] = [];
-  for (const r of ext.runs) {
-    const restart = await x.arm(`SGD restart from extreme point (seed ${r.seed})`, {
-      ...base, model: join(r.runDir, 'model-final', 'model.json'), optimizer: { name: 'sgd', learningRate: 0.05 }, epochs: small ? 40 : 100,
+  const corruptN = copies * facts.test;
+  let normalWeights: Float32Array[] | null = null;
+  const normal = await x.arm('normal training', { ...base, modelSpec: spec, tools: subset ? { subset } : undefined }, {
+    measure: (ctx) => {
+      normalWeights ??= ctx.model.params().map((p) => Float32Array.from(p.value));
+      return { cleanTrain: cleanAccuracy(ctx, ctx.train.y.length) };
+    },
+  });
+  let surface: Surface | null = null;
+  // trained "to ~100%": stop once the clean training set is fitted to the target (Adam at 1e-3 oscillates around 98–99.7%)
+  const ext = await x.arm('extreme point', { ...base, epochs: 2 * epochs, modelSpec: spec, tools: { ...withSubset, corruptTest: copies } }, {
+    onEpoch: (ctx, log) => {
+      if (typeof log.accuracy !== 'number' || log.accuracy < FIT_TARGET) return;
+      if (cleanAccuracy(ctx, ctx.train.y.length - corruptN) >= FIT_TARGET) {
+        ctx.trainer.context.stopTraining = true;
+        ctx.trainer.context.stopReason = `the clean training set is fitted to ${pct(FIT_TARGET)}`;
+      }
+    },
+    measure: (ctx) => {
+      const cleanN = ctx.train.y.length - corruptN;
+      if (!surface && normalWeights) surface = lossSurface(ctx, normalWeights, cleanN, facts.test, o.seed);
+      return { cleanTrain: cleanAccuracy(ctx, cleanN) };
+    },
+  });
+  const extL2 = await x.arm('extreme point with L2 1e-4', { ...base, modelSpec: regularized(spec, { l2: 1e-4 }), tools: { ...withSubset, corruptTest: copies } }, {
+    measure: (ctx) => ({ cleanTrain: cleanAccuracy(ctx, ctx.train.y.length - corruptN) }),
+  });
+
+  // plain SGD (no momentum) from each extreme point on its own clean training set (same seed: same split)
+  const restart = async (from: ArmRun, s: { lr: number; batch: number }, label: string): Promise<{ arm: Arm; testCurve: number[] }> => {
+    const testCurve = [from.test?.accuracy ?? Number.NaN];
+    const arm = await x.arm(label, {
+      ...base, model: join(from.runDir, 'model-final', 'model.json'), optimizer: { name: 'sgd', learningRate: s.lr }, batchSize: s.batch, epochs: restartEpochs,
       tools: subset ? { subset } : undefined,
-    }, { repeats: 1, measure: (ctx) => clean(ctx, ctx.train.y.length) });
-    restarts.push(restart);
-  }
+    }, {
+      repeats: 1, seed: from.seed,
+      measure: (ctx) => ({ cleanTrain: cleanAccuracy(ctx, ctx.train.y.length) }),
+      onEpoch: (ctx) => { if (ctx.dataset.test) testCurve.push(ctx.trainer.evaluate(ctx.dataset.test, ctx.dataset.scale).accuracy); },
+    });
+    return { arm, testCurve };
+  };
+  const restarts: { arm: Arm; testCurve: number[] }[] = [];
+  for (const r of ext.runs) restarts.push(await restart(r, { lr, batch }, `SGD restart lr ${lr} batch ${batch} (seed ${r.seed})`));
+  const gentleRestarts: { arm: Arm; testCurve: number[]; lr: number; batch: number }[] = [];
+  for (const g of gentle) gentleRestarts.push({ ...(await restart(ext.runs[0], g, `SGD restart lr ${g.lr} batch ${g.batch} (seed ${ext.runs[0].seed})`)), ...g });
+
   const dist = (a: Arm): number[] => a.runs.map((r) => finalDistance(r.runDir));
   const dn = dist(normal);
   const de = dist(ext);
   const dl = dist(extL2);
-  const cleanOf = (a: Arm): number[] => a.runs.map((r) => r.measured.cleanTrain as number);
-  const row = (a: Arm, d: number[]): string[] => {
-    const c = stat(cleanOf(a));
-    const dd = stat(d);
-    return [a.label, `${pct(c.mean)}${c.n > 1 ? ` ± ${(100 * c.std).toFixed(1)}` : ''}`, `${pct(a.test.mean)}${a.test.n > 1 ? ` ± ${(100 * a.test.std).toFixed(1)}` : ''}`, `${dd.mean.toFixed(1)}${dd.n > 1 ? ` ± ${dd.std.toFixed(1)}` : ''}`];
-  };
+  const cleanOf = (arms: Arm[]): Stat => stat(arms.flatMap((a) => a.runs.map((r) => r.measured.cleanTrain as number)));
+  const testOf = (arms: Arm[]): Stat => stat(arms.flatMap((a) => a.runs.map((r) => r.test?.accuracy ?? Number.NaN)));
+  const pm = (s: Stat, f: (v: number) => string, g: (v: number) => string = f): string => (s.n > 1 ? `${f(s.mean)} ± ${g(s.std)}` : f(s.mean));
+  const pctS = (s: Stat): string => pm(s, pct, (v) => (100 * v).toFixed(1));
+  const row = (label: string, arms: Arm[], d: number[] | null): string[] => [label, arms.flatMap((a) => a.runs.map((r) => r.epochsRun)).join(', '), pctS(cleanOf(arms)), pctS(testOf(arms)), d ? pm(stat(d), (v) => v.toFixed(1)) : '—'];
+  const restartArms = restarts.map((r) => r.arm);
   x.table = {
-    header: ['run', 'clean training accuracy', 'true test accuracy', '‖w − w₀‖ (from its own start)'],
-    rows: [row(normal, dn), row(ext, de), row(extL2, dl), ...restarts.map((a) => row(a, dist(a)))],
+    header: ['run', 'epochs', 'clean training accuracy', 'true test accuracy', '‖w − w₀‖'],
+    rows: [
+      row('normal training', [normal], dn),
+      row('extreme point', [ext], de),
+      row('extreme point with L2 1e-4', [extL2], dl),
+      row(`plain SGD restart from the extreme point, lr ${lr} batch ${batch}`, restartArms, null),
+      ...gentleRestarts.map((g) => row(`plain SGD restart from the extreme point, lr ${g.lr} batch ${g.batch}`, [g.arm], null)),
+    ],
   };
+
+  // ‖w − w₀‖ per repeat, and as a histogram over the repeats
+  const repeatSeeds = normal.runs.map((r) => r.seed);
+  x.chart('distance', '‖w − w₀‖ per repeat', lineChart([
+    { label: 'normal training', values: dn, color: '#1f77b4', dots: true },
+    { label: 'extreme point', values: de, color: '#d62728', dots: true },
+    { label: 'extreme point with L2 1e-4', values: dl, color: '#ff7f0e', dots: true },
+  ], { title: 'Distance from initialization, every repeat', xLabel: 'seed', yLabel: '‖w − w₀‖', yMin: 0, xOf: (i) => repeatSeeds[i], xTicks: repeatSeeds.map((s) => ({ value: s, label: String(s) })) }));
   const all = [...dn, ...de, ...dl].filter(Number.isFinite);
   const lo = Math.min(...all);
   const hi = Math.max(...all);
@@ -120,20 +194,132 @@ export async function extreme(o: ExperimentOptions): Promise<Record<string, unkn
     for (const d of v) c[Math.min(bins - 1, Math.floor(((d - lo) / (hi - lo || 1)) * bins))]++;
     return c;
   };
-  x.chart('distance-histogram', '‖w − w₀‖', histogramChart([
+  x.chart('distance-histogram', '‖w − w₀‖ histogram', histogramChart([
     { label: 'normal training', edges, counts: hist(dn), color: '#1f77b4' },
     { label: 'extreme points', edges, counts: hist(de), color: '#d62728' },
     { label: 'extreme points with L2', edges, counts: hist(dl), color: '#ff7f0e' },
-  ], { title: `Distance from initialization over ${repeats} repeat${repeats > 1 ? 's' : ''}`, xLabel: '‖w − w₀‖' }));
-  x.chart('restart', 'SGD restart', lineChart(restarts.map((a, k) => ({ label: a.label, values: a.runs[0].history.map((e) => e.val_accuracy ?? Number.NaN), color: PALETTE[k % PALETTE.length], dots: true })), { title: 'Plain SGD from the extreme point on clean data: held-out accuracy over epochs', xLabel: 'epoch', yLabel: 'validation accuracy', percent: true, yMin: 0 }));
+  ], { title: `Distance from initialization over ${repeats} repeat${repeats > 1 ? 's' : ''}`, xLabel: '‖w − w₀‖', yLabel: 'fraction of runs' }));
+
+  const restartSeries: Series[] = [
+    ...restarts.map((r, k) => ({ label: `lr ${lr}, batch ${batch} (seed ${r.arm.runs[0].seed})`, values: r.testCurve, color: ['#2ca02c', '#17becf', '#98df8a', '#1f77b4', '#9edae5'][k % 5], dots: true })),
+    ...gentleRestarts.map((g, k) => ({ label: `lr ${g.lr}, batch ${g.batch} (seed ${g.arm.runs[0].seed})`, values: g.testCurve, color: ['#d62728', '#ff7f0e'][k % 2], dots: true, dash: '5 3' })),
+  ];
+  x.chart('restart', 'SGD restart', lineChart(restartSeries, {
+    title: 'Plain SGD from the extreme point on the clean training set: true test accuracy', xLabel: 'epoch of the restart (0: the extreme point)', yLabel: 'true test accuracy',
+    percent: true, yMin: 0, yMax: 1, xOf: (i) => i,
+  }));
+
+  const s = surface as Surface | null;
+  if (s) surfaceCharts(x, s);
   armCurves(x, [normal, ext]);
+
   const everyRepeat = de.every((d, i) => d > dn[i]);
-  x.conclusions.push(`extreme points: clean training accuracy ${pct(stat(cleanOf(ext)).mean)}, true test accuracy ${pct(ext.test.mean)} (normal training: ${pct(normal.test.mean)})`);
+  const restartTest = testOf(restartArms);
+  x.conclusions.push(`extreme points: clean training accuracy ${pctS(cleanOf([ext]))}, true test accuracy ${pctS(testOf([ext]))} (normal training: ${pctS(testOf([normal]))})`);
   x.conclusions.push(`‖w − w₀‖: extreme ${stat(de).mean.toFixed(1)} vs normal ${stat(dn).mean.toFixed(1)}; larger in ${de.filter((d, i) => d > dn[i]).length} of ${de.length} repeats`);
-  x.conclusions.push(`with L2 1e-4 the extreme point is still reached: clean training ${pct(stat(cleanOf(extL2)).mean)}, test ${pct(extL2.test.mean)}`);
-  x.conclusions.push(`SGD restarts on clean data: test accuracy back to ${restarts.map((a) => pct(a.test.mean)).join(', ')}`);
-  x.notes.push('not yet measured here: the loss along the straight line between a normal and an extreme solution, and sharpness under random weight perturbations');
-  return x.finish({ distances: { normal: dn, extreme: de, extremeL2: dl }, everyRepeatFarther: everyRepeat, restartTest: restarts.map((a) => a.test.mean) });
+  x.conclusions.push(`with L2 1e-4 the extreme point is still reached: clean training ${pctS(cleanOf([extL2]))}, test ${pctS(testOf([extL2]))}`);
+  x.conclusions.push(`plain SGD restarted on the clean training set (lr ${lr}, batch ${batch}, noise scale lr/batch ${(lr / batch).toPrecision(2)}): true test accuracy back to ${pctS(restartTest)} in ${restartEpochs} epochs`);
+  for (const g of gentleRestarts) x.conclusions.push(`with less gradient noise (lr ${g.lr}, batch ${g.batch}, lr/batch ${(g.lr / g.batch).toPrecision(2)}) the restart stays near the extreme point: test ${pct(g.arm.test.mean)} after ${restartEpochs} epochs`);
+  if (s) x.conclusions.push(...surfaceConclusions(s));
+  return x.finish({
+    distances: { normal: dn, extreme: de, extremeL2: dl }, everyRepeatFarther: everyRepeat,
+    cleanTrain: { normal: cleanOf([normal]).values, extreme: cleanOf([ext]).values, extremeL2: cleanOf([extL2]).values },
+    testAccuracy: { normal: testOf([normal]).values, extreme: testOf([ext]).values, extremeL2: testOf([extL2]).values },
+    restart: { lr, batch, epochs: restartEpochs, test: restartTest.values, curves: restarts.map((r) => r.testCurve) },
+    gentleRestarts: gentleRestarts.map((g) => ({ lr: g.lr, batch: g.batch, test: g.arm.test.mean, curve: g.testCurve })),
+    surface: s,
+  });
+}
+
+/** The loss surface between the first repeat's normal solution and its extreme point. */
+interface Surface {
+  /** examples per probe split */
+  examples: number;
+  line: LineScan;
+  sharpness: { normal: Sharpness; extreme: Sharpness; extremeCorrupted: Sharpness; directions: number };
+  /** the highest clean-training loss on the segment between the two points, above the larger endpoint */
+  barrier: number;
+  distance: number;
+}
+
+function lossSurface(ctx: TrainedContext, normalWeights: Float32Array[], cleanN: number, testN: number, seed: number): Surface {
+  const m = 2000;
+  const rng = new RandomStream(seed, 96);
+  const sample = (from: number, count: number): number[] => {
+    const idx = Array.from({ length: count }, (_, i) => from + i);
+    for (let i = count - 1; i > 0; i--) {
+      const j = rng.uniformInt(i + 1);
+      [idx[i], idx[j]] = [idx[j], idx[i]];
+    }
+    return idx.slice(0, Math.min(m, count));
+  };
+  const shape = ctx.dataset.shape;
+  // the same test images with their wrong (memorized) and their true labels
+  const images = sample(0, testN);
+  const splits: Record<string, Split> = {
+    'clean training': pickExamples(ctx.train, sample(0, cleanN), shape),
+    'corrupted test copies (wrong labels)': pickExamples(ctx.train, images.map((i) => cleanN + i), shape),
+  };
+  if (ctx.dataset.test) splits['true test'] = pickExamples(ctx.dataset.test, images, shape);
+  const probe = new WeightProbe(ctx.trainer, splits, ctx.dataset.scale);
+  const extremeWeights = probe.weights;
+  const line = scanLine(probe, normalWeights, extremeWeights, ALPHAS);
+  const directions = 5;
+  const sharp = {
+    normal: sharpness(probe, normalWeights, 'clean training', EPSILONS, directions, seed),
+    extreme: sharpness(probe, extremeWeights, 'clean training', EPSILONS, directions, seed),
+    extremeCorrupted: sharpness(probe, extremeWeights, 'corrupted test copies (wrong labels)', EPSILONS, directions, seed),
+    directions,
+  };
+  const clean = line.points['clean training'];
+  const inside = line.alphas.map((a, i) => (a >= 0 && a <= 1 ? clean[i].loss : Number.NEGATIVE_INFINITY));
+  const ends = Math.max(clean[line.alphas.indexOf(0)].loss, clean[line.alphas.indexOf(1)].loss);
+  return { examples: m, line, sharpness: sharp, barrier: Math.max(...inside) - ends, distance: distance(normalWeights, extremeWeights) };
+}
+
+function surfaceCharts(x: Experiment, s: Surface): void {
+  const names = Object.keys(s.line.points);
+  const colors: Record<string, string> = { 'clean training': '#1f77b4', 'true test': '#2ca02c', 'corrupted test copies (wrong labels)': '#d62728' };
+  const xOf = (i: number): number => s.line.alphas[i];
+  const xTicks = [-0.2, 0, 0.2, 0.4, 0.6, 0.8, 1, 1.2].map((v) => ({ value: v, label: v === 0 ? '0 normal' : v === 1 ? '1 extreme' : String(v) }));
+  x.chart('line-accuracy', 'Accuracy along the line', lineChart(names.map((k) => ({ label: k, values: s.line.points[k].map((p) => p.accuracy), color: colors[k] ?? '#7f7f7f', dots: true })), {
+    title: 'Accuracy on the straight line from the normal solution (α = 0) to the extreme point (α = 1)', xLabel: 'α', yLabel: 'accuracy', percent: true, yMin: 0, yMax: 1, xOf, xTicks,
+  }));
+  x.chart('line-loss', 'Loss along the line', lineChart(names.map((k) => ({ label: k, values: s.line.points[k].map((p) => p.loss), color: colors[k] ?? '#7f7f7f', dots: true })), {
+    title: 'Cross-entropy on the straight line from the normal solution (α = 0) to the extreme point (α = 1)', xLabel: 'α', yLabel: 'loss (log scale)', logY: true, xOf, xTicks,
+  }));
+  const sh = s.sharpness;
+  x.chart('sharpness', 'Sharpness', lineChart([
+    { label: 'normal solution, clean training loss', values: sh.normal.increase, color: '#1f77b4', dots: true },
+    { label: 'extreme point, clean training loss', values: sh.extreme.increase, color: '#d62728', dots: true },
+    { label: 'extreme point, loss on the memorized wrong labels', values: sh.extremeCorrupted.increase, color: '#ff7f0e', dots: true, dash: '5 3' },
+  ], {
+    title: `Sharpness: loss increase under random perturbations (mean of ${sh.directions} directions)`, xLabel: 'perturbation size ε (relative to each tensor\'s norm)', yLabel: 'loss increase (log scale)', logY: true,
+    xOf: (i) => Math.log10(EPSILONS[i]), xTicks: EPSILONS.map((e) => ({ value: Math.log10(e), label: String(e) })),
+  }));
+  const f = (v: number): string => (Math.abs(v) >= 0.01 ? v.toFixed(3) : v.toExponential(1));
+  x.section('Sharpness (first repeat)', htmlTable(
+    ['point, loss on', 'loss at the point', ...EPSILONS.map((e) => `rise at ε = ${e}`), ...EPSILONS.map((e) => `accuracy at ε = ${e}`)],
+    ([['normal solution, clean training', sh.normal], ['extreme point, clean training', sh.extreme], ['extreme point, memorized wrong labels', sh.extremeCorrupted]] as [string, Sharpness][])
+      .map(([label, v]) => [label, f(v.base), ...v.increase.map((d, i) => `${f(d)} ± ${f(v.spread[i])}`), ...v.accuracy.map(pct)]),
+  ));
+}
+
+function surfaceConclusions(s: Surface): string[] {
+  const at = (name: string, alpha: number): Probe => s.line.points[name][s.line.alphas.indexOf(alpha)];
+  const clean = s.line.points['clean training'];
+  const inside = s.line.alphas.map((a, i) => ({ a, v: clean[i] })).filter((p) => p.a >= 0 && p.a <= 1);
+  const worst = inside.reduce((w, p) => (p.v.accuracy < w.v.accuracy ? p : w));
+  const mid = EPSILONS.indexOf(0.05);
+  const sh = s.sharpness;
+  const out = [
+    `on the straight line between the normal solution and the extreme point (${s.distance.toFixed(1)} apart) the clean training loss rises by ${s.barrier.toFixed(3)} above the endpoints (clean training accuracy at worst ${pct(worst.v.accuracy)} at α = ${worst.a})` +
+    (s.line.points['true test'] ? `; true test accuracy goes from ${pct(at('true test', 0).accuracy)} to ${pct(at('true test', 1).accuracy)}` : ''),
+  ];
+  if (mid >= 0) {
+    out.push(`sharpness at ε = 0.05: the clean training loss rises by ${sh.normal.increase[mid].toPrecision(2)} at the normal solution and ${sh.extreme.increase[mid].toPrecision(2)} at the extreme point (${(sh.extreme.increase[mid] / Math.max(1e-12, sh.normal.increase[mid])).toFixed(1)}×); the memorized wrong labels' loss rises by ${sh.extremeCorrupted.increase[mid].toPrecision(2)}`);
+  }
+  return out;
 }
 
 /** A grid of example images with captions, as SVG with embedded PNG tiles. */
@@ -274,84 +460,4 @@ function packBits(b: Uint8Array): Buffer {
   const out = Buffer.alloc(Math.ceil(b.length / 8));
   for (let i = 0; i < b.length; i++) if (b[i]) out[i >> 3] |= 1 << (i & 7);
   return out;
-}
-
-/** Chebyshev features of x ∈ [-1, 1] up to `degree` (well conditioned for least squares). */
-function cheb(x: number, degree: number): number[] {
-  const t = [1, x];
-  for (let k = 2; k <= degree; k++) t.push(2 * x * t[k - 1] - t[k - 2]);
-  return t.slice(0, degree + 1);
-}
-
-function fitPoly(xs: number[], ys: number[], degree: number): number[] {
-  const d = degree + 1;
-  const a = new Float64Array(d * d);
-  const b = new Float64Array(d);
-  xs.forEach((x, i) => {
-    const f = cheb(x, degree);
-    for (let j = 0; j < d; j++) {
-      b[j] += f[j] * ys[i];
-      for (let k = 0; k < d; k++) a[j * d + k] += f[j] * f[k];
-    }
-  });
-  for (let j = 0; j < d; j++) a[j * d + j] += 1e-9;
-  return [...solveSpd(a, b, d)];
-}
-
-/**
- * Bias–variance: fit polynomials of growing degree to bootstrap resamples of a noisy training
- * set drawn from a known function; at test points, bias² = (mean prediction − truth)², variance
- * = spread of the predictions, noise = σ². Their sum tracks the test error: the U.
- */
-export function biasVariance(o: ExperimentOptions): Promise<Record<string, unknown>> {
-  const small = o.scale === 'small';
-  const n = 40;
-  const sigma = 0.3;
-  const boots = small ? 200 : 1000;
-  const degrees = small ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] : [1, 2, 3, 4, 5, 6, 8, 10, 12, 15];
-  const f = (x: number): number => Math.sin(Math.PI * x) + 0.5 * x;
-  const x = new Experiment('bias-variance', 'Bias–variance decomposition vs model complexity', `y = sin(πx) + x/2 + N(0, ${sigma}²) on [-1, 1], ${n} training points, ${boots} bootstrap resamples, polynomial degree ${degrees.join(', ')}`, o, 0);
-  const rng = new RandomStream(o.seed, 91);
-  const xs = Array.from({ length: n }, () => 2 * rng.uniform() - 1);
-  const ys = xs.map((v) => f(v) + sigma * rng.normal());
-  const testX = Array.from({ length: 101 }, (_, i) => -0.98 + (1.96 * i) / 100);
-  const rows: { degree: number; bias2: number; variance: number; noise: number; total: number; testError: number; trainError: number }[] = [];
-  for (const degree of degrees) {
-    const preds = testX.map(() => [] as number[]);
-    for (let b = 0; b < boots; b++) {
-      const idx = Array.from({ length: n }, () => rng.uniformInt(n));
-      const w = fitPoly(idx.map((i) => xs[i]), idx.map((i) => ys[i]), degree);
-      testX.forEach((t, j) => preds[j].push(cheb(t, degree).reduce((s, c, k) => s + c * w[k], 0)));
-    }
-    let bias2 = 0;
-    let variance = 0;
-    let testError = 0;
-    testX.forEach((t, j) => {
-      const p = preds[j];
-      const mean = p.reduce((a, v) => a + v, 0) / p.length;
-      bias2 += (mean - f(t)) ** 2;
-      variance += p.reduce((a, v) => a + (v - mean) ** 2, 0) / p.length;
-      testError += p.reduce((a, v) => a + (v - f(t)) ** 2, 0) / p.length + sigma ** 2;
-    });
-    const m = testX.length;
-    const w = fitPoly(xs, ys, degree);
-    const trainError = xs.reduce((a, v, i) => a + (cheb(v, degree).reduce((s, c, k) => s + c * w[k], 0) - ys[i]) ** 2, 0) / n;
-    rows.push({ degree, bias2: bias2 / m, variance: variance / m, noise: sigma ** 2, total: bias2 / m + variance / m + sigma ** 2, testError: testError / m, trainError });
-  }
-  const series: Series[] = [
-    { label: 'bias²', values: rows.map((r) => r.bias2), color: '#1f77b4', dots: true },
-    { label: 'variance', values: rows.map((r) => r.variance), color: '#ff7f0e', dots: true },
-    { label: 'noise σ²', values: rows.map((r) => r.noise), color: '#7f7f7f', dash: '4 3' },
-    { label: 'bias² + variance + noise (expected test error)', values: rows.map((r) => r.total), color: '#d62728', width: 3, dots: true },
-    { label: 'training error (one fit)', values: rows.map((r) => r.trainError), color: '#2ca02c', dash: '2 3' },
-  ];
-  x.chart('bias-variance', 'Bias–variance', lineChart(series, { title: 'Bias², variance and expected test error vs polynomial degree', xLabel: 'polynomial degree', yLabel: 'squared error', logY: true, xOf: (i) => rows[i].degree }));
-  x.table = { header: ['degree', 'bias²', 'variance', 'noise', 'expected test error', 'training error'], rows: rows.map((r) => [String(r.degree), r.bias2.toFixed(4), r.variance.toFixed(4), r.noise.toFixed(4), r.total.toFixed(4), r.trainError.toFixed(4)]) };
-  const best = rows.reduce((b, r) => (r.total < b.total ? r : b));
-  x.conclusions.push(`the expected test error is lowest at degree ${best.degree} (${best.total.toFixed(3)}); below it bias² dominates (degree 1: ${rows[0].bias2.toFixed(3)}), above it variance grows (degree ${rows[rows.length - 1].degree}: ${rows[rows.length - 1].variance.toFixed(3)}): the U`);
-  const u = rows[0].total > best.total && rows[rows.length - 1].total > best.total;
-  void perArmChart;
-  void svgToPng;
-  void htmlTable;
-  return Promise.resolve(x.finish({ rows, uShape: u, bestDegree: best.degree }));
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldSplit } from '../../src/data/splits.js';
-import { biasVariance } from '../../src/experiments/memorize.js';
+import { type ZeroOneRow, averageZeroOne, bayesLabel, biasVariance, featureCount, fitLogistic, polyFeatures2d, zeroOneDecomposition } from '../../src/experiments/bias-variance.js';
 import { gradientDescent, lassoIsta, maxAbsDiff, ridgeClosedForm, ridgeTask } from '../../src/experiments/ridge.js';
 import { STACK_FRAME, ensureBuilt, fitlab, jsonOf, testDataRoot } from '../cli/cli-helpers.js';
 
@@ -80,14 +80,127 @@ describe('k-fold split', () => {
 });
 
 describe('bias–variance', () => {
-  it('bias² falls and variance rises with the degree; the expected error is U-shaped', async () => {
-    const out = await biasVariance({ out: tmp, scale: 'small', seed: 1, repeats: 1, log: () => undefined }) as { rows: { degree: number; bias2: number; variance: number; total: number }[]; uShape: boolean; bestDegree: number };
+  type Output = { rows: { degree: number; bias2: number; variance: number; total: number }[]; uShape: boolean; bestDegree: number; classification: { rows: ZeroOneRow[]; uShape: boolean; bestDegree: number } };
+  let out: Output;
+  beforeAll(async () => {
+    out = await biasVariance({ out: tmp, scale: 'small', seed: 1, repeats: 1, log: () => undefined }) as Output;
+  });
+
+  it('bias² falls and variance rises with the degree; the expected error is U-shaped', () => {
     const r = out.rows;
     expect(out.uShape).toBe(true);
     expect(r[0].bias2).toBeGreaterThan(10 * r[4].bias2);
     expect(r[r.length - 1].variance).toBeGreaterThan(5 * r[2].variance);
     expect(out.bestDegree).toBeGreaterThan(1);
     expect(out.bestDegree).toBeLessThan(r[r.length - 1].degree);
+  });
+
+  it('0-1 loss: bias + net variance + c₁-weighted noise equals the directly measured expected error at every degree', () => {
+    const r = out.classification.rows;
+    expect(r.map((row) => row.degree)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const row of r) {
+      expect(Math.abs(row.total - row.expectedError)).toBeLessThan(1e-9);
+      expect(Math.abs(row.bias + row.netVariance + row.noiseTerm - row.total)).toBeLessThan(1e-9);
+      expect(row.noise).toBeCloseTo(0.1, 12);
+    }
+  });
+
+  it('0-1 loss: the expected error is U-shaped in the degree and net variance grows with it', () => {
+    const c = out.classification;
+    const r = c.rows;
+    const best = r.find((row) => row.degree === c.bestDegree)!;
+    expect(c.uShape).toBe(true);
+    expect(c.bestDegree).toBeGreaterThan(1);
+    expect(c.bestDegree).toBeLessThan(10);
+    expect(best.expectedError).toBeLessThan(r[0].expectedError - 0.02);
+    expect(best.expectedError).toBeLessThan(r[r.length - 1].expectedError - 0.05);
+    // the Bayes error is the floor, and no degree reaches it on 150 noisy points
+    for (const row of r) expect(row.expectedError).toBeGreaterThan(0.1);
+    // net variance: every high degree (6–10) above every low one (1–3), and 5× from degree 1 to 10
+    expect(Math.max(...r.slice(0, 3).map((row) => row.netVariance))).toBeLessThan(Math.min(...r.slice(5).map((row) => row.netVariance)));
+    expect(r[r.length - 1].netVariance).toBeGreaterThan(5 * r[0].netVariance);
+    // the highest degree interpolates its training set while its expected error is the worst
+    expect(r[r.length - 1].trainError).toBeLessThan(r[0].trainError / 4);
+  });
+});
+
+describe('0-1 loss decomposition (Domingos 2000)', () => {
+  it('one point, main prediction wrong: worked by hand', () => {
+    // 5 models vote 1, 1, 0, 1, 0 where y* = 0: main 1 (wrong), V = P(vote ≠ 1) = 2/5,
+    // c₁ = 2·P(vote = y*) − 1 = 2·0.4 − 1 = −0.2, c₂ = −1: loss = −0.2·0.1 + 1 − 0.4 = 0.58,
+    // and directly: 2 votes right (err η = 0.1), 3 wrong (err 0.9): (2·0.1 + 3·0.9)/5 = 0.58
+    const d = zeroOneDecomposition([1, 1, 0, 1, 0], 0, 0.1);
+    expect(d.main).toBe(1);
+    expect(d.bias).toBe(1);
+    expect(d.variance).toBeCloseTo(0.4, 15);
+    expect(d.c1).toBeCloseTo(-0.2, 15);
+    expect(d.c2).toBe(-1);
+    expect(d.noise).toBe(0.1);
+    expect(d.loss).toBeCloseTo(0.58, 15);
+  });
+
+  it('one point, main prediction right; a tie goes to class 1', () => {
+    // votes 0, 0, 0, 1 where y* = 0, η = 0.2: main 0, V = 1/4, c₁ = 2·0.75 − 1 = 0.5, c₂ = +1:
+    // loss = 0.5·0.2 + 0 + 0.25 = 0.35 = 0.75·0.2 + 0.25·0.8
+    const d = zeroOneDecomposition([0, 0, 0, 1], 0, 0.2);
+    expect([d.main, d.bias, d.c2]).toEqual([0, 0, 1]);
+    expect(d.variance).toBeCloseTo(0.25, 15);
+    expect(d.c1).toBeCloseTo(0.5, 15);
+    expect(d.loss).toBeCloseTo(0.35, 15);
+    // votes 1, 0 where y* = 0: main 1 by the tie rule, bias 1, V = 1/2, c₁ = 0: loss 1 − 0.5 = 0.5
+    const t = zeroOneDecomposition([1, 0], 0, 0.3);
+    expect([t.main, t.bias, t.c2]).toEqual([1, 1, -1]);
+    expect(t.variance).toBe(0.5);
+    expect(t.c1).toBe(0);
+    expect(t.loss).toBeCloseTo(0.5, 15);
+    expect(() => zeroOneDecomposition([], 0, 0.1)).toThrow(/at least one prediction/);
+  });
+
+  it('averaged over points: unbiased and biased variance, the weighted noise, worked by hand', () => {
+    // 3 points × 4 models, (points, models) row-major; η = 0.1
+    // point 0, y* = 1, votes 1 1 1 0: B 0, V 1/4, c₁ 0.5   loss 0.05 + 0.25 = 0.30
+    // point 1, y* = 0, votes 1 1 1 0: B 1, V 1/4, c₁ −0.5  loss −0.05 + 1 − 0.25 = 0.70
+    // point 2, y* = 0, votes 0 0 0 0: B 0, V 0,   c₁ 1     loss 0.10
+    const preds = Uint8Array.from([1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0]);
+    const t = averageZeroOne(preds, 4, Uint8Array.from([1, 0, 0]), 0.1);
+    expect(t.bias).toBeCloseTo(1 / 3, 15);
+    expect(t.unbiasedVariance).toBeCloseTo(0.25 / 3, 15);
+    expect(t.biasedVariance).toBeCloseTo(0.25 / 3, 15);
+    expect(t.netVariance).toBeCloseTo(0, 15);
+    expect(t.noise).toBeCloseTo(0.1, 15);
+    expect(t.noiseTerm).toBeCloseTo((0.05 - 0.05 + 0.1) / 3, 15);
+    expect(t.total).toBeCloseTo((0.3 + 0.7 + 0.1) / 3, 15);
+    expect(() => averageZeroOne(preds, 5, Uint8Array.from([1, 0, 0]), 0.1)).toThrow(/must be \(3, 5\)/);
+  });
+
+  it('logistic regression by Newton: the penalized gradient vanishes at the returned weights', () => {
+    // separable data at degree 6 (28 features, 40 points): only the ridge keeps w finite
+    const n = 40;
+    const degree = 6;
+    const p = featureCount(degree);
+    const pts = new Float64Array(2 * n);
+    const y = new Uint8Array(n);
+    const counts = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      pts[2 * i] = Math.sin(1.7 * i + 0.3);
+      pts[2 * i + 1] = Math.cos(2.9 * i);
+      y[i] = bayesLabel(pts[2 * i], pts[2 * i + 1]);
+      counts[i] = 1 + (i % 3);
+    }
+    const f = polyFeatures2d(pts, degree);
+    expect(f.length).toBe(n * p);
+    const lambda = 1e-3;
+    const w = fitLogistic(f, p, y, counts, lambda);
+    const g = Array.from(w, (v) => lambda * v);
+    for (let i = 0; i < n; i++) {
+      let z = 0;
+      for (let k = 0; k < p; k++) z += f[i * p + k] * w[k];
+      const mu = 1 / (1 + Math.exp(-z));
+      for (let k = 0; k < p; k++) g[k] += counts[i] * (mu - y[i]) * f[i * p + k];
+      expect(z > 0 ? 1 : 0).toBe(y[i]);
+    }
+    expect(Math.max(...g.map(Math.abs))).toBeLessThan(1e-8);
+    expect(Math.max(...Array.from(w, Math.abs))).toBeGreaterThan(1);
   });
 });
 
@@ -125,6 +238,47 @@ describe.skipIf(Boolean(missing))(`experiments on MNIST through the CLI${missing
     expect(html).toContain('Sweep of dropout');
     expect(html).toContain('Ridge regression');
     expect(out.ridge.every((x) => x.maxDifference < 1e-4)).toBe(true);
+  });
+
+  it('extreme at toy scale: repeats, restarts with their test curves, the line scan and sharpness, the report', () => {
+    const r = fitlab(['experiment', 'extreme', '--subset', '20', '--epochs', '2', '--repeats', '2', '--restart-epochs', '2', '--dataset', mnist!, '--out', tmp, '--json', '--quiet'], { timeoutMs: 240_000 });
+    const out = jsonOf<{
+      dir: string; repeats: number; distances: Record<string, number[]>; everyRepeatFarther: boolean;
+      testAccuracy: { extreme: number[] }; cleanTrain: { normal: number[] };
+      restart: { lr: number; batch: number; epochs: number; test: number[]; curves: number[][] };
+      gentleRestarts: { lr: number; batch: number; curve: number[] }[];
+      surface: { line: { alphas: number[]; points: Record<string, { loss: number; accuracy: number }[]> }; sharpness: { normal: { increase: number[]; base: number }; extreme: { increase: number[] } }; distance: number };
+    }>(r);
+    expect(out.repeats).toBe(2);
+    for (const k of ['normal', 'extreme', 'extremeL2']) {
+      expect(out.distances[k]).toHaveLength(2);
+      expect(out.distances[k].every((d) => d > 0)).toBe(true);
+    }
+    expect(out.everyRepeatFarther).toBe(out.distances.extreme.every((d, i) => d > out.distances.normal[i]));
+    expect([out.restart.lr, out.restart.batch, out.restart.epochs]).toEqual([0.5, 32, 2]);
+    expect(out.restart.test).toHaveLength(2);
+    // a restart's curve starts at its extreme point's test accuracy, then one value per epoch, the last the final test
+    out.restart.curves.forEach((c, i) => {
+      expect(c).toHaveLength(3);
+      expect(c[0]).toBe(out.testAccuracy.extreme[i]);
+      expect(c[2]).toBeCloseTo(out.restart.test[i], 10);
+    });
+    expect(out.gentleRestarts.map((g) => [g.lr, g.batch, g.curve.length])).toEqual([[0.01, 128, 3], [0.1, 128, 3]]);
+    const line = out.surface.line;
+    expect(line.alphas).toHaveLength(29);
+    expect(line.alphas[4]).toBe(0);
+    expect(line.alphas[24]).toBe(1);
+    expect(Object.keys(line.points).sort()).toEqual(['clean training', 'corrupted test copies (wrong labels)', 'true test']);
+    // the same test images with their true and their wrong labels: a prediction matches at most one of them
+    line.alphas.forEach((_, i) => {
+      expect(line.points['true test'][i].accuracy + line.points['corrupted test copies (wrong labels)'][i].accuracy).toBeLessThanOrEqual(1 + 1e-12);
+    });
+    expect(out.surface.sharpness.normal.increase).toHaveLength(5);
+    expect(out.surface.sharpness.extreme.increase.every(Number.isFinite)).toBe(true);
+    expect(out.surface.distance).toBeGreaterThan(0);
+    for (const f of ['distance.png', 'distance-histogram.png', 'restart.png', 'line-accuracy.png', 'line-loss.png', 'sharpness.png', 'report.html']) expect(existsSync(join(out.dir, f))).toBe(true);
+    expect(readFileSync(join(out.dir, 'report.html'), 'utf8')).toContain('Sharpness (first repeat)');
+    expect(readdirSync(join(out.dir, 'runs'))).toHaveLength(3 * 2 + 2 + 2);
   });
 
   it('bad options are refused clearly', () => {
