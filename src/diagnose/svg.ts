@@ -73,7 +73,7 @@ function fmtTick(v: number, percent: boolean): string {
   if (a === 0) return '0';
   if (a >= 1000) return v.toFixed(0);
   if (a >= 1) return String(Number(v.toPrecision(3)));
-  if (a < 1e-3) return v.toExponential(Number(v.toExponential(0)) === v ? 0 : 1); // 1e-6, not 0.000001
+  if (a < 1e-3) return v.toExponential(Math.abs(v / Number(v.toExponential(0)) - 1) < 1e-9 ? 0 : 1); // 1e-6, not 0.000001
   return String(Number(v.toPrecision(2)));
 }
 

@@ -194,7 +194,9 @@ export async function extreme(o: ExperimentOptions, restartOptions: RestartOptio
     for (const d of v) c[Math.min(bins - 1, Math.floor(((d - lo) / (hi - lo || 1)) * bins))]++;
     return c;
   };
-  x.chart('distance-histogram', '‖w − w₀‖ histogram', histogramChart([
+  // a histogram says something from about 5 runs on; below that the per-repeat chart above shows every value
+  if (repeats < 5) x.notes.push(`the ‖w − w₀‖ histogram is drawn from --repeats 5 on (the study used 200); with ${repeats} the per-repeat chart shows every value`);
+  if (repeats >= 5) x.chart('distance-histogram', '‖w − w₀‖ histogram', histogramChart([
     { label: 'normal training', edges, counts: hist(dn), color: '#1f77b4' },
     { label: 'extreme points', edges, counts: hist(de), color: '#d62728' },
     { label: 'extreme points with L2', edges, counts: hist(dl), color: '#ff7f0e' },
@@ -283,10 +285,10 @@ function surfaceCharts(x: Experiment, s: Surface): void {
   const xOf = (i: number): number => s.line.alphas[i];
   const xTicks = [-0.2, 0, 0.2, 0.4, 0.6, 0.8, 1, 1.2].map((v) => ({ value: v, label: v === 0 ? '0 normal' : v === 1 ? '1 extreme' : String(v) }));
   x.chart('line-accuracy', 'Accuracy along the line', lineChart(names.map((k) => ({ label: k, values: s.line.points[k].map((p) => p.accuracy), color: colors[k] ?? '#7f7f7f', dots: true })), {
-    title: 'Accuracy on the straight line from the normal solution (α = 0) to the extreme point (α = 1)', xLabel: 'α', yLabel: 'accuracy', percent: true, yMin: 0, yMax: 1, xOf, xTicks,
+    title: 'Accuracy on the line from normal (α = 0) to extreme (α = 1)', xLabel: 'α: weights (1 − α)·normal + α·extreme', yLabel: 'accuracy', percent: true, yMin: 0, yMax: 1, xOf, xTicks,
   }));
   x.chart('line-loss', 'Loss along the line', lineChart(names.map((k) => ({ label: k, values: s.line.points[k].map((p) => p.loss), color: colors[k] ?? '#7f7f7f', dots: true })), {
-    title: 'Cross-entropy on the straight line from the normal solution (α = 0) to the extreme point (α = 1)', xLabel: 'α', yLabel: 'loss (log scale)', logY: true, xOf, xTicks,
+    title: 'Cross-entropy on the line from normal (α = 0) to extreme (α = 1)', xLabel: 'α: weights (1 − α)·normal + α·extreme', yLabel: 'loss (log scale)', logY: true, xOf, xTicks,
   }));
   const sh = s.sharpness;
   x.chart('sharpness', 'Sharpness', lineChart([
@@ -294,7 +296,7 @@ function surfaceCharts(x: Experiment, s: Surface): void {
     { label: 'extreme point, clean training loss', values: sh.extreme.increase, color: '#d62728', dots: true },
     { label: 'extreme point, loss on the memorized wrong labels', values: sh.extremeCorrupted.increase, color: '#ff7f0e', dots: true, dash: '5 3' },
   ], {
-    title: `Sharpness: loss increase under random perturbations (mean of ${sh.directions} directions)`, xLabel: 'perturbation size ε (relative to each tensor\'s norm)', yLabel: 'loss increase (log scale)', logY: true,
+    title: `Sharpness: loss rise under random perturbations w ± δ (${sh.directions} directions)`, xLabel: 'perturbation size ε (relative to each tensor\'s norm)', yLabel: 'loss increase (log scale)', logY: true,
     xOf: (i) => Math.log10(EPSILONS[i]), xTicks: EPSILONS.map((e) => ({ value: Math.log10(e), label: String(e) })),
   }));
   const f = (v: number): string => (Math.abs(v) >= 0.01 ? v.toFixed(3) : v.toExponential(1));
