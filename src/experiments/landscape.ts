@@ -5,7 +5,6 @@
  * tensor's norm (so that layers of different scale are perturbed alike).
  */
 import type { Split } from '../data/dataset.js';
-import { exampleSize } from '../data/dataset.js';
 import { ShapeError } from '../errors.js';
 import type { Trainer } from '../train/fit.js';
 import { RandomStream } from '../tensor/prng.js';
@@ -54,18 +53,6 @@ export function perturbWeights(w: Weights, epsilon: number, rng: RandomStream): 
     for (let j = 0; j < t.length; j++) out[j] = t[j] + scale * d[j];
     return out;
   });
-}
-
-/** Copies of the examples at these indices. */
-export function pickExamples(split: Split, indices: number[], shape: number[]): Split {
-  const per = exampleSize(shape);
-  const x = split.x instanceof Uint8Array ? new Uint8Array(indices.length * per) : new Float32Array(indices.length * per);
-  const y = new Int32Array(indices.length);
-  indices.forEach((i, k) => {
-    x.set(split.x.subarray(i * per, (i + 1) * per), k * per);
-    y[k] = split.y[i];
-  });
-  return { x, y };
 }
 
 export interface Probe {

@@ -4,7 +4,7 @@
  * bias–variance decomposition lives in bias-variance.ts.
  */
 import { PNG } from 'pngjs';
-import { type Dataset, type Split, exampleSize } from '../data/dataset.js';
+import { type Dataset, type Split, exampleSize, take } from '../data/dataset.js';
 import { loadDataset } from '../data/locate.js';
 import { applyVal, parseVal } from '../data/splits.js';
 import { readWeightsLog } from '../diagnose/run-report.js';
@@ -15,7 +15,7 @@ import { RandomStream } from '../tensor/prng.js';
 import { join } from 'node:path';
 import { armCurves, dataFacts, fmtInt } from './common.js';
 import { type Arm, type ArmRun, Experiment, type ExperimentOptions, type Stat, type TrainedContext, stat } from './experiment.js';
-import { type LineScan, type Probe, type Sharpness, WeightProbe, distance, pickExamples, scanLine, sharpness } from './landscape.js';
+import { type LineScan, type Probe, type Sharpness, WeightProbe, distance, scanLine, sharpness } from './landscape.js';
 import { htmlTable } from './report.js';
 import { preset, regularized } from './specs.js';
 
@@ -260,14 +260,14 @@ function lossSurface(ctx: TrainedContext, normalWeights: Float32Array[], cleanN:
     }
     return idx.slice(0, Math.min(m, count));
   };
-  const shape = ctx.dataset.shape;
+  const per = exampleSize(ctx.dataset.shape);
   // the same test images with their wrong (memorized) and their true labels
   const images = sample(0, testN);
   const splits: Record<string, Split> = {
-    'clean training': pickExamples(ctx.train, sample(0, cleanN), shape),
-    'corrupted test copies (wrong labels)': pickExamples(ctx.train, images.map((i) => cleanN + i), shape),
+    'clean training': take(ctx.train, sample(0, cleanN), per),
+    'corrupted test copies (wrong labels)': take(ctx.train, images.map((i) => cleanN + i), per),
   };
-  if (ctx.dataset.test) splits['true test'] = pickExamples(ctx.dataset.test, images, shape);
+  if (ctx.dataset.test) splits['true test'] = take(ctx.dataset.test, images, per);
   const probe = new WeightProbe(ctx.trainer, splits, ctx.dataset.scale);
   const extremeWeights = probe.weights;
   const line = scanLine(probe, normalWeights, extremeWeights, ALPHAS);

@@ -4,9 +4,9 @@
  * relative size, and sharpness (zero at ε = 0, growing with ε at a trained minimum).
  */
 import { describe, expect, it } from 'vitest';
-import type { Split } from '../../src/data/dataset.js';
+import { type Split, exampleSize, take } from '../../src/data/dataset.js';
 import { synthetic2d } from '../../src/data/synthetic.js';
-import { WeightProbe, distance, lerpWeights, norm, perturbWeights, pickExamples, scanLine, sharpness } from '../../src/experiments/landscape.js';
+import { WeightProbe, distance, lerpWeights, norm, perturbWeights, scanLine, sharpness } from '../../src/experiments/landscape.js';
 import { LossHead } from '../../src/nn/losses.js';
 import { type ModelSpec, modelFromSpec } from '../../src/nn/spec.js';
 import { createOptimizer } from '../../src/optim/optimizers.js';
@@ -85,7 +85,7 @@ describe('sharpness', () => {
     const trainer = trainerFor({ input: [2], layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 3, activation: 'softmax' }] });
     await trainer.fit(ds.train, { epochs: 40 });
     const trained = trainer.model.params().map((p) => Float32Array.from(p.value));
-    const probe = new WeightProbe(trainer, { train: pickExamples(ds.train, [...Array(200).keys()], ds.shape) }, ds.scale);
+    const probe = new WeightProbe(trainer, { train: take(ds.train, [...Array(200).keys()], exampleSize(ds.shape)) }, ds.scale);
     const s = sharpness(probe, probe.weights, 'train', [0, 0.01, 0.1, 0.5], 4, 11);
     expect(s.increase[0]).toBe(0);
     expect(s.spread[0]).toBe(0);
