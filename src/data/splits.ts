@@ -53,8 +53,12 @@ export function formatVal(v: ValSpec): string {
   }
 }
 
-/** Per class, a seeded round(fraction·count) of its examples go to validation. */
-export function stratifiedSplit(split: Split, fraction: number, classes: number, per: number, seed: number): { train: Split; val: Split } {
+/**
+ * The stratified splits' one mechanism: per class, a seeded order of its examples; position i of
+ * a class with `count` examples validates when `validates(i, count)`. Each part keeps the original
+ * order (training shuffles per epoch anyway).
+ */
+function dealByClass(split: Split, classes: number, per: number, seed: number, validates: (i: number, count: number) => boolean): { train: Split; val: Split } {
   const rng = new RandomStream(seed, STREAM_SPLIT);
   const byClass: number[][] = Array.from({ length: classes }, () => []);
   split.y.forEach((l, i) => byClass[l].push(i));
@@ -62,13 +66,16 @@ export function stratifiedSplit(split: Split, fraction: number, classes: number,
   const trainIdx: number[] = [];
   for (const members of byClass) {
     const order = rng.shuffle(Int32Array.from(members));
-    const k = Math.round(fraction * members.length);
-    for (let i = 0; i < order.length; i++) (i < k ? valIdx : trainIdx).push(order[i]);
+    for (let i = 0; i < order.length; i++) (validates(i, order.length) ? valIdx : trainIdx).push(order[i]);
   }
-  // keep the original order inside each part (training shuffles per epoch anyway)
   trainIdx.sort((a, b) => a - b);
   valIdx.sort((a, b) => a - b);
   return { train: take(split, trainIdx, per), val: take(split, valIdx, per) };
+}
+
+/** Per class, a seeded round(fraction·count) of its examples go to validation. */
+export function stratifiedSplit(split: Split, fraction: number, classes: number, per: number, seed: number): { train: Split; val: Split } {
+  return dealByClass(split, classes, per, seed, (i, count) => i < Math.round(fraction * count));
 }
 
 /**
@@ -76,18 +83,7 @@ export function stratifiedSplit(split: Split, fraction: number, classes: number,
  * `fold` validates and the others train (the same seed gives the same folds for every I).
  */
 export function foldSplit(split: Split, fold: number, folds: number, classes: number, per: number, seed: number): { train: Split; val: Split } {
-  const rng = new RandomStream(seed, STREAM_SPLIT);
-  const byClass: number[][] = Array.from({ length: classes }, () => []);
-  split.y.forEach((l, i) => byClass[l].push(i));
-  const valIdx: number[] = [];
-  const trainIdx: number[] = [];
-  for (const members of byClass) {
-    const order = rng.shuffle(Int32Array.from(members));
-    for (let i = 0; i < order.length; i++) ((i % folds) + 1 === fold ? valIdx : trainIdx).push(order[i]);
-  }
-  trainIdx.sort((a, b) => a - b);
-  valIdx.sort((a, b) => a - b);
-  return { train: take(split, trainIdx, per), val: take(split, valIdx, per) };
+  return dealByClass(split, classes, per, seed, (i) => (i % folds) + 1 === fold);
 }
 
 /** Apply a validation spec to the training split. */
