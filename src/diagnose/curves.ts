@@ -161,17 +161,41 @@ export interface Divergence {
   reason: string;
 }
 
+/** How far above the first epoch's loss a later training loss must climb to count as exploded. */
+export const EXPLODE_FACTOR = 100;
+
 /**
- * NaN/Inf losses, or a loss that ends far above where it started and its minimum. `val` is
- * null when the history has no validation column (then nothing about it is judged).
+ * The training loss above which a classifier has surely exploded: 100× the cross-entropy of a
+ * chance guess, ln(classes) (ln 1000 when the class count is unknown). A cross-entropy of a
+ * working model stays near or below ln(classes); Keras even clips it at −ln(1e-7) ≈ 16.1.
  */
-export function findDivergence(train: Curve, val: Curve | null): Divergence | null {
+export function explodedLossCeiling(classes: number | null | undefined): number {
+  return EXPLODE_FACTOR * Math.log(classes && classes >= 2 ? classes : 1000);
+}
+
+/**
+ * NaN/Inf losses, or a loss that exploded: it climbed EXPLODE_FACTOR× above the first epoch's,
+ * rose above explodedLossCeiling(classes) (a learning rate of 1e10 gives 7e20 from epoch 1 on, so
+ * nothing but the scale gives it away), or ends far above where it started and its minimum.
+ * `val` is null when the history has no validation column (then nothing about it is judged).
+ */
+export function findDivergence(train: Curve, val: Curve | null, classes?: number | null): Divergence | null {
   for (let i = 0; i < train.length; i++) {
     if (!Number.isFinite(train[i])) return { epoch: i, reason: `the training loss is ${train[i]} at epoch ${i + 1}` };
   }
   if (val) {
     for (let i = 0; i < val.length; i++) {
       if (!Number.isFinite(val[i])) return { epoch: i, reason: `the validation loss is ${val[i]} at epoch ${i + 1}` };
+    }
+  }
+  const ceiling = explodedLossCeiling(classes);
+  for (let i = 0; i < train.length; i++) {
+    if (train[i] > ceiling) {
+      const chance = classes && classes >= 2 ? `ln(${classes}) = ${Math.log(classes).toPrecision(3)}, the loss of a chance guess` : 'any cross-entropy of a working classifier';
+      return { epoch: i, reason: `the training loss exploded to ${train[i].toPrecision(3)} at epoch ${i + 1}, far above ${chance}` };
+    }
+    if (i > 0 && train[0] > 0 && train[i] > EXPLODE_FACTOR * train[0]) {
+      return { epoch: i, reason: `the training loss exploded from ${train[0].toPrecision(3)} (epoch 1) to ${train[i].toPrecision(3)} at epoch ${i + 1}` };
     }
   }
   const n = train.length;

@@ -171,7 +171,7 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
     accuracy: m.accuracy !== null && m.valAccuracy !== null ? m.accuracy - m.valAccuracy : null,
     loss: m.valLoss !== null ? m.valLoss - m.loss : null,
   });
-  const divergence = findDivergence(c.loss, c.valLoss);
+  const divergence = findDivergence(c.loss, c.valLoss, classes);
   const onset = hasVal && !divergence ? findOnset(c.loss, c.valLoss as number[]) : null;
   const trainTrend = endTrend(smooth(c.loss));
   const valTrend = hasVal ? endTrend(smooth(c.valLoss as number[])) : null;

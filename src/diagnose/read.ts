@@ -23,10 +23,18 @@ export interface LoadedHistory {
 /** Keras' old and new key spellings → ours. */
 const KEY_ALIASES: Record<string, string> = { acc: 'accuracy', val_acc: 'val_accuracy', lr: 'learning_rate' };
 
-/** JSON.parse that accepts Python's bare NaN, Infinity and -Infinity (outside strings). */
+/** Deepest nesting a history file may have: a Keras history is 2–3 levels deep. */
+export const MAX_HISTORY_DEPTH = 64;
+
+/**
+ * JSON.parse that accepts Python's bare NaN, Infinity and -Infinity (outside strings). Nesting
+ * deeper than MAX_HISTORY_DEPTH is refused before parsing: JSON.parse's reviver recurses and
+ * would overflow the stack on a 200,000-deep file.
+ */
 export function parsePythonJson(text: string): unknown {
   let out = '';
   let inString = false;
+  let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (inString) {
@@ -40,6 +48,9 @@ export function parsePythonJson(text: string): unknown {
       out += ch;
       continue;
     }
+    if (ch === '[' || ch === '{') {
+      if (++depth > MAX_HISTORY_DEPTH) throw new FitlabError(`the JSON nests deeper than ${MAX_HISTORY_DEPTH} levels (a Keras history is a dict of lists)`);
+    } else if (ch === ']' || ch === '}') depth--;
     const rest = text.slice(i, i + 9);
     if (rest.startsWith('NaN')) { out += '"__NaN__"'; i += 2; continue; }
     if (rest.startsWith('-Infinity')) { out += '"__-Inf__"'; i += 8; continue; }
@@ -54,8 +65,14 @@ export function fromKerasDict(dict: Record<string, unknown>, where: string): Epo
   const isDict = dict !== null && typeof dict === 'object' && !Array.isArray(dict);
   const lists = (isDict ? Object.entries(dict).filter(([, v]) => Array.isArray(v)) : []) as [string, unknown[]][];
   if (!lists.length) throw new FitlabError(`${where}: expected a Keras history (a dict of lists such as {"loss": [...], "val_loss": [...]})`);
-  const n = Math.max(...lists.map(([, v]) => v.length));
   if (!lists.some(([k]) => k === 'loss')) throw new FitlabError(`${where}: the history has no "loss" list (keys: ${lists.map(([k]) => k).join(', ')})`);
+  // Keras writes one value per epoch in every list: lists of different lengths are a damaged or
+  // hand-merged file, and padding the short ones with NaN would read as a divergence
+  const n = lists[0][1].length;
+  if (lists.some(([, v]) => v.length !== n)) {
+    const lengths = lists.map(([k, v]) => `${k}: ${v.length}`).join(', ');
+    throw new FitlabError(`${where}: the lists have different lengths (${lengths})`, 'a Keras history holds one value per epoch in every list');
+  }
   return Array.from({ length: n }, (_, i) => {
     const log: Record<string, number> = { epoch: i };
     for (const [k, v] of lists) {
@@ -66,6 +83,7 @@ export function fromKerasDict(dict: Record<string, unknown>, where: string): Epo
       else if (x === null || x === undefined) value = Number.NaN;
       else if (typeof x === 'string') value = numberCell(x);
       if (value === undefined) throw new FitlabError(`${where}: "${k}"[${i}] is ${describe(x)}, not a number`);
+      checkMetric(KEY_ALIASES[k] ?? k, value, `${where}: "${k}"[${i}] (epoch ${i + 1})`);
       log[KEY_ALIASES[k] ?? k] = value;
     }
     log.learning_rate ??= Number.NaN;
@@ -88,6 +106,43 @@ function numberCell(text: string): number | undefined {
   return Number.isNaN(v) ? undefined : v;
 }
 
+/** Keys that hold accuracies: accuracy, val_accuracy, sparse_categorical_accuracy, … */
+const isAccuracyKey = (key: string): boolean => key.includes('accuracy');
+const isLossKey = (key: string): boolean => key === 'loss' || key === 'val_loss';
+
+/**
+ * Refuse numbers no classifier run can log, naming the place (`at`): an accuracy outside [0, 1]
+ * (97.3 is likely a percentage — we refuse rather than guess) and a negative loss (cross-entropy
+ * and mean squared error, the losses fitlab trains with, are never below 0). NaN and ±Infinity
+ * in a loss are data (a divergence); NaN in an accuracy is a missing value.
+ */
+export function checkMetric(key: string, value: number, at: string): void {
+  if (isAccuracyKey(key) && !Number.isNaN(value) && !(value >= 0 && value <= 1)) {
+    const hint = value > 1 && value <= 100 ? `if ${value} is a percentage, divide the column by 100 (fitlab reads accuracies as fractions)` : undefined;
+    throw new FitlabError(`${at}: ${key} is ${value}; an accuracy must be in [0, 1]`, hint);
+  }
+  if (isLossKey(key) && Number.isFinite(value) && value < 0) {
+    throw new FitlabError(`${at}: ${key} is ${value}; a cross-entropy loss is never negative`, 'fitlab diagnoses classifiers trained with cross-entropy (or mean squared error), whose losses are ≥ 0');
+  }
+}
+
+/**
+ * Check the epochs read from a history.jsonl: each line an object whose loss is a number (null
+ * is a missing value, already NaN) and whose metrics pass checkMetric.
+ */
+function checkJsonlEpochs(history: EpochLog[], file: string): void {
+  history.forEach((log, i) => {
+    const at = `${file}: line ${i + 1}`;
+    if (!log || typeof log !== 'object' || Array.isArray(log)) throw new FitlabError(`${at} is ${describe(log)}, not an object of metrics`);
+    if (typeof log.loss !== 'number') throw new FitlabError(`${at}: "loss" is ${describe(log.loss)}, not a number`);
+    for (const [k, v] of Object.entries(log)) {
+      if (!isAccuracyKey(k) && !isLossKey(k)) continue;
+      if (typeof v !== 'number') throw new FitlabError(`${at}: "${k}" is ${describe(v)}, not a number`);
+      checkMetric(k, v, `${at} (epoch ${i + 1})`);
+    }
+  });
+}
+
 /** A Keras CSVLogger file → epoch logs. */
 export function fromCsv(text: string, where: string): EpochLog[] {
   const lines = text.split(/\r?\n/).filter((l) => l.trim());
@@ -97,10 +152,15 @@ export function fromCsv(text: string, where: string): EpochLog[] {
   if (!header.includes('loss')) throw new FitlabError(`${where}: the CSV header has no "loss" column (columns: ${header.join(', ')})`);
   return lines.slice(1).map((line, r) => {
     const cells = line.split(sep);
+    // a ragged row cannot say which value belongs to which column (a missing value is an empty cell)
+    if (cells.length !== header.length) {
+      throw new FitlabError(`${where}: line ${r + 2} has ${cells.length} cells; the header has ${header.length} columns (${header.join(', ')})`);
+    }
     const log: Record<string, number> = {};
     header.forEach((h, i) => {
-      const value = numberCell(cells[i] ?? '');
+      const value = numberCell(cells[i]);
       if (value === undefined) throw new FitlabError(`${where}: line ${r + 2}, column "${h}": ${describe(cells[i])} is not a number`);
+      checkMetric(h, value, `${where}: line ${r + 2}, column "${h}"`);
       log[h] = value;
     });
     log.epoch = Number.isFinite(log.epoch) ? log.epoch : r;
@@ -120,6 +180,7 @@ export function loadHistory(path: string, classes?: number): LoadedHistory {
     const context = config ? contextFromRunConfig(config) : {};
     if (classes) context.classes = classes;
     const history = readHistoryFile(file);
+    checkJsonlEpochs(history, file);
     if (!history.length) throw new FitlabError(`${file} holds no epochs`, 'the run may not have finished an epoch yet');
     return { history, source: file, kind: 'run', runDir: path, context };
   }
@@ -127,11 +188,16 @@ export function loadHistory(path: string, classes?: number): LoadedHistory {
   const ctx: DiagnoseContext = classes ? { classes } : {};
   const loaded = ((): LoadedHistory => {
     if (/\.csv$/i.test(path)) return { history: fromCsv(text, path), source: path, kind: 'keras-csv', runDir: null, context: ctx };
-    if (/\.jsonl$/i.test(path)) return { history: readHistoryFile(path), source: path, kind: 'jsonl', runDir: null, context: ctx };
+    if (/\.jsonl$/i.test(path)) {
+      const history = readHistoryFile(path);
+      checkJsonlEpochs(history, path);
+      return { history, source: path, kind: 'jsonl', runDir: null, context: ctx };
+    }
     let parsed: unknown;
     try {
       parsed = parsePythonJson(text);
     } catch (err) {
+      if (err instanceof FitlabError) throw new FitlabError(`${path}: ${err.message}`);
       throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message}`);
     }
     const obj = (parsed && typeof parsed === 'object' && 'history' in parsed ? parsed.history : parsed) as Record<string, unknown>;

@@ -312,6 +312,28 @@ describe('diverged', () => {
     expect(d.divergence).toEqual({ epoch: 3, reason: 'the training loss exploded from 0.800 (epoch 3) to 40.0' });
     expect(d.advice[0].action).toBe('lower the learning rate (try 0.010)');
   });
+  it('a loss huge from the first epoch and still falling (--lr 1e10: 7e20) is diverged, not "not converged"', () => {
+    // the shape of a not-converged run (falling 5% per epoch, accuracy at chance), at the scale of an explosion
+    const loss = Array.from({ length: 10 }, (_, i) => 7e20 * 0.95 ** i);
+    const d = diagnose(base(loss, loss.map((v) => 1.1 * v)), { ...TEN, learningRate: 1e10 });
+    expect(d.regime).toBe('diverged');
+    expect(d.divergence).toEqual({ epoch: 0, reason: 'the training loss exploded to 7.00e+20 at epoch 1, far above ln(10) = 2.30, the loss of a chance guess' });
+    expect(d.summary).toBe('Diverged: the training loss exploded to 7.00e+20 at epoch 1, far above ln(10) = 2.30, the loss of a chance guess.');
+    expect(d.advice[0].action).toBe('lower the learning rate (try 1.0e+9)');
+    expect(diagnosisText(d)).not.toMatch(/raise the learning rate/);
+    // without a class count the scale still gives it away
+    expect(diagnose(base(loss)).divergence?.reason).toBe('the training loss exploded to 7.00e+20 at epoch 1, far above any cross-entropy of a working classifier');
+  });
+  it('a loss that jumps 100× above its first epoch and slowly comes down is diverged at the jump', () => {
+    const loss = [2.3, 2.1, 250, 240, 230, 220, 210, 200];
+    const d = diagnose(base(loss), { ...TEN, learningRate: 0.5 });
+    expect(d.regime).toBe('diverged');
+    expect(d.divergence).toEqual({ epoch: 2, reason: 'the training loss exploded to 250 at epoch 3, far above ln(10) = 2.30, the loss of a chance guess' });
+    // with 1000 classes the ceiling is 100·ln(1000) ≈ 691: the 100× rise over epoch 1 is what fires
+    const wide = diagnose(base(loss), { classes: 1000 });
+    expect(wide.divergence).toEqual({ epoch: 2, reason: 'the training loss exploded from 2.30 (epoch 1) to 250 at epoch 3' });
+    expect(wide.advice[0].action).toMatch(/^lower the learning rate/);
+  });
   it.each(SEEDS)('noise on a run that turns NaN does not change the epoch (seed %i)', (seed) => {
     const h = noisy(overfitting(), seed, 0.02).map((e, i) => (i >= 22 ? { ...e, loss: Number.NaN, val_loss: Number.NaN } : e));
     const d = diagnose(h, TEN);
