@@ -11,17 +11,24 @@ export interface ServeFlags {
   host: string;
   runs: string;
   experiments: string;
+  /** false with --no-token: state changes need no token (a warning says so) */
+  token?: boolean;
+  maxRuns?: number;
 }
 
 /** Start the server, warning when it listens beyond this machine. */
 export async function openDashboard(flags: ServeFlags, log: (line: string) => void): Promise<Dashboard> {
   if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new ArgumentError(`--port must be an integer in [0, 65535]; received ${flags.port}`);
+  const maxRuns = flags.maxRuns ?? 2;
+  if (!Number.isInteger(maxRuns) || maxRuns < 1) throw new ArgumentError(`--max-runs must be an integer >= 1; received ${maxRuns}`);
+  const noToken = flags.token === false;
   if (!isLoopback(flags.host)) {
-    log(`fitlab serve: WARNING: listening on ${flags.host}: anyone who can reach this machine can see your runs and start training.`);
-    log('fitlab serve: the dashboard has no authentication; keep the default --host 127.0.0.1 unless you trust the network.');
+    log(`fitlab serve: WARNING: listening on ${flags.host}: anyone who can reach this machine ${noToken ? 'can see your runs and start training' : 'and has the token can see your runs and start training'}.`);
+    log('fitlab serve: the connection is plain HTTP; keep the default --host 127.0.0.1 unless you trust the network.');
   }
-  const d = await startDashboard({ port: flags.port, host: flags.host, runs: flags.runs, experiments: flags.experiments });
-  log(`fitlab dashboard: ${d.url}   (runs from ${d.runsDir}; Ctrl-C to quit)`);
+  if (noToken) log('fitlab serve: WARNING: --no-token: any program on this machine can start, steer and stop runs through the dashboard.');
+  const d = await startDashboard({ port: flags.port, host: flags.host, runs: flags.runs, experiments: flags.experiments, token: noToken ? null : undefined, maxRuns });
+  log(`fitlab dashboard: ${d.pageUrl}   (runs from ${d.runsDir}; Ctrl-C to quit)`);
   return d;
 }
 
@@ -60,12 +67,12 @@ export async function trainWithDashboard(config: TrainRunConfig | { resume: stri
   process.on('SIGTERM', onSignal);
   try {
     const id = await session.started;
-    log(`training ${id} — watch it at ${d.url}`);
+    log(`training ${id} — watch it at ${d.pageUrl}`);
     await Promise.race([session.finished, quitting]);
     const s = session.state;
     const last = s.epochs[s.epochs.length - 1];
     log(`run ${s.status}${s.error ? `: ${s.error}` : ''}: ${s.epochs.length} epochs${last?.val_accuracy !== undefined ? `, val_accuracy ${(100 * last.val_accuracy).toFixed(1)}%` : ''}${s.diagnosis ? `; ${s.diagnosis.regime}` : ''}`);
-    log(`the dashboard stays open at ${d.url} — Ctrl-C to quit`);
+    log(`the dashboard stays open at ${d.pageUrl} — Ctrl-C to quit`);
     await quitting;
     return s.status === 'failed' ? 1 : 0;
   } finally {
@@ -83,6 +90,8 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to bind; anything but loopback exposes the dashboard to the network', '127.0.0.1')
     .option('--runs <dir>', 'folder of run directories to list and to train into', 'runs')
     .option('--experiments <dir>', 'folder of experiment directories', 'experiments')
+    .option('--max-runs <n>', 'runs that may train at once from the page', intOption('--max-runs', 1), 2)
+    .option('--no-token', 'let state changes through without the URL\'s token (any local program could start runs)')
     .addHelpText('after', `
 Examples:
   fitlab serve                       # http://127.0.0.1:6006/

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { relative } from 'node:path';
 import { diagnosisText } from '../diagnose/text.js';
 import { ArgumentError } from '../errors.js';
-import { type DataTools, type RunHooks, type TrainRunConfig, type TrainRunResult, resumeRun, trainRun } from '../run/train-run.js';
+import { type DataTools, type RunHooks, type TrainRunConfig, type TrainRunResult, describeCheckpointAt, resumeRun, trainRun } from '../run/train-run.js';
 import { type Output, fmt, intOption, makeOutput, numberOption, pct, setupBackend, shapeOption } from './common.js';
 import { TrainingProgress } from './progress.js';
 import { trainWithDashboard } from './serve.js';
@@ -39,11 +39,14 @@ interface TrainFlags {
   randomLabels?: number;
   corruptTest?: string;
   resume?: string;
+  allowDataChange?: boolean;
   quiet?: boolean;
   json?: boolean;
   serve?: boolean;
   port: number;
   host: string;
+  token: boolean;
+  maxRuns: number;
 }
 
 /** The dataset-tool flags as a DataTools object, or undefined when none is given. */
@@ -120,9 +123,8 @@ export function reportRun(out: Output, r: TrainRunResult): void {
   const failed = r.stopReason !== null && !/early stopping/.test(r.stopReason);
   if (r.stopReason) out.always(`${failed ? 'Training stopped' : 'Stopped'}: ${r.stopReason}`);
   if (failed) {
-    out.always(r.lastGoodEpoch === null
-      ? `The last good checkpoint is the initial state (${rel}/checkpoint); model-final/ was not written.`
-      : `The last good checkpoint is the end of epoch ${r.lastGoodEpoch + 1} (${rel}/checkpoint); model-final/ was not written.`);
+    // what checkpoint/ really holds (a NaN never overwrites it; a resumed run starts from its own)
+    out.always(`The last good checkpoint is ${describeCheckpointAt(r.checkpointAt)} (${rel}/checkpoint); model-final/ was not written.`);
     out.always('Try a smaller learning rate; see `fitlab diagnose ' + rel + '`.');
   }
   const f = r.final;
@@ -187,9 +189,12 @@ export function registerTrain(program: Command): void {
     .option('--random-labels <fraction>', 'draw this fraction of training labels uniformly at random (1: all)', numberOption('--random-labels', 0, 1))
     .option('--corrupt-test <copies>', "append the test set with every label wrong, N times or 'auto' (about the training size): extreme overfitting points")
     .option('--resume <run-dir>', 'continue a run from its checkpoint (same data, split and seed)')
+    .option('--allow-data-change', 'with --resume: continue even though the data differs from what the run started with (its fingerprint in config.json)')
     .option('--serve', 'train in the live dashboard (a local web page; see `fitlab serve`)')
     .option('--port <n>', 'with --serve: the dashboard\'s port', intOption('--port', 0), 6006)
     .option('--host <host>', 'with --serve: the address to bind', '127.0.0.1')
+    .option('--no-token', 'with --serve: the page\'s state changes need no token (see `fitlab serve --help`)')
+    .option('--max-runs <n>', 'with --serve: runs that may train at once, this one included', intOption('--max-runs', 1), 2)
     .option('--quiet', 'no progress output')
     .option('--json', 'print one JSON object with the results (progress goes to stderr)')
     .addHelpText('after', `
@@ -202,7 +207,7 @@ Examples:
       const out = makeOutput(flags);
       setupBackend(flags);
       if (flags.serve) {
-        const dash = { port: flags.port, host: flags.host, runs: flags.out, experiments: 'experiments' };
+        const dash = { port: flags.port, host: flags.host, runs: flags.out, experiments: 'experiments', token: flags.token, maxRuns: flags.maxRuns };
         const log = (l: string): void => out.always(l);
         process.exitCode = await trainWithDashboard(flags.resume ? { resume: flags.resume, epochs: flags.epochs } : trainConfig(flags), dash, log);
         return;
@@ -219,8 +224,9 @@ Examples:
       try {
         if (flags.resume) {
           if (flags.model || flags.dataset) throw new ArgumentError('--resume continues a run with its own model and dataset; drop --model and --dataset');
-          result = await resumeRun(flags.resume, hooks, { epochs: flags.epochs, threads: flags.threads });
+          result = await resumeRun(flags.resume, hooks, { epochs: flags.epochs, threads: flags.threads, allowDataChange: flags.allowDataChange });
         } else {
+          if (flags.allowDataChange) throw new ArgumentError('--allow-data-change only applies with --resume <run-dir>');
           result = await trainRun(trainConfig(flags), hooks);
         }
       } finally {

@@ -71,10 +71,32 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
+    value = JSON.parse(text) as unknown;
+  } catch {
+    // JSON.parse's message quotes the text it choked on; the reason is enough
+    throw new HttpError(400, 'the body is not valid JSON');
+  }
+  checkDepth(value, MAX_DEPTH);
+  return value;
+}
+
+/** Nesting a request body may have: a model spec needs a handful of levels. */
+export const MAX_DEPTH = 32;
+
+/**
+ * Refuse a value nested deeper than `max` levels. JSON.parse builds 100,000 nested arrays
+ * without complaint, but every recursive reader after it (validation messages, structured
+ * clone to the worker, JSON.stringify) would overflow the stack; this walk is iterative.
+ */
+export function checkDepth(value: unknown, max: number): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) throw new HttpError(400, `the body is nested deeper than ${max} levels`);
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
   }
 }
 

@@ -12,6 +12,9 @@
  *   GET  /api/experiments           experiment rows
  *   GET  /runs/<id>/<file>          a file of a run (report.html, charts, history)
  *   GET  /experiments/<id>/<file>   a file of an experiment
+ *
+ * Every state change (any method but GET/HEAD) must come from our own origin and carry the
+ * per-server token (guard.ts); at most `maxRuns` runs train at once (429 beyond).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
@@ -20,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { FitlabError } from '../errors.js';
 import { PRESET_NAMES } from '../nn/presets.js';
 import { packageRoot } from '../util/paths.js';
+import { checkSameOrigin, checkToken, newToken } from './guard.js';
 import { HttpError, contentType, readJson, resolveUnder, safeSegments, send, sendJson } from './http.js';
 import type { LiveState } from './protocol.js';
 import { listExperiments, listRunRows, runDetail, runDirOf } from './runs.js';
@@ -35,11 +39,19 @@ export interface ServeOptions {
   experiments?: string;
   /** folder of the bundled page (default <package>/dist/web) */
   assets?: string;
+  /** the token state changes need: a string, undefined for a fresh random one, null for none (--no-token) */
+  token?: string | null;
+  /** runs that may train at once (default 2) */
+  maxRuns?: number;
 }
 
 export interface Dashboard {
   server: Server;
+  /** the server's base URL (no token) */
   url: string;
+  /** the URL to open: `url` with `?token=…` when a token is required */
+  pageUrl: string;
+  token: string | null;
   port: number;
   sessions: Sessions;
   hub: SseHub;
@@ -61,6 +73,9 @@ function loadAssets(dir: string): Map<string, Buffer> {
   return new Map(readdirSync(dir).map((name) => [name, readFileSync(join(dir, name))]));
 }
 
+/** The path of a request without its query: the log must not record the token. */
+const pathOf = (req: IncomingMessage): string => (req.url ?? '/').split('?')[0];
+
 export function defaultAssetsDir(): string {
   return join(packageRoot(), 'dist', 'web');
 }
@@ -74,6 +89,9 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
   const hub = new SseHub();
   const sessions = new Sessions(hub);
   let port = options.port ?? 6006;
+  const token = options.token === undefined ? newToken() : options.token;
+  const maxRuns = options.maxRuns ?? 2;
+  if (!Number.isInteger(maxRuns) || maxRuns < 1) throw new FitlabError(`maxRuns must be an integer >= 1; received ${maxRuns}`);
 
   const hostAllowed = (header: string | undefined): boolean => {
     // DNS rebinding: a page on another site must not reach us by pointing its name at 127.0.0.1
@@ -89,8 +107,21 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
     if (!hostAllowed(req.headers.host)) throw new HttpError(421, 'this dashboard answers only to localhost / 127.0.0.1');
     const raw = req.url ?? '/';
     const path = raw.split('?')[0];
+    const query = new URLSearchParams(raw.slice(path.length + 1));
     const method = req.method ?? 'GET';
     const get = method === 'GET' || method === 'HEAD';
+    if (!get) {
+      checkSameOrigin(req);
+      checkToken(req, token, null);
+    } else if (!isLoopback(host) && (path.startsWith('/api/') || path.startsWith('/runs/') || path.startsWith('/experiments/'))) {
+      // Reads need the token only beyond loopback. On loopback the same-origin policy keeps
+      // other sites' pages from reading our answers (we send no CORS headers) and the Host
+      // check stops DNS rebinding, so a read-only GET is safe without it and the page's links
+      // stay plain. Bound to a network address, anyone who can reach the port could read every
+      // run, config and report: there the token guards reads too (header or ?token=, since
+      // EventSource and report links cannot set headers). The page itself holds no data.
+      checkToken(req, token, query);
+    }
     if (path === '/' || path === '/index.html') {
       if (!get) throw new HttpError(405, 'method not allowed');
       return send(res, 200, assets.get('index.html') as Buffer, 'text/html; charset=utf-8', { 'Cache-Control': 'no-cache' });
@@ -123,6 +154,10 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
       }
       if (method !== 'POST') throw new HttpError(405, 'method not allowed');
       const config = parseStartRun(await readJson(req), runsDir);
+      // counted and started in one synchronous step: two POSTs at once cannot both pass
+      if (sessions.activeCount() >= maxRuns) {
+        throw new HttpError(429, `${maxRuns} run${maxRuns === 1 ? ' is' : 's are'} already training (the limit, --max-runs ${maxRuns}); stop one or wait for it to finish`);
+      }
       const session = await sessions.start(Sessions.config(config));
       return sendJson(res, 201, { id: session.id, command: trainCommand({ ...config, out: undefined }) });
     }
@@ -153,8 +188,9 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : err instanceof FitlabError ? 400 : 500;
-      const message = err instanceof Error ? err.message : String(err);
-      if (status === 500) process.stderr.write(`fitlab serve: internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? message}\n`);
+      // an unexpected error's message may quote what it read (JSON.parse does): only the log sees it
+      const message = status === 500 ? 'internal error (details in the server\'s log)' : (err as Error).message;
+      if (status === 500) process.stderr.write(`fitlab serve: internal error on ${req.method} ${pathOf(req)}: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
       if (res.headersSent) {
         res.end();
         return;
@@ -174,9 +210,10 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
   });
   port = (server.address() as AddressInfo).port;
   const shown = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown}:${port}/`;
   return {
-    server, port, sessions, hub, runsDir,
-    url: `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown}:${port}/`,
+    server, port, sessions, hub, runsDir, token, url,
+    pageUrl: token === null ? url : `${url}?token=${token}`,
     async close() {
       hub.close();
       await sessions.closeAll();

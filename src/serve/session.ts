@@ -135,6 +135,8 @@ export class LiveSession {
 
 export class Sessions {
   private readonly byId = new Map<string, LiveSession>();
+  /** every session ever started here, including those whose run directory does not exist yet */
+  private readonly every = new Set<LiveSession>();
   private readonly hub: SseHub;
   constructor(hub: SseHub) {
     this.hub = hub;
@@ -143,6 +145,7 @@ export class Sessions {
   /** Start a run in a worker; resolves with its id when its run directory exists. */
   async start(input: WorkerInput): Promise<LiveSession> {
     const s = new LiveSession(input, this.hub);
+    this.every.add(s);
     const id = await s.started;
     this.byId.set(id, s);
     return s;
@@ -150,7 +153,18 @@ export class Sessions {
 
   /** Register a session whose start is awaited elsewhere. */
   track(s: LiveSession): void {
+    this.every.add(s);
     void s.started.then((id) => this.byId.set(id, s), () => undefined);
+  }
+
+  /** Sessions still training (or starting, or stopping): what --max-runs counts. */
+  activeCount(): number {
+    let n = 0;
+    for (const s of this.every) {
+      if (s.active) n++;
+      else if (!s.id) this.every.delete(s); // ended before it had a run: forget it
+    }
+    return n;
   }
 
   get(id: string): LiveSession | undefined {
@@ -162,7 +176,8 @@ export class Sessions {
   }
 
   async closeAll(): Promise<void> {
-    await Promise.all(this.all().map((s) => s.terminate()));
+    // `every` also holds workers still starting, which have no id yet
+    await Promise.all([...new Set([...this.every, ...this.all()])].map((s) => s.terminate()));
   }
 
   static config(c: TrainRunConfig): WorkerInput {

@@ -17,12 +17,12 @@ afterAll(async () => {
 
 describe('static files and path traversal', () => {
   it('serves the page, its bundle and a run\'s report', async () => {
-    const page = await raw(d.port, 'GET', '/');
+    const page = await raw(d, 'GET', '/');
     expect(page.status).toBe(200);
     expect(page.body).toContain('/assets/app.js');
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
-    expect((await raw(d.port, 'GET', '/assets/app.js')).status).toBe(200);
-    const report = await raw(d.port, 'GET', '/runs/r1/report.html');
+    expect((await raw(d, 'GET', '/assets/app.js')).status).toBe(200);
+    const report = await raw(d, 'GET', '/runs/r1/report.html');
     expect(report.status).toBe(200);
     expect(report.body).toBe('<h1>report</h1>');
   });
@@ -34,7 +34,7 @@ describe('static files and path traversal', () => {
     '/assets/../package.json', '/runs/%e0%a4%a', '/api/runs/..%2F..%2Fsecret.txt',
   ];
   it.each(attacks)('refuses %s with a 4xx', async (path) => {
-    const r = await raw(d.port, 'GET', path);
+    const r = await raw(d, 'GET', path);
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
     expect(r.body).not.toContain('do not serve');
@@ -46,7 +46,7 @@ describe('static files and path traversal', () => {
   });
 
   it('answers only to loopback host names (DNS rebinding)', async () => {
-    const r = await raw(d.port, 'GET', '/api/runs', undefined, { Host: 'evil.example:80' });
+    const r = await raw(d, 'GET', '/api/runs', undefined, { Host: 'evil.example:80' });
     expect(r.status).toBe(421);
   });
 });
@@ -65,7 +65,7 @@ describe('request bodies', () => {
     ['too large', Buffer.alloc(100 * 1024, 32), { 'Content-Type': 'application/json' }],
   ];
   it.each(bad)('refuses a start body: %s', async (_what, body, headers) => {
-    const r = await raw(d.port, 'POST', '/api/runs', body, headers);
+    const r = await raw(d, 'POST', '/api/runs', body, headers);
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
     expect((JSON.parse(r.body) as { error: string }).error).toBeTruthy();
@@ -73,20 +73,20 @@ describe('request bodies', () => {
 
   it('refuses bad control bodies and controls of runs that are not live', async () => {
     for (const body of ['{"set":{"learningRate":-1}}', '{"set":{"speed":1}}', '{"action":"explode"}', '{}', '{"set":{}}', 'null', '{"set":{"batchSize":1.5}}']) {
-      const r = await json(d.port, 'POST', '/api/runs/r1/control', body);
+      const r = await json(d, 'POST', '/api/runs/r1/control', body);
       expect(r.status, body).toBeGreaterThanOrEqual(400);
       expect(r.status, body).toBeLessThan(500);
     }
-    expect((await json(d.port, 'POST', '/api/runs/r1/control', { action: 'pause' })).status).toBe(409);
-    expect((await json(d.port, 'POST', '/api/runs/nope/control', { action: 'pause' })).status).toBe(404);
+    expect((await json(d, 'POST', '/api/runs/r1/control', { action: 'pause' })).status).toBe(409);
+    expect((await json(d, 'POST', '/api/runs/nope/control', { action: 'pause' })).status).toBe(404);
   });
 
   it('keeps serving after all that', async () => {
-    const r = await raw(d.port, 'GET', '/api/runs');
+    const r = await raw(d, 'GET', '/api/runs');
     expect(r.status).toBe(200);
     expect((JSON.parse(r.body) as { runs: { id: string }[] }).runs.map((x) => x.id)).toEqual(['r1']);
-    expect((await raw(d.port, 'DELETE', '/api/runs')).status).toBe(405);
-    expect((await raw(d.port, 'GET', '/nowhere')).status).toBe(404);
+    expect((await raw(d, 'DELETE', '/api/runs')).status).toBe(405);
+    expect((await raw(d, 'GET', '/nowhere')).status).toBe(404);
   });
 
   it('validates a start body into the CLI\'s config', () => {
@@ -97,7 +97,7 @@ describe('request bodies', () => {
   });
 
   it('previews the equivalent command', async () => {
-    const r = await json(d.port, 'POST', '/api/command', { dataset: 'spirals', model: 'paper-mlp', epochs: 5, lr: 0.01 });
+    const r = await json(d, 'POST', '/api/command', { dataset: 'spirals', model: 'paper-mlp', epochs: 5, lr: 0.01 });
     expect(r.status).toBe(200);
     expect((JSON.parse(r.body) as { command: string }).command).toBe('fitlab train --model paper-mlp --dataset spirals --epochs 5 --batch-size 32 --optimizer adam --lr 0.01 --val 0.1 --seed 42');
   });

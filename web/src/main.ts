@@ -2,6 +2,7 @@
  * The fitlab dashboard page: one event stream (/api/stream) feeds the store; the visible tab
  * re-renders at most once per animation frame. No framework: a few hundred lines of DOM code.
  */
+import { withToken } from './api.js';
 import type { LiveState } from '../../src/serve/protocol.js';
 import { $, el, toast } from './dom.js';
 import { initInspect, renderNetwork, renderPredictions } from './inspect.js';
@@ -45,7 +46,7 @@ function fillRunSelect(): void {
 
 function connect(): void {
   const conn = $('conn');
-  const es = new EventSource('/api/stream');
+  const es = new EventSource(withToken('/api/stream'));
   es.onopen = () => {
     conn.textContent = '● live';
     conn.classList.add('on');

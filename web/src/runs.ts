@@ -1,5 +1,5 @@
 /** The Runs tab (every run with its regime and key numbers, overlay of several) and Experiments. */
-import { getJson } from './api.js';
+import { getJson, withToken } from './api.js';
 import { Chart, align } from './charts.js';
 import { $, clear, el, fmt, PALETTE, pct, toast } from './dom.js';
 import { type RunDetail, store } from './store.js';
@@ -61,7 +61,7 @@ export async function refreshRuns(): Promise<void> {
       el('td', { class: 'num' }, pct(r.test?.accuracy)),
       el('td', {},
         el('button', { type: 'button', onclick: () => void openRun(r.id).then(() => switchTab('live')) }, 'view'), ' ',
-        r.report ? el('a', { href: `/runs/${encodeURIComponent(r.id)}/report.html`, target: '_blank', rel: 'noopener' }, 'report') : '')));
+        r.report ? el('a', { href: withToken(`/runs/${encodeURIComponent(r.id)}/report.html`), target: '_blank', rel: 'noopener' }, 'report') : '')));
   }
 }
 
@@ -107,7 +107,7 @@ export async function refreshExperiments(): Promise<void> {
     if (x.table?.header) table.append(el('tr', {}, ...x.table.header.map((h) => el('th', {}, h))));
     for (const row of x.table?.rows ?? []) table.append(el('tr', {}, ...row.map((c) => el('td', {}, typeof c === 'number' ? fmt(c) : typeof c === 'string' ? c : JSON.stringify(c ?? '')))));
     box.append(el('div', { class: 'exp' },
-      el('h3', {}, x.title, ' ', x.report ? el('a', { href: `/experiments/${encodeURIComponent(x.id)}/report.html`, target: '_blank', rel: 'noopener' }, 'report') : ''),
+      el('h3', {}, x.title, ' ', x.report ? el('a', { href: withToken(`/experiments/${encodeURIComponent(x.id)}/report.html`), target: '_blank', rel: 'noopener' }, 'report') : ''),
       table,
       el('ul', {}, ...(Array.isArray(x.conclusions) ? x.conclusions : []).map((c) => el('li', {}, String(c))))));
   }
