@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, fitlab, jsonOf, testDataRoot } from './cli-helpers.js';
+import { HANG_GUARD, ensureBuilt, fitlab, jsonOf, testDataRoot } from './cli-helpers.js';
 
 interface TrainJson {
   epochsRun: number;
@@ -53,12 +53,12 @@ describe('acceptance runs on real data', () => {
     expect(r.epochsRun).toBe(3);
     expect(r.test.accuracy).toBeGreaterThanOrEqual(0.85);
     expect(r.epochSeconds).toBeGreaterThan(0);
-  }, 180_000);
+  }, 180_000 * HANG_GUARD);
 
   it.skipIf(Boolean(mnistMissing))(`paper-mlp on MNIST (a dataset folder), 3 epochs: test accuracy ≥ 0.97${mnistMissing ? ` — skipped: ${mnistMissing}` : ''}`, () => {
     const r = acceptance(mnist as string);
     expect(r.epochsRun).toBe(3);
     expect(r.test.accuracy).toBeGreaterThanOrEqual(0.97);
     expect(r.epochSeconds).toBeGreaterThan(0);
-  }, 180_000);
+  }, 180_000 * HANG_GUARD);
 });

@@ -23,7 +23,7 @@ import { readCache } from '../../src/data/cache.js';
 import { type Dataset, classCounts, fillBatch } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/locate.js';
 import { previewGrid } from '../../src/data/preview.js';
-import { ensureBuilt, fitlab, jsonOf, testDataRoot } from '../cli/cli-helpers.js';
+import { HANG_GUARD, ensureBuilt, fitlab, jsonOf, testDataRoot } from '../cli/cli-helpers.js';
 
 const data = testDataRoot();
 const mnist = data.root ? join(data.root, 'mnist') : null;
@@ -157,7 +157,7 @@ describe.skipIf(Boolean(cifarMissing))(`the CIFAR-10 JPEG copy, imported with fi
   beforeAll(() => {
     ensureBuilt();
     imported = jsonOf<ImportJson>(fitlab(['data', 'import', cifarTar!, '--name', 'cifar10', '--out', cache(), '--json'], { timeoutMs: 110_000 }));
-  }, 120_000);
+  }, 120_000 * HANG_GUARD);
 
   it('50,000 / 10,000 with 5,000 / 1,000 per class, 32×32×3, the ten class names in order', () => {
     expect(imported.cache).toBe(cache());

@@ -16,7 +16,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Diagnosis } from '../../src/diagnose/diagnose.js';
 import type { WeightEpoch } from '../../src/diagnose/weights.js';
-import { ensureBuilt, fitlab, jsonOf, testDataRoot } from '../cli/cli-helpers.js';
+import { HANG_GUARD, ensureBuilt, fitlab, jsonOf, testDataRoot } from '../cli/cli-helpers.js';
 
 const data = testDataRoot();
 const fashionDirs = [...(data.root ? [join(data.root, 'fashion-mnist')] : []), '/usr/share/datasets/fashion-mnist'];
@@ -115,5 +115,5 @@ describe('a big MLP on 1,000 Fashion-MNIST images, plain vs regularized', () => 
       const png = PNG.sync.read(readFileSync(join(out, f)));
       expect([png.width, png.height]).toEqual([1080, 570]);
     }
-  }, 150_000);
+  }, 150_000 * HANG_GUARD);
 });
