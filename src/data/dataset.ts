@@ -3,7 +3,10 @@
  * regression data) and scaled to float32 only when a batch is assembled (pixels / 255).
  */
 import type { F32 } from '../backend/backend.js';
-import { ArgumentError, ShapeError, describe } from '../errors.js';
+import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
+
+/** A dataset file whose content is wrong (a label out of range, a class with no examples). */
+export class DataFormatError extends FitlabError {}
 
 export interface Split {
   /** n × example size values */
@@ -44,6 +47,40 @@ export function validateSplit(split: Split, shape: readonly number[], classes: n
     const l = split.y[i];
     if (!(l >= 0 && l < classes)) throw new ArgumentError(`${what}: label ${i} is ${l}; labels must be in [0, ${classes - 1}]`);
   }
+}
+
+/**
+ * Refuse a label outside 0..classes−1, naming the file, the index and the value: a stray 255 in
+ * a label file must not quietly become a 256-class model.
+ */
+export function checkLabelRange(labels: ArrayLike<number>, classes: number, file: string): void {
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (!(l >= 0 && l < classes)) throw new DataFormatError(`${file}: label ${l} at index ${i} is outside 0..${classes - 1}`);
+  }
+}
+
+/**
+ * The class count of a dataset whose labels are only numbers (an IDX set of unknown name): the
+ * training labels must number the classes 0..N−1 with every class present. Where they do not,
+ * the first label above the first missing class is the one named as out of range (a stray 255
+ * among digits 0..9 leaves 10..254 empty).
+ */
+export function classCountFromLabels(labels: ArrayLike<number>, file: string): number {
+  const present = new Set<number>();
+  for (let i = 0; i < labels.length; i++) present.add(labels[i]);
+  let n = 0;
+  while (present.has(n)) n++;
+  if (present.size === n) return n;
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (l < n) continue;
+    const rule = 'classes must be numbered 0..N-1, each with training examples';
+    if (n === 0) throw new DataFormatError(`${file}: label ${l} at index ${i}, but no training label is 0 (${rule})`);
+    const gap = n === l - 1 ? `label ${n} never occurs` : `labels ${n}..${l - 1} never occur`;
+    throw new DataFormatError(`${file}: label ${l} at index ${i} is outside 0..${n - 1} (${gap} in training; ${rule})`);
+  }
+  return n;
 }
 
 /** Rows of a split picked by index (a new split that owns its data). */

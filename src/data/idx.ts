@@ -7,10 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { FitlabError } from '../errors.js';
-import type { Dataset, Split } from './dataset.js';
+import { type Dataset, DataFormatError, type Split, checkLabelRange, classCountFromLabels } from './dataset.js';
 
-export class DataFormatError extends FitlabError {}
+export { DataFormatError };
 
 export interface IdxArray {
   dims: number[];
@@ -75,7 +74,7 @@ export function isIdxFolder(dir: string): boolean {
   return findIdxFile(dir, IDX_FILES.trainImages) !== null && findIdxFile(dir, IDX_FILES.trainLabels) !== null;
 }
 
-function readPair(dir: string, images: string, labels: string): Split & { dims: number[] } {
+function readPair(dir: string, images: string, labels: string): Split & { dims: number[]; labelFile: string } {
   const imgFile = findIdxFile(dir, images) as string;
   const lblFile = findIdxFile(dir, labels);
   if (!lblFile) throw new DataFormatError(`${dir}: ${labels}(.gz) is missing next to ${imgFile}`);
@@ -83,27 +82,35 @@ function readPair(dir: string, images: string, labels: string): Split & { dims: 
   const lbl = readIdx(lblFile);
   if (img.dims.length !== 3) throw new DataFormatError(`${imgFile}: expected 3 dimensions (count, rows, columns); found ${img.dims.length}`);
   if (lbl.dims.length !== 1) throw new DataFormatError(`${lblFile}: expected 1 dimension (count); found ${lbl.dims.length}`);
+  if (img.dims.some((d) => d === 0)) throw new DataFormatError(`${imgFile}: the header says ${img.dims.join('×')}; a dataset needs at least one image of at least 1×1 pixels`);
   if (img.dims[0] !== lbl.dims[0]) {
     throw new DataFormatError(`${dir}: ${img.dims[0]} images in ${imgFile} but ${lbl.dims[0]} labels in ${lblFile}`);
   }
-  return { x: img.data, y: Int32Array.from(lbl.data), dims: img.dims };
+  return { x: img.data, y: Int32Array.from(lbl.data), dims: img.dims, labelFile: lblFile };
 }
 
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
+/** Class counts fixed by the dataset's definition; other IDX sets number their classes by label. */
+const KNOWN_CLASS_COUNTS: Record<string, number> = { mnist: 10, 'fashion-mnist': 10 };
+
 /** Read a folder holding the four IDX files (train, and test when present). */
 export function readIdxDataset(dir: string, name: string): Dataset {
-  const { dims, ...train } = readPair(dir, IDX_FILES.trainImages, IDX_FILES.trainLabels);
+  const { dims, labelFile, ...train } = readPair(dir, IDX_FILES.trainImages, IDX_FILES.trainLabels);
   let test: Split | null = null;
+  let testLabelFile = '';
   if (findIdxFile(dir, IDX_FILES.testImages) !== null) {
-    const { dims: testDims, ...rest } = readPair(dir, IDX_FILES.testImages, IDX_FILES.testLabels);
+    const { dims: testDims, labelFile: lf, ...rest } = readPair(dir, IDX_FILES.testImages, IDX_FILES.testLabels);
     if (testDims[1] !== dims[1] || testDims[2] !== dims[2]) {
       throw new DataFormatError(`${dir}: test images are ${testDims[1]}×${testDims[2]} but training images are ${dims[1]}×${dims[2]}`);
     }
     test = rest;
+    testLabelFile = lf;
   }
-  let classes = 0;
-  for (const s of [train, test]) if (s) for (const l of s.y) classes = Math.max(classes, l + 1);
-  const classNames = name === 'fashion-mnist' && classes === 10 ? FASHION_CLASSES : Array.from({ length: classes }, (_, i) => String(i));
+  // the test labels never add classes: a test label the training set lacks is an error
+  const classes = KNOWN_CLASS_COUNTS[name] ?? classCountFromLabels(train.y, labelFile);
+  checkLabelRange(train.y, classes, labelFile);
+  if (test) checkLabelRange(test.y, classes, testLabelFile);
+  const classNames = name === 'fashion-mnist' ? FASHION_CLASSES : Array.from({ length: classes }, (_, i) => String(i));
   return { name, source: dir, shape: [dims[1], dims[2], 1], classes, classNames, train, test, scale: 1 / 255 };
 }

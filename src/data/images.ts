@@ -5,8 +5,8 @@
  * Keras' image_dataset_from_directory does); every image must have the same size; grayscale
  * images give one channel, anything else three (alpha is dropped).
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { readTarMembers } from './archive.js';
@@ -90,9 +90,19 @@ const byName = (a: { name: string }, b: { name: string }): number => a.name.loca
 /** Build a dataset from image entries (decoded here). */
 export function assembleImages(entries: ImageEntry[], source: string, name: string, onProgress?: (done: number, total: number) => void): Dataset {
   if (entries.length === 0) throw new DataFormatError(`${source}: no images found (expected <class>/*.png|jpg, optionally under train/ and test/)`);
-  const classNames = [...new Set(entries.map((e) => e.className))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  const classIndex = new Map(classNames.map((c, i) => [c, i]));
   const splits = entries.some((e) => e.split !== null) ? (['train', 'test'] as const) : ([null] as const);
+  const trainEntries = entries.filter((e) => e.split === splits[0]);
+  if (!trainEntries.length) throw new DataFormatError(`${source}: no training images (a train/ folder, or class folders at the top)`);
+  // the classes are the training classes: a class seen only in test would be a class the model
+  // can never predict, and would shift no label but inflate the output layer
+  const classNames = [...new Set(trainEntries.map((e) => e.className))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const classIndex = new Map(classNames.map((c, i) => [c, i]));
+  const stray = entries.find((e) => !classIndex.has(e.className));
+  if (stray) {
+    throw new DataFormatError(
+      `${dirname(stray.path)}: class ${JSON.stringify(stray.className)} has test images but no training images (no train/${stray.className}); every test class must be a training class`,
+    );
+  }
   let shape: [number, number] | null = null;
   let gray = true;
   const decoded = new Map<ImageEntry, DecodedImage>();
@@ -125,22 +135,61 @@ export function assembleImages(entries: ImageEntry[], source: string, name: stri
     });
     return { x, y };
   };
-  const train = build(splits[0]);
-  if (!train) throw new DataFormatError(`${source}: no training images (a train/ folder, or class folders at the top)`);
+  const train = build(splits[0]) as Split;
   return { name, source, shape: [h, w, c], classes: classNames.length, classNames, train, test: splits.length === 2 ? build('test') : null, scale: 1 / 255 };
 }
 
-function listClassFolders(dir: string, split: 'train' | 'test' | null): ImageEntry[] {
-  const out: ImageEntry[] = [];
-  for (const cls of readdirSync(dir, { withFileTypes: true })) {
-    if (!cls.isDirectory() || cls.name.startsWith('.')) continue;
-    for (const f of readdirSync(join(dir, cls.name))) {
-      if (!IMAGE_EXT.test(f)) continue;
-      const path = join(dir, cls.name, f);
-      out.push({ split, className: cls.name, name: f, path, data: readFileSync(path) });
-    }
+/** Where warnings go: the CLI's stderr by default, a list in tests. */
+export type Warn = (line: string) => void;
+export const stderrWarn: Warn = (line) => process.stderr.write(`fitlab: warning: ${line}\n`);
+
+/** Is `path`'s real location inside the real folder `root`? (false for a dangling link) */
+function insideRoot(path: string, root: string): boolean {
+  try {
+    const rel = relative(root, realpathSync(path));
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  } catch {
+    return false;
   }
-  return out;
+}
+
+interface Listing {
+  entries: ImageEntry[];
+  /** class folders holding no image */
+  empty: string[];
+}
+
+/**
+ * The images of `<dir>/<class>/*`. Links are handled as Keras' image_dataset_from_directory
+ * does by default (follow_links=False): a linked class folder is skipped; a linked image is
+ * read only when it points inside the dataset folder `root`, so a link cannot pull a file from
+ * elsewhere on the machine into the data. Each skip is a warning.
+ */
+function listClassFolders(dir: string, split: 'train' | 'test' | null, root: string, warn: Warn): Listing {
+  const listing: Listing = { entries: [], empty: [] };
+  for (const cls of readdirSync(dir, { withFileTypes: true })) {
+    if (cls.name.startsWith('.')) continue;
+    const clsPath = join(dir, cls.name);
+    if (cls.isSymbolicLink()) {
+      if (isDir(clsPath)) warn(`${clsPath} is a link to a folder; skipped (linked class folders are not followed)`);
+      continue;
+    }
+    if (!cls.isDirectory()) continue;
+    let found = 0;
+    for (const f of readdirSync(clsPath, { withFileTypes: true })) {
+      if (!IMAGE_EXT.test(f.name)) continue;
+      const path = join(clsPath, f.name);
+      if (f.isSymbolicLink() && !insideRoot(path, root)) {
+        warn(`${path} is a link to a file outside ${root} (or to nothing); skipped`);
+        continue;
+      }
+      if (!statSync(path).isFile()) continue;
+      listing.entries.push({ split, className: cls.name, name: f.name, path, data: readFileSync(path) });
+      found++;
+    }
+    if (!found) listing.empty.push(clsPath);
+  }
+  return listing;
 }
 
 const isDir = (p: string): boolean => {
@@ -159,11 +208,18 @@ export function isImageFolder(dir: string): boolean {
   return probe(dir);
 }
 
-export function readImageFolder(dir: string, name: string, onProgress?: (done: number, total: number) => void): Dataset {
-  const entries = isDir(join(dir, 'train'))
-    ? [...listClassFolders(join(dir, 'train'), 'train'), ...(isDir(join(dir, 'test')) ? listClassFolders(join(dir, 'test'), 'test') : [])]
-    : listClassFolders(dir, null);
-  return assembleImages(entries, dir, name, onProgress);
+export function readImageFolder(dir: string, name: string, onProgress?: (done: number, total: number) => void, warn: Warn = stderrWarn): Dataset {
+  const root = realpathSync(dir);
+  const hasSplits = isDir(join(dir, 'train'));
+  const train = listClassFolders(hasSplits ? join(dir, 'train') : dir, hasSplits ? 'train' : null, root, warn);
+  const test = hasSplits && isDir(join(dir, 'test')) ? listClassFolders(join(dir, 'test'), 'test', root, warn) : { entries: [], empty: [] };
+  // an empty training class folder is a class with no examples: Keras would make it a class the
+  // model can never learn (checked once there are images at all, so an empty folder still says
+  // "no images found")
+  if (train.entries.length && train.empty.length) {
+    throw new DataFormatError(`${train.empty[0]}: class folder holds no PNG/JPEG images; every class needs training images (add some, or remove the folder)`);
+  }
+  return assembleImages([...train.entries, ...test.entries], dir, name, onProgress);
 }
 
 /** Images inside a .tar.gz: paths ending in [train|test/]<class>/<file>. */

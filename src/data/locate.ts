@@ -20,7 +20,7 @@ import { type Cifar100Labels, cifarKind, readCifarFolder, readCifarTarball } fro
 import type { Dataset } from './dataset.js';
 import { REMOTES, type ProgressFn, downloadDataset } from './download.js';
 import { isIdxFolder, readIdxDataset } from './idx.js';
-import { isImageFolder, readImageFolder, readImageTarball } from './images.js';
+import { type Warn, isImageFolder, readImageFolder, readImageTarball } from './images.js';
 import { SYNTHETIC_2D, SYNTHETIC_IMAGES, type Synthetic2D, type SyntheticOptions, synthetic2d, syntheticShapes } from './synthetic.js';
 
 export class DatasetNotFoundError extends FitlabError {}
@@ -35,6 +35,8 @@ export interface LocateOptions {
   /** allowed to download from the canonical source when nothing local is found */
   download?: boolean;
   onProgress?: ProgressFn;
+  /** where reader warnings go (a skipped link); stderr by default */
+  warn?: Warn;
 }
 
 interface KnownDataset {
@@ -114,7 +116,7 @@ export async function readDatasetAt(path: string, name: string, options: LocateO
     case 'cache': return readCache(path);
     case 'idx': return readIdxDataset(path, name);
     case 'cifar': return readCifarFolder(path, options.labels);
-    case 'images': return readImageFolder(path, name);
+    case 'images': return readImageFolder(path, name, undefined, options.warn);
     case 'tarball': return (await readCifarTarball(path, options.labels)) ?? readImageTarball(path, name);
     default: return null;
   }
