@@ -1,0 +1,186 @@
+/**
+ * Bad data is refused, not learned (issue 14), through the real command line as a user hits it:
+ * `fitlab data info`, `fitlab data import` and `fitlab train --dataset` on datasets written in
+ * the official layouts with one thing wrong.
+ *   - labels out of range: a stray 255 or 10 in an MNIST label file, a test label of 200 in a
+ *     set whose classes come from its training labels; the error names the file, the index and
+ *     the value, and no cache is written;
+ *   - archive members that climb out ('..'), absolute paths, links out of the archive or in
+ *     place of an image: refused naming the archive and the entry;
+ *   - image folders: a class only in test/, a training class folder with no images; a link to
+ *     an image outside the dataset folder, and a linked class folder, are skipped with a warning
+ *     (Keras' image_dataset_from_directory default, follow_links=False), a link inside is read.
+ */
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STACK_FRAME, ensureBuilt, fitlab, jsonOf } from '../cli/cli-helpers.js';
+import { cleanup, idxBytes, pngBytes, tempDir, tinyIdx, writeFile, writeIdxFolder } from '../data/data-helpers.js';
+import { type TarEntry, tarGz } from './tar-bytes.js';
+
+beforeAll(() => ensureBuilt());
+afterAll(cleanup);
+
+interface Info { classes: number; classNames: string[]; train: { examples: number; perClass: number[] }; test: { examples: number } | null }
+
+/** The CLI refused with one `fitlab: error:` line matching `message`, and no stack trace. */
+function expectRefused(args: string[], message: string | RegExp): string {
+  const r = fitlab(args);
+  expect(r.status, r.stdout + r.stderr).toBe(1);
+  expect(r.stderr).not.toMatch(STACK_FRAME);
+  const line = r.stderr.split('\n').find((l) => l.startsWith('fitlab: error: ')) ?? '';
+  if (typeof message === 'string') expect(line).toContain(message);
+  else expect(line).toMatch(message);
+  return r.stderr;
+}
+
+/** A 2×2 gray PNG whose pixels are all `v`. */
+const png = (v: number): Buffer => pngBytes(2, 2, [v, v, v, v], 1);
+
+describe('IDX labels are range-checked against the class count', () => {
+  it('a label of 255 (and of 10) in an MNIST training label file is refused, naming the file, index and value', () => {
+    for (const bad of [255, 10]) {
+      const t = tinyIdx(6, 2, 2, 2);
+      t.trainY[4] = bad;
+      const dir = join(tempDir('bad-mnist'), 'mnist');
+      writeIdxFolder(dir, t, false);
+      expectRefused(['data', 'info', dir], `${dir}/train-labels-idx1-ubyte: label ${bad} at index 4 is outside 0..9`);
+      const out = join(tempDir('bad-mnist-out'), 'cache');
+      expectRefused(['data', 'import', dir, '--name', 'mnist', '--out', out], `label ${bad} at index 4 is outside 0..9`);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it('a test label of 200 in a set numbered by its training labels (0..2) is refused by fitlab train', () => {
+    const t = tinyIdx(6, 3, 2, 2);
+    t.testY[1] = 200;
+    const dir = join(tempDir('bad-test-label'), 'digits');
+    writeIdxFolder(dir, t, true);
+    const runs = tempDir('bad-test-label-runs');
+    expectRefused(['train', '--dataset', dir, '--model', 'paper-mlp', '--epochs', '1', '--out', runs], `${dir}/t10k-labels-idx1-ubyte.gz: label 200 at index 1 is outside 0..2`);
+  });
+
+  it('a stray 255 among training labels 0..2 of an unnamed set: the labels between never occur, so it is not a class', () => {
+    const t = tinyIdx(6, 2, 2, 2);
+    t.trainY[5] = 255;
+    const dir = join(tempDir('bad-stray'), 'digits');
+    writeIdxFolder(dir, t, false);
+    expectRefused(['data', 'info', dir], `${dir}/train-labels-idx1-ubyte: label 255 at index 5 is outside 0..2 (labels 3..254 never occur in training`);
+  });
+
+  it('a well-formed unnamed set still loads with the classes its training labels number', () => {
+    const dir = join(tempDir('good-idx'), 'digits');
+    writeIdxFolder(dir, tinyIdx(6, 2, 2, 2), false);
+    const info = jsonOf<Info>(fitlab(['data', 'info', dir, '--json']));
+    expect(info.classes).toBe(3);
+    expect(info.train.perClass).toEqual([2, 2, 2]);
+  });
+
+  it('a truncated IDX label file (header says more than it holds) is refused naming the file', () => {
+    const dir = join(tempDir('bad-trunc'), 'digits');
+    const t = tinyIdx(6, 2, 2, 2);
+    writeIdxFolder(dir, t, false);
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idxBytes([6], t.trainY).subarray(0, 11));
+    expectRefused(['data', 'info', dir], `${dir}/train-labels-idx1-ubyte: the header says 6 = 6 values but the file holds 3`);
+  });
+});
+
+describe('archive members that leave the archive, or links, are refused', () => {
+  const image = (name: string, v = 1): TarEntry => ({ name, data: png(v) });
+  const cases: [string, TarEntry, string][] = [
+    ['a ".." member (a phantom class)', image('ds/train/cat/../../../x.png'), `"ds/train/cat/../../../x.png" has a '..' segment`],
+    ['an absolute path', image('/tmp/ds/train/cat/y.png'), '"/tmp/ds/train/cat/y.png" is an absolute path'],
+    ['a symbolic link to /etc/passwd', { name: 'ds/train/cat/z.png', type: '2', linkname: '/etc/passwd' }, '"ds/train/cat/z.png" is a link to "/etc/passwd", outside the archive'],
+    ['a hard link that climbs out', { name: 'ds/train/cat/h.png', type: '1', linkname: '../../etc/passwd' }, '"ds/train/cat/h.png" is a link to "../../etc/passwd", outside the archive'],
+    ['a symbolic link inside the archive standing in for an image', { name: 'ds/train/dog/2.png', type: '2', linkname: '1.png' }, '"ds/train/dog/2.png" is a link (to "1.png")'],
+  ];
+  for (const [what, bad, message] of cases) {
+    it(`${what}: fitlab data import names the archive and the member, writes nothing`, () => {
+      const dir = tempDir('bad-tar');
+      const file = join(dir, 'ds.tar.gz');
+      writeFileSync(file, tarGz([image('ds/train/cat/1.png', 1), image('ds/train/dog/1.png', 2), bad, image('ds/test/cat/1.png', 3)]));
+      const out = join(dir, 'cache');
+      expectRefused(['data', 'import', file, '--name', 'ds', '--out', out], `${file}: archive entry ${message}`);
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+
+  it('the same archive without the bad member imports: 2 classes, 2 train, 1 test', () => {
+    const dir = tempDir('good-tar');
+    const file = join(dir, 'ds.tar.gz');
+    writeFileSync(file, tarGz([{ name: 'ds/', type: '5' }, image('./ds/train/cat/1.png', 1), image('ds/train/dog/1.png', 2), image('ds/test/cat/1.png', 3)]));
+    const info = jsonOf<Info>(fitlab(['data', 'import', file, '--name', 'ds', '--out', join(dir, 'cache'), '--json']));
+    expect(info.classNames).toEqual(['cat', 'dog']);
+    expect(info.train.examples).toBe(2);
+    expect(info.test?.examples).toBe(1);
+  });
+
+  it('a class only in the archive\'s test part is refused like the folder case', () => {
+    const dir = tempDir('bad-tar-class');
+    const file = join(dir, 'ds.tar.gz');
+    writeFileSync(file, tarGz([image('ds/train/cat/1.png'), image('ds/test/horse/1.png')]));
+    expectRefused(['data', 'info', file], `${file}:ds/test/horse: class "horse" has test images but no training images`);
+  });
+});
+
+describe('class folders: every class has training images, every test class is a training class', () => {
+  function pets(): string {
+    const root = join(tempDir('pets'), 'pets');
+    writeFile(join(root, 'train', 'cat', '1.png'), png(1));
+    writeFile(join(root, 'train', 'dog', '1.png'), png(2));
+    writeFile(join(root, 'test', 'cat', '1.png'), png(3));
+    return root;
+  }
+
+  it('a class folder only in test/ is refused by data import and by train, naming the folder', () => {
+    const root = pets();
+    writeFile(join(root, 'test', 'horse', '1.png'), png(4));
+    const message = `${root}/test/horse: class "horse" has test images but no training images (no train/horse)`;
+    expectRefused(['data', 'import', root, '--name', 'pets', '--out', join(root, '..', 'cache')], message);
+    expectRefused(['train', '--dataset', root, '--model', 'paper-mlp', '--epochs', '1', '--out', join(root, '..', 'runs')], message);
+  });
+
+  it('a training class folder with no images (only a note) is refused, naming it', () => {
+    const root = pets();
+    writeFile(join(root, 'train', 'bird', 'README.txt'), 'photos to come');
+    expectRefused(['data', 'info', root], `${root}/train/bird: class folder holds no PNG/JPEG images; every class needs training images`);
+    const flat = join(tempDir('flat'), 'flat');
+    writeFile(join(flat, 'a', '1.png'), png(1));
+    mkdirSync(join(flat, 'b'));
+    expectRefused(['data', 'info', flat], `${flat}/b: class folder holds no PNG/JPEG images`);
+  });
+
+  it('an empty test class folder whose class is trained on is harmless', () => {
+    const root = pets();
+    mkdirSync(join(root, 'test', 'dog'));
+    const info = jsonOf<Info>(fitlab(['data', 'info', root, '--json']));
+    expect(info.classNames).toEqual(['cat', 'dog']);
+    expect(info.test?.examples).toBe(1);
+  });
+
+  it('links: an image linked from outside the dataset and a linked class folder are skipped with a warning; a link inside is read', () => {
+    const root = pets();
+    const outside = tempDir('outside');
+    writeFile(join(outside, 'secret.png'), png(200));
+    writeFile(join(outside, 'bird', '1.png'), png(201));
+    symlinkSync(join(outside, 'secret.png'), join(root, 'train', 'cat', '2.png'));
+    symlinkSync(join(outside, 'bird'), join(root, 'train', 'bird'));
+    symlinkSync(join('..', 'cat', '1.png'), join(root, 'train', 'dog', '2.png'));
+    const r = fitlab(['data', 'info', root, '--json']);
+    const info = jsonOf<Info>(r);
+    expect(info.classNames).toEqual(['cat', 'dog']);
+    expect(info.train.perClass).toEqual([1, 2]);
+    expect(r.stderr).toContain(`fitlab: warning: ${root}/train/cat/2.png is a link to a file outside`);
+    expect(r.stderr).toContain(`fitlab: warning: ${root}/train/bird is a link to a folder; skipped`);
+  });
+
+  it('a class whose only image links outside is then a class with no images: refused', () => {
+    const root = pets();
+    const outside = tempDir('outside-only');
+    writeFile(join(outside, 'x.png'), png(9));
+    mkdirSync(join(root, 'train', 'fox'));
+    symlinkSync(join(outside, 'x.png'), join(root, 'train', 'fox', '1.png'));
+    const stderr = expectRefused(['data', 'info', root], `${root}/train/fox: class folder holds no PNG/JPEG images`);
+    expect(stderr).toContain(`${root}/train/fox/1.png is a link to a file outside`);
+  });
+});
