@@ -14,6 +14,8 @@ import type { CallbackState } from '../train/callbacks.js';
 import type { TrainingState } from '../train/fit.js';
 import type { EpochLog } from '../train/history.js';
 import { writeDirAtomic, writeFileAtomic } from './atomic.js';
+import { type ArrayIndex, validateCheckpointMeta } from './checkpoint-check.js';
+import { checksumRecord, readChecksums, tfjsDirVerifies, verifyChecksum } from './integrity.js';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -41,10 +43,17 @@ export function createRunDir(root: string, name: string): string {
     throw new FitlabError(`cannot create the runs directory ${JSON.stringify(root)}: ${(err as Error).message}`);
   }
   const base = join(resolve(root), `${stamp()}-${safe}`);
-  let dir = base;
-  for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
-  mkdirSync(dir);
-  return dir;
+  // mkdir (not an existence check) claims the name: two runs started in the same second never
+  // share a directory, and nothing already there is ever reused
+  for (let k = 2; ; k++) {
+    const dir = k === 2 ? base : `${base}-${k - 1}`;
+    try {
+      mkdirSync(dir);
+      return dir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new FitlabError(`cannot create the run directory ${dir}: ${(err as Error).message}`);
+    }
+  }
 }
 
 /** JSON with non-finite numbers written as null (JSON has no NaN). */
@@ -82,11 +91,6 @@ export function readHistoryFile(file: string): EpochLog[] {
 
 // ---- checkpoints ----------------------------------------------------------------------------
 
-interface ArrayIndex {
-  key: string;
-  length: number;
-}
-
 /** Pack named float arrays into one buffer + an index. */
 function packArrays(arrays: [string, Float32Array][]): { index: ArrayIndex[]; bytes: Uint8Array } {
   const total = arrays.reduce((n, [, a]) => n + a.length, 0);
@@ -101,10 +105,10 @@ function packArrays(arrays: [string, Float32Array][]): { index: ArrayIndex[]; by
   return { index, bytes: new Uint8Array(all.buffer) };
 }
 
-function unpackArrays(index: ArrayIndex[], bytes: Uint8Array, where: string): Map<string, Float32Array> {
+/** Split arrays.bin by its index (validateCheckpointMeta has checked the sizes add up). */
+function unpackArrays(index: ArrayIndex[], bytes: Uint8Array): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   const total = index.reduce((n, e) => n + e.length, 0);
-  if (bytes.length !== total * 4) throw new FitlabError(`${where}: ${bytes.length} bytes, expected ${total * 4} (truncated or corrupted checkpoint)`);
   const all = new Float32Array(total);
   new Uint8Array(all.buffer).set(bytes);
   let off = 0;
@@ -143,16 +147,64 @@ export function saveCheckpoint(dir: string, state: TrainingState, extra: Record<
     optimizer: { name: optimizer.name, iterations: optimizer.iterations, learningRate: optimizer.learningRate, uProduct: optimizer.uProduct, slots: Object.keys(optimizer.slots) },
     weightCount: state.weights.length,
     arrays: index,
+    // loadCheckpoint verifies arrays.bin against this before trusting a single value
+    integrity: checksumRecord([['arrays.bin', bytes]]),
     ...extra,
   };
   writeDirAtomic(join(dir, RUN_FILES.checkpoint), (tmp) => {
     writeFileAtomic(join(tmp, 'arrays.bin'), bytes);
     writeFileAtomic(join(tmp, 'state.json'), toJson(meta, 1) + '\n');
-  });
+  }, { kind: 'checkpoint', own: true });
 }
 
 export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, RUN_FILES.checkpoint, 'state.json'));
+}
+
+type CheckpointMeta = Record<string, unknown> & {
+  arrays: ArrayIndex[]; weightCount: number; callbacks: Record<string, { weightCount: number | null }>;
+  optimizer: { name: OptimizerState['name']; iterations: number; learningRate: number; uProduct?: number; slots: string[] };
+  history: EpochLog[];
+};
+
+/** The run's configured epochs (config.json), or null when it cannot be read. */
+function configuredEpochs(dir: string): number | null {
+  try {
+    const epochs = (readRunConfig(dir).training as { epochs?: unknown } | undefined)?.epochs;
+    return typeof epochs === 'number' ? epochs : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What to fall back on when the checkpoint is damaged: a saved model of the run that verifies. */
+function checkpointFallback(dir: string): string {
+  for (const sub of [RUN_FILES.modelBest, RUN_FILES.modelFinal]) {
+    const other = join(dir, sub);
+    if (tfjsDirVerifies(other)) return `the run's ${other} verifies: start a new run from it with --model ${other}`;
+  }
+  return 'there is no other copy of the training state (no model-best/ or model-final/ that verifies)';
+}
+
+/**
+ * Read state.json and arrays.bin, verify arrays.bin against its recorded SHA-256 (checkpoints
+ * written before checksums existed have none and are read as before) and validate every field.
+ */
+function readCheckpointFiles(dir: string, file: string, arraysFile: string): { meta: CheckpointMeta; bytes: Buffer } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new FitlabError(`${file} is not valid JSON (${(err as Error).message}); the checkpoint was damaged or edited; ${checkpointFallback(dir)}`);
+  }
+  if (!existsSync(arraysFile)) throw new FitlabError(`${arraysFile} is missing; ${checkpointFallback(dir)}`);
+  const bytes = readFileSync(arraysFile);
+  const record = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).integrity : undefined;
+  const expected = readChecksums(record, file)?.get('arrays.bin');
+  if (record !== undefined && expected === undefined) throw new FitlabError(`${file}: integrity lists no checksum for arrays.bin (the file was edited)`);
+  if (expected !== undefined) verifyChecksum(arraysFile, bytes, expected, checkpointFallback(dir));
+  validateCheckpointMeta(raw, file, bytes.length, arraysFile, configuredEpochs(dir));
+  return { meta: raw as CheckpointMeta, bytes };
 }
 
 /** Read checkpoint/ back into a TrainingState. */
@@ -162,13 +214,9 @@ export function loadCheckpoint(dir: string): TrainingState & Record<string, unkn
   if (!existsSync(file)) {
     throw new FitlabError(`${dir} has no checkpoint to resume from (${file} is missing)`, 'the run may not have finished its first epoch');
   }
-  const meta = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
-    arrays: ArrayIndex[]; weightCount: number; callbacks: Record<string, { weightCount: number | null }>;
-    optimizer: { name: OptimizerState['name']; iterations: number; learningRate: number; uProduct?: number; slots: string[] };
-    history: EpochLog[];
-  };
-  if (meta.format !== 'fitlab-checkpoint-1') throw new FitlabError(`${file}: unknown checkpoint format ${String(meta.format)}`);
-  const arrays = unpackArrays(meta.arrays, readFileSync(join(cdir, 'arrays.bin')), join(cdir, 'arrays.bin'));
+  const arraysFile = join(cdir, 'arrays.bin');
+  const { meta, bytes } = readCheckpointFiles(dir, file, arraysFile);
+  const arrays = unpackArrays(meta.arrays, bytes);
   const weights = Array.from({ length: meta.weightCount }, (_, i) => arrays.get(`weights/${i}`) as Float32Array);
   const slots: OptimizerState['slots'] = {};
   for (const [key, values] of arrays) {
@@ -188,7 +236,7 @@ export function loadCheckpoint(dir: string): TrainingState & Record<string, unkn
     for (const [k, v] of Object.entries(o)) if (v === null) o[k] = Number.NaN;
     return o as unknown as EpochLog;
   });
-  const { arrays: _a, weightCount: _c, format: _f, ...rest } = meta;
+  const { arrays: _a, weightCount: _c, format: _f, integrity: _i, ...rest } = meta;
   return {
     ...(rest as unknown as TrainingState),
     history,
