@@ -10,11 +10,20 @@ export interface AsciiSeries {
 export function asciiChart(series: AsciiSeries[], opts: { width?: number; height?: number; markers?: { epoch: number; mark: string; label: string }[]; title?: string } = {}): string {
   const width = opts.width ?? 60;
   const height = opts.height ?? 10;
-  const all = series.flatMap((s) => s.values).filter(Number.isFinite);
-  if (!all.length) return '(no finite values to plot)';
-  const n = Math.max(...series.map((s) => s.values.length));
-  let lo = Math.min(...all);
-  let hi = Math.max(...all);
+  // loops, not Math.min(...all): spreading a 200,000-epoch history overflows the stack. Every
+  // epoch lands in one of `width` columns, so a long history needs no other thinning here.
+  let lo = Infinity;
+  let hi = -Infinity;
+  let n = 0;
+  for (const s of series) {
+    n = Math.max(n, s.values.length);
+    for (const v of s.values) {
+      if (!Number.isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  if (lo > hi) return '(no finite values to plot)';
   if (hi - lo < 1e-12) {
     hi += 0.5;
     lo -= 0.5;

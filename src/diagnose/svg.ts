@@ -79,21 +79,78 @@ function fmtTick(v: number, percent: boolean): string {
 
 const FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"';
 
-export function lineChart(series: Series[], o: LineChartOptions = {}): string {
+/** Smallest and largest of many numbers, in a loop: Math.min(...xs) overflows the stack near 10⁵ values. */
+export function extent(values: Iterable<number>): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/** Charts with more points than this per series are drawn from a min/max envelope (see downsample). */
+export const MAX_DRAWN_POINTS = 2400;
+
+/**
+ * Thin a long chart (a 200,000-epoch history) to about MAX_DRAWN_POINTS x positions before drawing:
+ * the x range is cut into buckets of consecutive indices, and each bucket keeps, for every series,
+ * its first and last index, its lowest and highest value and its first gap (NaN). A plot ~640 px
+ * wide cannot show more, and keeping the extremes keeps every spike and every gap visible. The
+ * kept indices are shared by all series (one x axis); the chart then maps them back to their x.
+ */
+function downsample(series: Series[], n: number, xOf: (i: number) => number): { series: Series[]; xOf: (i: number) => number; n: number } {
+  const buckets = Math.floor(MAX_DRAWN_POINTS / 4);
+  if (n <= MAX_DRAWN_POINTS) return { series, xOf, n };
+  const keep = new Set<number>();
+  const size = Math.ceil(n / buckets);
+  for (let from = 0; from < n; from += size) {
+    const to = Math.min(n, from + size);
+    keep.add(from);
+    keep.add(to - 1);
+    for (const s of series) {
+      for (const values of s.band ? [s.values, s.band.lo, s.band.hi] : [s.values]) {
+        let lo = -1;
+        let hi = -1;
+        let gap = -1;
+        for (let i = from; i < to; i++) {
+          const v = values[i];
+          if (!Number.isFinite(v)) {
+            if (gap < 0) gap = i;
+            continue;
+          }
+          if (lo < 0 || v < values[lo]) lo = i;
+          if (hi < 0 || v > values[hi]) hi = i;
+        }
+        for (const i of [lo, hi, gap]) if (i >= 0) keep.add(i);
+      }
+    }
+  }
+  const kept = [...keep].sort((a, b) => a - b);
+  const pick = (values: number[]): number[] => kept.map((i) => values[i] ?? Number.NaN);
+  return {
+    series: series.map((s) => ({ ...s, values: pick(s.values), band: s.band ? { lo: pick(s.band.lo), hi: pick(s.band.hi) } : undefined, dots: false })),
+    xOf: (j) => xOf(kept[j]),
+    n: kept.length,
+  };
+}
+
+export function lineChart(allSeries: Series[], o: LineChartOptions = {}): string {
   const W = o.width ?? 720;
   const H = o.height ?? 380;
   const m = { left: 66, right: 18, top: o.title ? 40 : 16, bottom: 52 };
-  const n = Math.max(1, ...series.map((s) => s.values.length));
-  const xOf = o.xOf ?? ((i: number) => i + 1);
+  const thin = downsample(allSeries, allSeries.reduce((k, s) => Math.max(k, s.values.length), 1), o.xOf ?? ((i: number) => i + 1));
+  const { series, n, xOf } = thin;
   const xs = Array.from({ length: n }, (_, i) => xOf(i));
-  const xLo = Math.min(...xs);
   // a single x gets a unit span; otherwise the data's own span (histogram bins may span less than 1)
-  const xMax = Math.max(...xs);
+  const [xLo, xMax] = extent(xs);
   const xHi = xMax > xLo ? xMax : xLo + 1;
   const tr = (v: number): number => (o.logY ? Math.log10(Math.max(v, 1e-12)) : v);
   const finite = series.flatMap((s) => [...s.values, ...(s.band ? [...s.band.lo, ...s.band.hi] : [])].map(tr)).filter(Number.isFinite);
-  let yLo = o.yMin !== undefined ? tr(o.yMin) : finite.length ? Math.min(...finite) : 0;
-  let yHi = o.yMax !== undefined ? tr(o.yMax) : finite.length ? Math.max(...finite) : 1;
+  const [fLo, fHi] = extent(finite);
+  let yLo = o.yMin !== undefined ? tr(o.yMin) : finite.length ? fLo : 0;
+  let yHi = o.yMax !== undefined ? tr(o.yMax) : finite.length ? fHi : 1;
   if (!(yHi > yLo)) {
     yHi = yLo + 1;
     yLo -= 0.5;
@@ -137,7 +194,7 @@ export function lineChart(series: Series[], o: LineChartOptions = {}): string {
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   if (o.title) out.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold" fill="#222">${esc(o.title)}</text>`);
   if (o.shade) {
-    const x0 = px(xOf(o.shade.from));
+    const x0 = px((o.xOf ?? ((i: number) => i + 1))(o.shade.from));
     out.push(`<rect x="${x0.toFixed(1)}" y="${m.top}" width="${(m.left + pw - x0).toFixed(1)}" height="${ph}" fill="${o.shade.color}" opacity="0.10"/>`);
     out.push(`<text x="${(x0 + 6).toFixed(1)}" y="${m.top + ph - 8}" fill="${o.shade.color}" font-size="11">${esc(o.shade.label)}</text>`);
   }
@@ -240,7 +297,7 @@ function placeLegend(
   series: Series[], listed: Series[], o: LineChartOptions, m: { left: number; right: number; top: number; bottom: number }, xs: number[],
   g: { pw: number; ph: number; px: (x: number) => number; py: (y: number) => number }
 ): { band: boolean; box: Box } {
-  const w = Math.max(0, ...listed.map((s) => legendTextWidth(s.label))) + 40;
+  const w = listed.reduce((k, s) => Math.max(k, legendTextWidth(s.label)), 0) + 40;
   const h = listed.length * 18 + 8;
   const inset = 8;
   const corners: Box[] = [

@@ -133,8 +133,9 @@ export class WeightTracker extends Callback {
 
   override setState(state: unknown): void {
     const s = state as { log: WeightEpoch[]; weights: Float32Array[] | null; edges: number[] };
+    // a loop, not push(...s.log): a resumed run of 200,000 epochs would overflow the stack
     this.log.length = 0;
-    this.log.push(...s.log);
+    for (const e of s.log) this.log.push(e);
     this.initial = s.weights ?? [];
     this.edges = s.edges;
   }

@@ -8,6 +8,31 @@ import { type ActivationName, parseActivation } from './activations.js';
 import { type InitializerConfig, parseInitializer } from './initializers.js';
 import { type Regularizer, parseRegularizer } from './regularizers.js';
 
+/**
+ * Deepest nesting a model spec or layer config may have. Real ones are shallow (a TF.js
+ * model.json reaches about 10 levels: topology → config → layers → initializer → config); the
+ * bound exists so a hostile 200,000-deep file is refused here instead of overflowing the stack
+ * of every recursive reader after us (JSON.stringify in error messages, config copies).
+ */
+export const MAX_SPEC_DEPTH = 64;
+
+/**
+ * Throw if `value` nests objects or lists deeper than MAX_SPEC_DEPTH. Walks with an explicit
+ * stack (a recursive walk would overflow on exactly the input it exists to refuse) and stops at
+ * the first level too deep.
+ */
+export function checkSpecDepth(value: unknown, where: string): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (!v || typeof v !== 'object') continue;
+    if (depth > MAX_SPEC_DEPTH) {
+      throw new ArgumentError(`${where} nests deeper than ${MAX_SPEC_DEPTH} levels`, 'a model spec is a few levels deep: {"input": [...], "layers": [{...}, ...]}');
+    }
+    for (const child of Object.values(v as Record<string, unknown>)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+}
+
 export class ConfigReader {
   private readonly seen = new Set<string>();
   constructor(
@@ -18,6 +43,7 @@ export class ConfigReader {
     if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg)) {
       throw new ArgumentError(`${where}: config must be an object; received ${describe(cfg)}`);
     }
+    checkSpecDepth(cfg, `${where}: config`);
   }
 
   private take(key: string): unknown {

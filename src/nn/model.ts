@@ -22,6 +22,7 @@ import { Activation } from './layers/basic.js';
 import { BatchNormalization } from './layers/batch-norm.js';
 import { Conv2D } from './layers/conv2d.js';
 import { Dense } from './layers/dense.js';
+import { checkMemory } from './memory.js';
 import { type Shape, formatShape, sizeOf } from './shape.js';
 
 /** The id of the model input in a layer's `inputs` list. */
@@ -147,11 +148,14 @@ export class Model {
    * Create the weights (seeded) and size every buffer for `batchSize` examples.
    * Calling it again with another batch size re-allocates buffers and keeps the weights.
    */
-  build(options: { batchSize: number; seed?: number; backend?: Backend }): this {
+  build(options: { batchSize: number; seed?: number; backend?: Backend; optimizerSlots?: number }): this {
     const { batchSize } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new ArgumentError(`batch size must be a positive integer; received ${describe(batchSize)}`);
     }
+    // every path that makes a model (train, evaluate, predict, summary, the dashboard,
+    // experiments) comes through here: refuse what cannot fit before allocating any of it
+    checkMemory(this, batchSize, options.optimizerSlots);
     if (!this.built) {
       this.backendRef = options.backend ?? getBackend();
       this.seedValue = options.seed ?? 1337;

@@ -7,6 +7,7 @@
  * fields are errors.
  */
 import { ArgumentError, FitlabError, describe } from '../errors.js';
+import { checkSpecDepth } from './config.js';
 import { createLayer } from './registry.js';
 import { MODEL_INPUT, Model, type ModelLayer } from './model.js';
 
@@ -30,6 +31,8 @@ function layerLabel(i: number, spec: Record<string, unknown>): string {
 
 /** Parse and validate a spec object into an (unbuilt) model. */
 export function modelFromSpec(spec: unknown, where = 'model spec'): Model {
+  // first: every message below may describe() a value, which recurses into it
+  checkSpecDepth(spec, `${where}: model spec`);
   if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
     throw new ArgumentError(`${where} must be an object {"input": [h, w, c], "layers": [...]}; received ${describe(spec)}`);
   }

@@ -20,6 +20,7 @@ import { type Split, exampleSize, fillBatch } from '../data/dataset.js';
 import { AugmentPipeline } from '../data/pipeline.js';
 import { type LossHead } from '../nn/losses.js';
 import type { Model } from '../nn/model.js';
+import { checkMemory } from '../nn/memory.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizers.js';
 import { RandomStream, type StreamState } from '../tensor/prng.js';
 import { type BatchLog, type Callback, type CallbackState, type TrainingContext } from './callbacks.js';
@@ -192,6 +193,8 @@ export class Trainer {
   setBatchSize(batchSize: number): void {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`batch size must be a positive integer; received ${describe(batchSize)}`);
     if (this.augmenting) throw new ArgumentError('the batch size cannot change while augmentation workers are running', 'start a new run with the batch size you want');
+    // refuse now (a dashboard knob) what the rebuild at the next epoch could not allocate
+    if (batchSize > this.model.batchSize) checkMemory(this.model, batchSize);
     this.pendingBatchSize = batchSize === this.batchSize ? null : batchSize;
   }
 
