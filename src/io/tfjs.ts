@@ -19,6 +19,7 @@ import { type LayerSpec, type ModelSpec, modelFromSpec, modelToSpec } from '../n
 import type { Backend } from '../backend/backend.js';
 import { packageVersion } from '../util/paths.js';
 import { writeDirAtomic } from './atomic.js';
+import { TFJS_INTEGRITY_KEY, checksumRecord, otherGoodModel, readChecksums, verifyChecksum } from './integrity.js';
 
 export interface WeightSpec {
   name: string;
@@ -207,16 +208,17 @@ export function saveTfjs(model: Model, dir: string, extra: Record<string, unknow
   const bytes = new Uint8Array(art.weightData);
   const shards = Math.max(1, Math.ceil(bytes.length / SHARD_BYTES));
   const paths = Array.from({ length: shards }, (_, i) => `group1-shard${i + 1}of${shards}.bin`);
+  const shardBytes = paths.map((_, i) => bytes.subarray(i * SHARD_BYTES, Math.min(bytes.length, (i + 1) * SHARD_BYTES)));
   writeDirAtomic(dir, (tmp) => {
-    paths.forEach((p, i) => {
-      writeFileSync(join(tmp, p), bytes.subarray(i * SHARD_BYTES, Math.min(bytes.length, (i + 1) * SHARD_BYTES)));
-    });
+    paths.forEach((p, i) => writeFileSync(join(tmp, p), shardBytes[i]));
     const modelJson = {
       format: 'layers-model',
       generatedBy: `fitlab ${packageVersion()}`,
       convertedBy: null,
       modelTopology: art.modelTopology,
       weightsManifest: [{ paths, weights: art.weightSpecs }],
+      // every load verifies the shards against these (TF.js ignores the key)
+      [TFJS_INTEGRITY_KEY]: checksumRecord(paths.map((p, i) => [p, shardBytes[i]])),
       ...extra,
     };
     writeFileSync(join(tmp, 'model.json'), JSON.stringify(modelJson));
@@ -441,11 +443,17 @@ export function readTfjs(path: string): LoadedTfjs {
   if (!Array.isArray(manifest)) throw new ArgumentError(`${file}: weightsManifest must be a list of {paths, weights}`);
   const chunks: Uint8Array[] = [];
   const weightSpecs: WeightSpec[] = [];
+  // fitlab's own models carry shard checksums; models from elsewhere have none and load as before
+  const sums = readChecksums(modelJson[TFJS_INTEGRITY_KEY], file);
   for (const group of manifest) {
     for (const p of group.paths) {
       const shard = join(dirname(file), p);
       if (!existsSync(shard)) throw new FitlabError(`${file}: weight shard ${shard} is missing`);
-      chunks.push(readFileSync(shard));
+      const bytes = readFileSync(shard);
+      const expected = sums?.get(p);
+      if (sums && expected === undefined) throw new FitlabError(`${file}: weight shard ${p} has no recorded checksum (the model.json was edited)`);
+      if (expected !== undefined) verifyChecksum(shard, bytes, expected, otherGoodModel(dirname(file)));
+      chunks.push(bytes);
     }
     weightSpecs.push(...group.weights);
   }

@@ -12,6 +12,8 @@ import type { SyntheticOptions } from '../data/synthetic.js';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
 import { hasCheckpoint, loadCheckpoint, readRunConfig, saveCheckpoint, weightsFinite, writeHistory, writeRunConfig, createRunDir, RUN_FILES, toJson } from '../io/run-dir.js';
 import { resolveModelSource } from '../io/model-source.js';
+import { checkStateFitsModel } from '../io/checkpoint-check.js';
+import { type DataFingerprint, dataFingerprint, describeDataChange } from '../io/integrity.js';
 import { applyWeights, saveTfjs } from '../io/tfjs.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { LossHead, parseLoss } from '../nn/losses.js';
@@ -158,6 +160,9 @@ export interface TrainRunResult {
   diagnosis: Diagnosis | null;
   /** epoch of the newest checkpoint with finite weights (null: only the initial one) */
   lastGoodEpoch: number | null;
+  /** where checkpoint/ really stands: finished epochs, and the next batch when it was saved
+   *  inside an epoch (Ctrl-C); { epochs: 0, batch: 0 } is the initial state */
+  checkpointAt: { epochs: number; batch: number };
   /** training examples after the validation split and the dataset tools */
   trainExamples: number;
   /** the model's parameter count */
@@ -171,7 +176,7 @@ export interface ResolvedConfig {
   created: string;
   backend: { name: string; isa: string; threads: number };
   model: { source: string; label: string; spec: ModelSpec; params: { total: number; trainable: number; nonTrainable: number } };
-  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null; tools: DataTools | null; poolPerClass?: number | null };
+  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null; tools: DataTools | null; poolPerClass?: number | null; fingerprint?: DataFingerprint };
   training: {
     epochs: number; batchSize: number; seed: number; shuffle: boolean; loss: string;
     optimizer: Record<string, unknown>; earlyStopping: number | null; restoreBestWeights?: boolean; monitor: string; checkpoint: 'best' | 'none';
@@ -284,6 +289,8 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
       shape: dataset.shape, classes: dataset.classes, classNames: dataset.classNames, train: train.y.length, val: val?.y.length ?? 0,
       test: dataset.test?.y.length ?? 0, valSplit: formatVal(valSpec), trainClassCounts: classCounts(train.y, dataset.classes),
       augment, labels: config.labels ?? null, tools, poolPerClass: config.poolPerClass ?? null,
+      // what --resume compares against (only for a real run: the probe would hash twice)
+      ...(runDir ? { fingerprint: dataFingerprint(dataset.shape, train, val, dataset.test ?? null) } : {}),
     },
     training: {
       epochs, batchSize, seed, shuffle: config.shuffle ?? true, loss: lossSpec.name, optimizer: optimizer.getConfig(),
@@ -331,7 +338,9 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
   const { model, trainer, dataset } = p;
   const log = hooks.log ?? (() => undefined);
   const epochs = config.epochs;
-  let lastGood: number | null = null;
+  // a resumed run's checkpoint starts where the resume started, not at the initial state
+  let lastGood: number | null = resume && resume.epoch > 0 ? resume.epoch - 1 : null;
+  let checkpointAt = { epochs: resume?.epoch ?? 0, batch: resume?.batchInEpoch ?? 0 };
   hooks.onStart?.({ runDir, model, trainer, dataset, train: p.train, val: p.val, resolved: p.resolved });
   const result = await trainer.fit(p.train, {
     epochs,
@@ -354,8 +363,9 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
       } else if (weightsFinite(snapshot.weights)) {
         saveCheckpoint(runDir, snapshot, { config: RUN_FILES.config });
         lastGood = epoch;
+        checkpointAt = { epochs: snapshot.epoch, batch: 0 };
       } else {
-        log(`fitlab: weights are no longer finite after epoch ${epoch + 1}; keeping the checkpoint of epoch ${lastGood === null ? '(none)' : lastGood + 1}`);
+        log(`fitlab: weights are no longer finite after epoch ${epoch + 1}; ${runDir}/${RUN_FILES.checkpoint} keeps ${describeCheckpointAt(checkpointAt)}`);
       }
       hooks.onEpoch?.(epochLog, epochs);
     },
@@ -366,7 +376,10 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     log(`fitlab: ${result.stopReason}`);
   }
   if (result.interrupted) {
-    if (weightsFinite(result.state.weights)) saveCheckpoint(runDir, result.state, { config: RUN_FILES.config });
+    if (weightsFinite(result.state.weights)) {
+      saveCheckpoint(runDir, result.state, { config: RUN_FILES.config });
+      checkpointAt = { epochs: result.state.epoch, batch: result.state.batchInEpoch };
+    }
     writeHistory(runDir, history);
   } else if (weightsFinite(model.params().map((q) => q.value)) && !(result.stopReason && /learning rate|loss became/.test(result.stopReason))) {
     saveTfjs(model, join(runDir, RUN_FILES.modelFinal));
@@ -391,6 +404,7 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     model: p.resolved.model.label,
     diagnosis: null,
     lastGoodEpoch: lastGood,
+    checkpointAt,
     trainExamples: p.train.y.length,
     params: p.resolved.model.params.total,
   };
@@ -406,6 +420,12 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
   const { history: _h, diagnosis: _d, ...summary } = out;
   writeFileAtomic(join(runDir, 'summary.json'), toJson(summary, 2) + '\n');
   return out;
+}
+
+/** What a checkpoint at `at` holds, in words ("the end of epoch 3", "the initial state"). */
+export function describeCheckpointAt(at: { epochs: number; batch: number }): string {
+  if (at.batch > 0) return `epoch ${at.epochs + 1} up to batch ${at.batch} (saved on interrupt)`;
+  return at.epochs === 0 ? 'the initial state (before epoch 1)' : `the end of epoch ${at.epochs}`;
 }
 
 /** Train a model as configured, in a new run directory. */
@@ -432,8 +452,26 @@ export async function trainRun(config: TrainRunConfig, hooks: RunHooks = {}): Pr
   return execute(p, runDir, config, hooks, null, started);
 }
 
+/**
+ * Refuse to resume on data other than the run started with (unless allowed): the recorded
+ * fingerprint against the data as loaded now. Returns config.json's dataset section to write:
+ * after an allowed change it records the new data, so the next resume compares against that.
+ */
+function checkDataUnchanged(runDir: string, was: ResolvedConfig['dataset'], now: ResolvedConfig['dataset'], allow: boolean, log: (l: string) => void): ResolvedConfig['dataset'] {
+  const fresh = now.fingerprint as DataFingerprint;
+  const change = describeDataChange(was.fingerprint, fresh);
+  // a run from before fingerprints gets one now, so later resumes are checked
+  if (!was.fingerprint) return { ...was, fingerprint: fresh };
+  if (change === null) return was;
+  if (!allow) {
+    throw new FitlabError(`the data of ${runDir} changed since the run started (${change}); refusing to resume`, 'pass --allow-data-change to resume on the new data anyway');
+  }
+  log(`fitlab: note: the data changed since the run started (${change}); resuming on it as --allow-data-change asks`);
+  return { ...was, train: now.train, val: now.val, test: now.test, trainClassCounts: now.trainClassCounts, fingerprint: fresh };
+}
+
 /** Continue a run from its checkpoint (same data, split, seed; optionally more epochs). */
-export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides: { epochs?: number; threads?: number } = {}): Promise<TrainRunResult> {
+export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides: { epochs?: number; threads?: number; allowDataChange?: boolean } = {}): Promise<TrainRunResult> {
   const started = performance.now();
   const log = hooks.log ?? (() => undefined);
   const saved = readRunConfig(runDir) as unknown as ResolvedConfig & { command: TrainRunConfig };
@@ -444,10 +482,13 @@ export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides:
     throw new ArgumentError(`the run already finished ${state.epoch} of ${config.epochs} epochs`, `pass --epochs N with N > ${state.epoch} to train further`);
   }
   const p = await prepare(config, saved.model.spec, runDir);
+  const batches = Math.ceil(p.train.y.length / p.trainer.batchSize);
+  checkStateFitsModel(state, p.model.params().map((q) => ({ name: q.name, length: q.value.length })), batches, join(runDir, RUN_FILES.checkpoint, 'state.json'));
+  const dataset = checkDataUnchanged(runDir, saved.dataset, p.resolved.dataset, overrides.allowDataChange ?? false, log);
   if (p.model.backend.threads !== saved.backend.threads) {
     log(`fitlab: note: resuming with ${p.model.backend.threads} threads (the run used ${saved.backend.threads}); results may differ in the last bits`);
   }
-  writeRunConfig(runDir, { ...saved, training: { ...saved.training, epochs: config.epochs }, command: config, resumed: new Date().toISOString() });
+  writeRunConfig(runDir, { ...saved, dataset, training: { ...saved.training, epochs: config.epochs }, command: config, resumed: new Date().toISOString() });
   log(`resuming ${runDir} at epoch ${state.epoch + 1}${state.batchInEpoch ? `, batch ${state.batchInEpoch + 1}` : ''} of ${config.epochs}`);
   return execute(p, runDir, config, hooks, state, started);
 }
