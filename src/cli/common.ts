@@ -55,6 +55,38 @@ export function setupBackend(flags: BackendFlags): void {
   }
 }
 
+const guarded = new WeakSet<NodeJS.WriteStream>();
+
+/** From now on, writes to `stream` are dropped (their callbacks still run, so nothing waits forever). */
+function dropWrites(stream: NodeJS.WriteStream): void {
+  stream.write = (_chunk: unknown, encodingOrDone?: unknown, done?: unknown): boolean => {
+    const cb = typeof encodingOrDone === 'function' ? encodingOrDone : done;
+    if (typeof cb === 'function') process.nextTick(cb);
+    return true;
+  };
+}
+
+/**
+ * Survive a reader that goes away (`fitlab diagnose run | head -1`): Node reports the broken pipe
+ * (EPIPE) later, as an 'error' event on process.stdout, and an 'error' nobody listens to kills
+ * the process — a training piped to `head` died at its third epoch. Here the failed stream is
+ * silenced and the command finishes its work (a training still saves its run) and exits 0: the
+ * reader chose to stop reading. Any other failure of stdout (a redirect to a full disk) is one
+ * warning on stderr and exit 1, since the output the user asked for is incomplete.
+ */
+export function guardOutputStreams(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (guarded.has(stream)) continue;
+    guarded.add(stream);
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      dropWrites(stream);
+      if (err.code === 'EPIPE' || stream !== process.stdout) return;
+      process.stderr.write(`fitlab: warning: cannot write to stdout (${err.code ?? err.message}); the rest of the output is dropped\n`);
+      if (!process.exitCode) process.exitCode = 1;
+    });
+  }
+}
+
 export interface Output {
   /** human-readable progress line (stdout, or stderr under --json); silent under --quiet */
   info(line: string): void;

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { FitlabError } from '../errors.js';
 import { packageVersion } from '../util/paths.js';
 import { registerBench } from './bench.js';
+import { guardOutputStreams } from './common.js';
 import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
@@ -57,6 +58,8 @@ function printError(err: unknown): number {
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
+  // before anything prints: a closed pipe must not kill a command half-way (common.ts)
+  guardOutputStreams();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -3,6 +3,7 @@
  * final export and test evaluation — shared by `fitlab train`, the experiments and the
  * dashboard. Output goes through hooks, so callers decide what the user sees.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getBackend } from '../backend/index.js';
 import { type Dataset, type Split, classCounts, describeDataset, describeShape, exampleSize } from '../data/dataset.js';
@@ -15,7 +16,8 @@ import { resolveModelSource } from '../io/model-source.js';
 import { checkStateFitsModel } from '../io/checkpoint-check.js';
 import { type DataFingerprint, dataFingerprint, describeDataChange } from '../io/integrity.js';
 import { applyWeights, saveTfjs } from '../io/tfjs.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { sweepAllStaleTemps, writeFileAtomic } from '../io/atomic.js';
+import { lockRun } from '../io/run-lock.js';
 import { LossHead, parseLoss } from '../nn/losses.js';
 import type { Model } from '../nn/model.js';
 import { formatShape } from '../nn/shape.js';
@@ -436,20 +438,26 @@ export async function trainRun(config: TrainRunConfig, hooks: RunHooks = {}): Pr
   const probe = await prepare(config, null, null);
   const name = config.name ?? `${probe.resolved.model.label}-${probe.dataset.name}`;
   const runDir = createRunDir(config.out ?? 'runs', name);
-  const p = await prepare(config, probe.resolved.model.spec, runDir);
-  p.resolved.model.source = config.model;
-  p.resolved.model.label = probe.resolved.model.label;
-  // TF.js weights were loaded into probe's model; carry them over
-  p.model.setWeights(probe.model.params().map((q) => q.value));
-  writeRunConfig(runDir, { ...p.resolved, command: config });
-  saveTfjs(p.model, join(runDir, RUN_FILES.modelInitial));
-  // the initial state is the first checkpoint: a run that fails in its first epoch keeps it
-  saveCheckpoint(runDir, p.trainer.initialState(config.epochs, p.callbacks), { config: RUN_FILES.config });
-  log(`run directory: ${runDir}`);
-  log(describeDataset(p.dataset) + ` → ${p.resolved.dataset.train.toLocaleString('en-US')} train / ${p.resolved.dataset.val.toLocaleString('en-US')} validation (--val ${p.resolved.dataset.valSplit})`);
-  const c = p.resolved.model.params;
-  log(`model ${p.resolved.model.label}: ${c.total.toLocaleString('en-US')} params; backend ${p.resolved.backend.name} (${p.resolved.backend.isa}, ${p.resolved.backend.threads} threads); seed ${p.resolved.training.seed}`);
-  return execute(p, runDir, config, hooks, null, started);
+  // the run is this process's until it returns (src/io/run-lock.ts)
+  const unlock = lockRun(runDir);
+  try {
+    const p = await prepare(config, probe.resolved.model.spec, runDir);
+    p.resolved.model.source = config.model;
+    p.resolved.model.label = probe.resolved.model.label;
+    // TF.js weights were loaded into probe's model; carry them over
+    p.model.setWeights(probe.model.params().map((q) => q.value));
+    writeRunConfig(runDir, { ...p.resolved, command: config });
+    saveTfjs(p.model, join(runDir, RUN_FILES.modelInitial));
+    // the initial state is the first checkpoint: a run that fails in its first epoch keeps it
+    saveCheckpoint(runDir, p.trainer.initialState(config.epochs, p.callbacks), { config: RUN_FILES.config });
+    log(`run directory: ${runDir}`);
+    log(describeDataset(p.dataset) + ` → ${p.resolved.dataset.train.toLocaleString('en-US')} train / ${p.resolved.dataset.val.toLocaleString('en-US')} validation (--val ${p.resolved.dataset.valSplit})`);
+    const c = p.resolved.model.params;
+    log(`model ${p.resolved.model.label}: ${c.total.toLocaleString('en-US')} params; backend ${p.resolved.backend.name} (${p.resolved.backend.isa}, ${p.resolved.backend.threads} threads); seed ${p.resolved.training.seed}`);
+    return await execute(p, runDir, config, hooks, null, started);
+  } finally {
+    unlock();
+  }
 }
 
 /**
@@ -475,20 +483,67 @@ export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides:
   const started = performance.now();
   const log = hooks.log ?? (() => undefined);
   const saved = readRunConfig(runDir) as unknown as ResolvedConfig & { command: TrainRunConfig };
-  if (!hasCheckpoint(runDir)) throw new FitlabError(`${runDir} has no checkpoint to resume from`, 'a run writes its first checkpoint at the end of its first epoch (or on Ctrl-C)');
-  const state = loadCheckpoint(runDir);
-  const config: TrainRunConfig = { ...saved.command, epochs: overrides.epochs ?? saved.command.epochs, threads: overrides.threads ?? saved.backend.threads };
-  if (state.epoch >= config.epochs && state.batchInEpoch === 0) {
-    throw new ArgumentError(`the run already finished ${state.epoch} of ${config.epochs} epochs`, `pass --epochs N with N > ${state.epoch} to train further`);
+  // one trainer per run (src/io/run-lock.ts); then the temporaries of a crashed writer go
+  const unlock = lockRun(runDir);
+  try {
+    sweepAllStaleTemps(runDir);
+    if (!hasCheckpoint(runDir)) throw new FitlabError(`${runDir} has no checkpoint to resume from`, 'a run writes its first checkpoint at the end of its first epoch (or on Ctrl-C)');
+    const state = loadCheckpoint(runDir);
+    const config: TrainRunConfig = { ...saved.command, epochs: overrides.epochs ?? saved.command.epochs, threads: overrides.threads ?? saved.backend.threads };
+    if (state.epoch >= config.epochs && state.batchInEpoch === 0) {
+      const missing = missingEndFiles(runDir);
+      if (!missing.length) {
+        throw new ArgumentError(`the run already finished ${state.epoch} of ${config.epochs} epochs`, `pass --epochs N with N > ${state.epoch} to train further`);
+      }
+      // killed after its last epoch, while writing the end files: finish them, without training
+      log(`fitlab: ${runDir} finished training but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (the process stopped while writing them); writing ${missing.length > 1 ? 'them' : 'it'} now, without training`);
+      const done = await prepare(config, saved.model.spec, runDir);
+      return await execute(done, runDir, config, hooks, state, started);
+    }
+    const p = await prepare(config, saved.model.spec, runDir);
+    const batches = Math.ceil(p.train.y.length / p.trainer.batchSize);
+    checkStateFitsModel(state, p.model.params().map((q) => ({ name: q.name, length: q.value.length })), batches, join(runDir, RUN_FILES.checkpoint, 'state.json'));
+    const dataset = checkDataUnchanged(runDir, saved.dataset, p.resolved.dataset, overrides.allowDataChange ?? false, log);
+    if (p.model.backend.threads !== saved.backend.threads) {
+      log(`fitlab: note: resuming with ${p.model.backend.threads} threads (the run used ${saved.backend.threads}); results may differ in the last bits`);
+    }
+    writeRunConfig(runDir, { ...saved, dataset, training: { ...saved.training, epochs: config.epochs }, command: config, resumed: new Date().toISOString() });
+    log(`resuming ${runDir} at epoch ${state.epoch + 1}${state.batchInEpoch ? `, batch ${state.batchInEpoch + 1}` : ''} of ${config.epochs}`);
+    return await execute(p, runDir, config, hooks, state, started);
+  } finally {
+    unlock();
   }
-  const p = await prepare(config, saved.model.spec, runDir);
-  const batches = Math.ceil(p.train.y.length / p.trainer.batchSize);
-  checkStateFitsModel(state, p.model.params().map((q) => ({ name: q.name, length: q.value.length })), batches, join(runDir, RUN_FILES.checkpoint, 'state.json'));
-  const dataset = checkDataUnchanged(runDir, saved.dataset, p.resolved.dataset, overrides.allowDataChange ?? false, log);
-  if (p.model.backend.threads !== saved.backend.threads) {
-    log(`fitlab: note: resuming with ${p.model.backend.threads} threads (the run used ${saved.backend.threads}); results may differ in the last bits`);
+}
+
+/** What a run writes after its last epoch, in this order (summary.json last). */
+const END_FILES = ['model-final', 'diagnosis.json', 'report.html', 'summary.json'];
+
+/**
+ * The end files a run directory lacks although its checkpoint says training finished (all
+ * epochs done): a kill after the last epoch, while they were being written. Empty when the run
+ * is complete, or has not finished training, or is no run directory. model-final/ is only
+ * expected where the run wrote it (a run stopped by NaN keeps none) — summary.json says so, and
+ * when summary.json itself is missing the completion rewrites whatever applies.
+ */
+export function missingEndFiles(runDir: string): string[] {
+  let state: { epoch?: number; batchInEpoch?: number };
+  let epochs: number | undefined;
+  try {
+    state = JSON.parse(readFileSync(join(runDir, RUN_FILES.checkpoint, 'state.json'), 'utf8')) as typeof state;
+    epochs = (readRunConfig(runDir) as { command?: { epochs?: number } }).command?.epochs;
+  } catch {
+    return [];
   }
-  writeRunConfig(runDir, { ...saved, dataset, training: { ...saved.training, epochs: config.epochs }, command: config, resumed: new Date().toISOString() });
-  log(`resuming ${runDir} at epoch ${state.epoch + 1}${state.batchInEpoch ? `, batch ${state.batchInEpoch + 1}` : ''} of ${config.epochs}`);
-  return execute(p, runDir, config, hooks, state, started);
+  if (epochs === undefined || state.epoch === undefined || state.epoch < epochs || state.batchInEpoch !== 0) return [];
+  const missing = END_FILES.filter((f) => !existsSync(join(runDir, f)));
+  return existsSync(join(runDir, 'summary.json')) ? missing.filter((f) => f !== 'model-final') : missing;
+}
+
+/**
+ * `fitlab diagnose --write`: complete a finished run whose end files are missing (see
+ * missingEndFiles), under the run's lock. Null when there is nothing to complete.
+ */
+export async function completeRun(runDir: string, hooks: RunHooks = {}): Promise<TrainRunResult | null> {
+  if (!missingEndFiles(runDir).length) return null;
+  return resumeRun(runDir, hooks);
 }
