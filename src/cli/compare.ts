@@ -1,5 +1,5 @@
 /** `fitlab compare`: several runs on the same axes, with a table of their key numbers. */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { diagnose } from '../diagnose/diagnose.js';
@@ -8,7 +8,8 @@ import { svgToPng } from '../diagnose/png.js';
 import { loadHistory } from '../diagnose/read.js';
 import { type CompareRow, compareTable, renderCompare } from '../diagnose/report.js';
 import { ArgumentError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeDirAtomic } from '../io/atomic.js';
+import { checkDirTarget } from '../io/owned.js';
 import { textTable } from '../util/table.js';
 import { intOption, makeOutput } from './common.js';
 
@@ -37,21 +38,32 @@ export function loadCompareRows(paths: string[], labels: string[] | null, classe
   });
 }
 
-/** compare.html plus the two charts as SVG and PNG; returns the files written. */
-export function writeCompare(dir: string, title: string, rows: CompareRow[]): string[] {
-  mkdirSync(dir, { recursive: true });
+/**
+ * compare.html plus the two charts as SVG and PNG, written as one folder (atomically, with the
+ * ownership marker); returns the files written. `dir` is the user's --out: a new or empty folder,
+ * or with `force` a comparison fitlab wrote there before (src/io/owned.ts).
+ */
+export function writeCompare(dir: string, title: string, rows: CompareRow[], force = false): string[] {
+  const names: string[] = [];
+  writeDirAtomic(dir, (tmp) => {
+    for (const name of fillCompare(tmp, title, rows)) names.push(name);
+  }, { kind: 'comparison', force, label: '--out' });
+  return names.map((n) => join(dir, n));
+}
+
+function fillCompare(dir: string, title: string, rows: CompareRow[]): string[] {
   const files: string[] = [];
   const runs = rows.map((r) => ({ label: r.label, history: r.history }));
   for (const [name, svg] of [
     ['compare-val-loss', compareChart(runs, 'val_loss', 'Validation loss (dashed: training)')],
     ['compare-val-accuracy', compareChart(runs, 'val_accuracy', 'Validation accuracy (dashed: training)')],
   ] as const) {
-    writeFileAtomic(join(dir, `${name}.svg`), svg);
-    writeFileAtomic(join(dir, `${name}.png`), svgToPng(svg));
-    files.push(join(dir, `${name}.svg`), join(dir, `${name}.png`));
+    writeFileSync(join(dir, `${name}.svg`), svg);
+    writeFileSync(join(dir, `${name}.png`), svgToPng(svg));
+    files.push(`${name}.svg`, `${name}.png`);
   }
-  writeFileAtomic(join(dir, 'compare.html'), renderCompare(title, rows));
-  files.push(join(dir, 'compare.html'));
+  writeFileSync(join(dir, 'compare.html'), renderCompare(title, rows));
+  files.push('compare.html');
   return files;
 }
 
@@ -60,20 +72,22 @@ export function registerCompare(program: Command): void {
     .command('compare <runs...>')
     .description('compare runs (run directories or history files): a table of their key numbers; --out adds charts on shared axes and compare.html')
     .option('--labels <list>', 'comma-separated names for the runs, in order')
-    .option('--out <dir>', 'write compare.html and the charts (SVG and PNG) here')
+    .option('--out <dir>', 'write compare.html and the charts (SVG and PNG) into this new or empty folder')
+    .option('--force', 'replace a comparison fitlab wrote at --out before (never anything else)')
     .option('--title <text>', 'title of the comparison', 'Comparison')
     .option('--classes <n>', 'number of classes (for history files that do not say)', intOption('--classes', 2))
     .option('--json', 'machine-readable output')
-    .action((paths: string[], flags: { labels?: string; out?: string; title: string; classes?: number; json?: boolean }) => {
+    .action((paths: string[], flags: { labels?: string; out?: string; force?: boolean; title: string; classes?: number; json?: boolean }) => {
       const out = makeOutput(flags);
       if (paths.length < 2) throw new ArgumentError(`compare needs at least two runs; got ${paths.length}`);
       const labels = flags.labels ? flags.labels.split(',').map((s) => s.trim()) : null;
       if (labels && labels.length !== paths.length) {
         throw new ArgumentError(`--labels has ${labels.length} names for ${paths.length} runs`, 'give one name per run, comma-separated');
       }
-      if (flags.out && existsSync(flags.out) && !statSync(flags.out).isDirectory()) throw new ArgumentError(`--out ${JSON.stringify(flags.out)} is a file, not a directory`);
+      // refuse a target that is not fitlab's before reading the runs
+      if (flags.out) checkDirTarget(resolve(flags.out), { kind: 'comparison', force: flags.force, label: '--out' });
       const rows = loadCompareRows(paths, labels, flags.classes);
-      const files = flags.out ? writeCompare(resolve(flags.out), flags.title, rows) : [];
+      const files = flags.out ? writeCompare(resolve(flags.out), flags.title, rows, flags.force) : [];
       if (out.jsonMode) {
         out.json({
           runs: rows.map((r, k) => ({ path: paths[k], label: r.label, regime: r.diagnosis.regime, onsetEpoch: r.diagnosis.onsetEpoch, bestEpoch: r.diagnosis.bestEpoch, final: r.diagnosis.final, best: r.diagnosis.best, gaps: r.diagnosis.gaps, test: r.test })),

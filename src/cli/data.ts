@@ -3,10 +3,10 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { getBackend } from '../backend/index.js';
 import { AUGMENT_PRESETS, parseAugment, presetForDataset } from '../data/augment.js';
-import { isCacheDir, readCacheMeta, verifyCache, writeCache } from '../data/cache.js';
+import { checkCacheTarget, isCacheDir, readCacheMeta, verifyCache, writeCache } from '../data/cache.js';
 import { parseLabelsOption } from '../data/cifar.js';
 import { type Dataset, classCounts, exampleSize } from '../data/dataset.js';
 import { REMOTES, downloadDataset } from '../data/download.js';
@@ -14,7 +14,8 @@ import { KNOWN_DATASETS, detectFormat, loadDataset, readDatasetAt, searchRoots, 
 import { previewGrid } from '../data/preview.js';
 import { SYNTHETIC_2D, SYNTHETIC_IMAGES } from '../data/synthetic.js';
 import { ArgumentError, FitlabError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeUserFile } from '../io/atomic.js';
+import { checkFileTarget } from '../io/owned.js';
 import { intOption, makeOutput } from './common.js';
 
 function summarize(ds: Dataset): Record<string, unknown> {
@@ -57,20 +58,25 @@ export function registerData(program: Command): void {
     .description('convert a dataset (image folder or .tar.gz, CIFAR binary files or tarball, IDX folder) into the fast local cache')
     .requiredOption('--name <name>', 'dataset name to store it under (e.g. cifar10)')
     .option('--labels <which>', 'CIFAR-100: fine (100 classes) or coarse (20)', 'fine')
-    .option('--out <dir>', 'cache folder (default: the user cache, ~/.cache/fitlab/<name>)')
+    .option('--out <dir>', 'cache folder (default: the user cache, ~/.cache/fitlab/<name>); a new or empty folder')
+    .option('--force', 'replace a dataset cache fitlab wrote there before (never anything else)')
     .option('--json', 'machine-readable output')
-    .action(async (source: string, flags: { name: string; labels: string; out?: string; json?: boolean }) => {
+    .action(async (source: string, flags: { name: string; labels: string; out?: string; force?: boolean; json?: boolean }) => {
       const out = makeOutput(flags);
       if (!/^[A-Za-z0-9._-]+$/.test(flags.name)) throw new ArgumentError(`--name must be letters, digits, '.', '_' or '-'; received ${JSON.stringify(flags.name)}`);
       const path = resolve(source);
       if (!detectFormat(path)) throw new FitlabError(`${path} holds no dataset fitlab can import`, 'an image folder or .tar.gz (class folders, optionally under train/ and test/), CIFAR binary files or their tarball, or an IDX folder');
+      const dir = flags.out ? resolve(flags.out) : join(userCacheDir(), flags.name);
+      const target = { force: flags.force, label: flags.out ? '--out' : undefined };
+      // refuse a target that is not ours before reading (and before the source could be the target)
+      checkCacheTarget(dir, target);
+      if (dir === path || path.startsWith(dir + sep)) throw new ArgumentError(`the cache folder ${dir} holds the dataset being imported (${path}); importing would replace it`, 'choose another --out folder or --name');
       const t0 = performance.now();
       out.info(`reading ${path} …`);
       const ds = await readDatasetAt(path, flags.name, { labels: parseLabelsOption(flags.labels) });
       if (!ds) throw new FitlabError(`${path} could not be read`);
       ds.name = flags.name;
-      const dir = flags.out ? resolve(flags.out) : join(userCacheDir(), flags.name);
-      const meta = writeCache(dir, ds);
+      const meta = writeCache(dir, ds, target);
       const secs = (performance.now() - t0) / 1000;
       if (out.jsonMode) {
         out.json({ ...summarize(ds), cache: dir, seconds: secs, sha256: meta.sha256, bytes: meta.bytes });
@@ -130,7 +136,7 @@ export function registerData(program: Command): void {
       const cached = isCacheDir(cacheDir);
       const sha256 = cached ? readCacheMeta(cacheDir).sha256 : datasetChecksum(ds);
       const verified = cached && flags.verify ? verifyCache(cacheDir) : null;
-      if (verified && !verified.ok) throw new FitlabError(`${cacheDir}: checksum mismatch (stored ${verified.expected}, now ${verified.actual}); re-import the dataset`);
+      if (verified && !verified.ok) throw new FitlabError(`${cacheDir}: checksum mismatch (stored ${verified.expected}, now ${verified.actual}); re-import the dataset with --force`);
       const info = { ...summarize(ds), checksum: { sha256, of: cached ? 'cache data.bin' : 'pixels and labels' }, ...(verified ? { verified: true } : {}) };
       if (out.jsonMode) {
         out.json(info);
@@ -149,14 +155,17 @@ export function registerData(program: Command): void {
     .command('download <name>')
     .description(`download from the canonical source and verify the published checksum (${Object.keys(REMOTES).join(', ')})`)
     .option('--quiet', 'no progress bar')
+    .option('--force', 'replace the dataset cache fitlab wrote there before (never anything else)')
     .option('--json', 'machine-readable output')
-    .action(async (name: string, flags: { quiet?: boolean; json?: boolean }) => {
+    .action(async (name: string, flags: { quiet?: boolean; force?: boolean; json?: boolean }) => {
       const out = makeOutput(flags);
       if (!REMOTES[name]) throw new ArgumentError(`no download source for ${JSON.stringify(name)}; downloadable: ${Object.keys(REMOTES).join(', ')}`);
       const dir = join(userCacheDir(), name);
+      // refuse before downloading: the cache folder may hold the user's own files
+      checkCacheTarget(dir, { force: flags.force });
       const bar = downloadBar(Boolean(flags.quiet));
       try {
-        const { dataset, meta } = await downloadDataset(name, dir, { onProgress: bar.onProgress });
+        const { dataset, meta } = await downloadDataset(name, dir, { onProgress: bar.onProgress, force: flags.force });
         bar.stop();
         if (out.jsonMode) out.json({ ...summarize(dataset), cache: dir, sha256: meta.sha256 });
         else out.info(`downloaded ${name} (checksums verified) into ${dir}`);
@@ -169,20 +178,22 @@ export function registerData(program: Command): void {
     .command('preview <dataset>')
     .description('write a PNG grid of examples (first column) and augmented copies, to check the augmentation keeps the class')
     .addOption(new Option('--augment <preset|json>', `${Object.keys(AUGMENT_PRESETS).join(', ')}, auto (by dataset) or an ImageDataGenerator-style JSON object`).default('auto'))
-    .requiredOption('--out <file.png>', 'where to write the PNG')
+    .requiredOption('--out <file.png>', 'where to write the PNG (an existing file only with --force)')
+    .option('--force', 'replace an existing file at --out')
     .option('--rows <n>', 'examples', intOption('--rows'), 8)
     .option('--copies <n>', 'augmented copies per example', intOption('--copies'), 6)
     .option('--seed <n>', 'seed', intOption('--seed', 0), 1)
     .option('--data-dir <dir>', 'where to look for named datasets first')
     .option('--json', 'machine-readable output')
-    .action(async (spec: string, flags: { augment: string; out: string; rows: number; copies: number; seed: number; dataDir?: string; json?: boolean }) => {
+    .action(async (spec: string, flags: { augment: string; out: string; rows: number; copies: number; seed: number; dataDir?: string; force?: boolean; json?: boolean }) => {
       const out = makeOutput(flags);
+      checkFileTarget(resolve(flags.out), { force: flags.force, label: '--out' });
       const ds = await loadDataset(spec, { dataDir: flags.dataDir });
       if (ds.shape.length !== 3) throw new ArgumentError(`${ds.name} holds ${ds.shape.join('×')} vectors, not images; preview needs images`);
       const aug = parseAugment(flags.augment, ds.name);
       if (!aug) throw new ArgumentError('--augment none has nothing to preview');
       const png = previewGrid(getBackend(), ds, aug, { rows: flags.rows, copies: flags.copies, seed: flags.seed });
-      writeFileAtomic(resolve(flags.out), png);
+      writeUserFile(resolve(flags.out), png, { force: flags.force, label: '--out' });
       const preset = flags.augment === 'auto' ? presetForDataset(ds.name) : flags.augment;
       if (out.jsonMode) out.json({ out: resolve(flags.out), dataset: ds.name, augment: aug, preset, rows: flags.rows, copies: flags.copies });
       else out.info(`wrote ${resolve(flags.out)}: ${flags.rows} ${ds.name} examples (left) and ${flags.copies} augmented copies each (${preset})`);

@@ -3,12 +3,14 @@ import { Command } from 'commander';
 import { diagnose } from '../diagnose/diagnose.js';
 import { loadHistory } from '../diagnose/read.js';
 import { curvesChart, diagnosisText } from '../diagnose/text.js';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { readWeightsLog, writeRunReport } from '../diagnose/run-report.js';
 import { ArgumentError } from '../errors.js';
 import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
-import { type ResolvedConfig, runFacts } from '../run/train-run.js';
+import { type ResolvedConfig, completeRun, runFacts } from '../run/train-run.js';
+import { sweepAllStaleTemps, writeDirAtomic } from '../io/atomic.js';
+import { checkDirTarget } from '../io/owned.js';
 import { intOption, makeOutput } from './common.js';
 
 export function registerDiagnose(program: Command): void {
@@ -19,20 +21,37 @@ export function registerDiagnose(program: Command): void {
     .option('--json', 'machine-readable diagnosis (regime, onsetEpoch, bestEpoch, gaps, counterfactuals, advice)')
     .option('--no-chart', 'no terminal chart')
     .option('--write', 'also write the charts (SVG and PNG) and report.html: into the run directory, or into --out')
-    .option('--out <dir>', 'where --write puts them (default: the run directory; needed for a history file)')
-    .action((target: string, flags: { classes?: number; json?: boolean; chart: boolean; write?: boolean; out?: string }) => {
+    .option('--out <dir>', 'where --write puts them: a new or empty folder (default: the run directory; needed for a history file)')
+    .option('--force', 'replace a report fitlab wrote at --out before (never anything else)')
+    .action(async (target: string, flags: { classes?: number; json?: boolean; chart: boolean; write?: boolean; out?: string; force?: boolean }) => {
       const out = makeOutput(flags);
       if (flags.out && !flags.write) throw new ArgumentError('--out goes with --write', 'add --write to write the charts and report');
       const loaded = loadHistory(target, flags.classes);
       const d = diagnose(loaded.history, loaded.context);
+      // temporaries that a killed writer left in the run directory go first
+      if (loaded.runDir) sweepAllStaleTemps(loaded.runDir);
       if (flags.write) {
-        const dir = resolve(flags.out ?? loaded.runDir ?? '');
-        if (!flags.out && !loaded.runDir) {
+        const intoRun = loaded.runDir !== null && (!flags.out || resolve(flags.out) === resolve(loaded.runDir));
+        const dir = resolve(intoRun ? (loaded.runDir as string) : (flags.out ?? ''));
+        if (!intoRun && !flags.out) {
           throw new ArgumentError(`--write: ${target} is a history file, not a run directory`, 'say where the report goes with --out <dir>');
         }
-        if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ArgumentError(`--out ${JSON.stringify(flags.out)} is a file, not a directory`);
-        mkdirSync(dir, { recursive: true });
-        const files = writeRunReport(dir, { ...reportInput(loaded.runDir, target), history: loaded.history, diagnosis: d });
+        // a folder the user named is written whole, and only where fitlab may (src/io/owned.ts)
+        const dest = { kind: 'report', force: flags.force, label: '--out' };
+        if (!intoRun) checkDirTarget(dir, dest);
+        // a run killed while writing its end files (summary.json, diagnosis.json, report) gets them now
+        if (intoRun && (await completeRun(dir, { log: (l) => out.info(l) }))) out.info(`completed the end files of ${dir}`);
+        const input = { ...reportInput(loaded.runDir, target), history: loaded.history, diagnosis: d };
+        let files: string[];
+        if (intoRun) {
+          files = writeRunReport(dir, input);
+        } else {
+          let names: string[] = [];
+          writeDirAtomic(dir, (tmp) => {
+            names = writeRunReport(tmp, input).map((f) => basename(f));
+          }, dest);
+          files = names.map((n) => join(dir, n));
+        }
         const shown = (f: string): string => {
           const rel = relative(process.cwd(), f);
           return rel && !rel.startsWith('..') ? rel : f;

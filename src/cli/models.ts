@@ -9,6 +9,7 @@ import { applyVal, parseVal } from '../data/splits.js';
 import { ArgumentError, FitlabError } from '../errors.js';
 import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
 import { resolveModelSource } from '../io/model-source.js';
+import { checkDirTarget } from '../io/owned.js';
 import { modelFromTfjs, readTfjs, saveTfjs } from '../io/tfjs.js';
 import { LossHead, parseLoss } from '../nn/losses.js';
 import { ConfusionMatrix, argmaxRows } from '../nn/metrics.js';
@@ -188,13 +189,17 @@ export function registerModelCommands(program: Command): void {
     .command('export <model>')
     .description('write a run\'s model (or a model file) in TF.js Layers format (model.json + weight shards)')
     .addOption(new Option('--format <format>', 'output format').choices(['tfjs']).default('tfjs'))
-    .requiredOption('--out <dir>', 'output directory (written atomically)')
+    .requiredOption('--out <dir>', 'output directory (written atomically): a new or empty folder')
+    .option('--force', 'replace a TF.js model fitlab exported there before (never anything else)')
     .addOption(new Option('--which <model>', 'for a run directory: which saved model').choices(['final', 'best', 'initial']).default('final'))
     .option('--json', 'machine-readable output')
-    .action((target: string, flags: { out: string; which: 'final' | 'best' | 'initial'; json?: boolean }) => {
+    .action((target: string, flags: { out: string; which: 'final' | 'best' | 'initial'; force?: boolean; json?: boolean }) => {
       const out = makeOutput(flags);
+      // the user named this folder: it is replaced only if fitlab exported a model there (src/io/owned.ts)
+      const dest = { own: false, force: flags.force, label: '--out' };
+      checkDirTarget(resolve(flags.out), { ...dest, kind: 'tfjs-model' });
       const { model } = loadSavedModel(target, flags.which, 1);
-      saveTfjs(model, resolve(flags.out));
+      saveTfjs(model, resolve(flags.out), {}, dest);
       if (out.jsonMode) out.json({ out: resolve(flags.out), format: 'tfjs', params: model.countParams().total });
       else out.info(`wrote ${join(resolve(flags.out), 'model.json')} (TF.js Layers format; load with tf.loadLayersModel)`);
     });

@@ -6,14 +6,17 @@
  * at every load (about 0.15 s for CIFAR-10), so a damaged cache is refused, never used.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { FitlabError } from '../errors.js';
-import { sweepStaleTemps, tempPrefixFor, writeDirAtomic, writeFileAtomic } from '../io/atomic.js';
+import { TEMP_PREFIX, writeDirAtomic, writeFileAtomic } from '../io/atomic.js';
+import { OWNED_MARKER, checkDirTarget, markerText, readMarker } from '../io/owned.js';
 import { type Dataset, type Split, classCounts, exampleSize } from './dataset.js';
 import { DataFormatError } from './idx.js';
 
 export const CACHE_FORMAT = 'fitlab-dataset-1';
+/** The kind its ownership marker records (src/io/owned.ts). */
+const CACHE_KIND = 'dataset-cache';
 
 interface SplitMeta {
   n: number;
@@ -43,8 +46,13 @@ export function isCacheDir(dir: string): boolean {
   return existsSync(join(dir, 'meta.json')) && existsSync(join(dir, 'data.bin'));
 }
 
-/** Write a dataset into `dir` as a fitlab cache (atomically). Returns the meta. */
-export function writeCache(dir: string, ds: Dataset): CacheMeta {
+/**
+ * Write a dataset into `dir` as a fitlab cache (atomically). Returns the meta. An existing
+ * folder there is replaced only when it is a dataset cache fitlab wrote and `force` is set
+ * (src/io/owned.ts); anything else is refused before the data is touched.
+ */
+export function writeCache(dir: string, ds: Dataset, target: { force?: boolean; label?: string } = {}): CacheMeta {
+  checkCacheTarget(dir, target);
   const per = exampleSize(ds.shape);
   const dtype = ds.train.x instanceof Uint8Array ? 'uint8' : 'float32';
   const xBytes = (s: Split): number => s.x.byteLength;
@@ -79,13 +87,32 @@ export function writeCache(dir: string, ds: Dataset): CacheMeta {
     created: new Date().toISOString(), dtype, scale: ds.scale, splits: { train, test }, bytes: data.length,
     sha256: createHash('sha256').update(data).digest('hex'),
   };
-  // a cache write killed half-way left a temporary beside the cache: remove it now
-  sweepStaleTemps(dirname(dir), tempPrefixFor(dir));
   writeDirAtomic(dir, (tmp) => {
     writeFileAtomic(join(tmp, 'data.bin'), data);
     writeFileAtomic(join(tmp, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
-  });
+  }, { ...target, kind: CACHE_KIND });
   return meta;
+}
+
+/**
+ * Say before any work whether `writeCache(dir)` may write there (throws the one-line refusal).
+ * A cache written before fitlab marked its folders (meta.json of our format and data.bin,
+ * nothing else) is recognized as fitlab's and gets its marker now.
+ */
+export function checkCacheTarget(dir: string, target: { force?: boolean; label?: string } = {}): void {
+  if (isCacheDir(dir) && !readMarker(dir)) {
+    const entries = readdirSync(dir).filter((e) => !e.startsWith(TEMP_PREFIX));
+    let ours = false;
+    try {
+      ours = (JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { format?: unknown }).format === CACHE_FORMAT;
+    } catch {
+      // not readable: not recognizably ours
+    }
+    if (ours && entries.every((e) => e === 'meta.json' || e === 'data.bin')) {
+      writeFileAtomic(join(dir, OWNED_MARKER), markerText(CACHE_KIND, 'legacy', entries));
+    }
+  }
+  checkDirTarget(dir, { ...target, kind: CACHE_KIND });
 }
 
 export function readCacheMeta(dir: string): CacheMeta {
@@ -94,7 +121,7 @@ export function readCacheMeta(dir: string): CacheMeta {
   try {
     meta = JSON.parse(readFileSync(file, 'utf8')) as CacheMeta;
   } catch (err) {
-    throw new FitlabError(`${file}: unreadable cache metadata (${(err as Error).message})`, 're-import the dataset with `fitlab data import`');
+    throw new FitlabError(`${file}: unreadable cache metadata (${(err as Error).message})`, 're-import the dataset with `fitlab data import` (with --force to replace this cache)');
   }
   if (meta.format !== CACHE_FORMAT) throw new FitlabError(`${file}: unknown cache format ${JSON.stringify(meta.format)}`);
   return meta;
@@ -106,13 +133,13 @@ export function readCache(dir: string): Dataset {
   const file = join(dir, 'data.bin');
   const size = statSync(file).size;
   if (size !== meta.bytes) {
-    throw new FitlabError(`${file}: ${size} bytes, the metadata says ${meta.bytes} (truncated or replaced)`, 're-import the dataset with `fitlab data import`');
+    throw new FitlabError(`${file}: ${size} bytes, the metadata says ${meta.bytes} (truncated or replaced)`, 're-import the dataset with `fitlab data import` (with --force to replace this cache)');
   }
   const buf = readFileSync(file);
   // the right size is not enough (blocks lost in a crash, a disk error): check the content too
   const sha256 = createHash('sha256').update(buf).digest('hex');
   if (sha256 !== meta.sha256) {
-    throw new FitlabError(`${file}: checksum mismatch (SHA-256 ${sha256}, recorded at import ${meta.sha256}); the cache is corrupted`, 're-import the dataset with `fitlab data import`');
+    throw new FitlabError(`${file}: checksum mismatch (SHA-256 ${sha256}, recorded at import ${meta.sha256}); the cache is corrupted`, 're-import the dataset with `fitlab data import` (with --force to replace this cache)');
   }
   const per = exampleSize(meta.shape);
   const split = (s: SplitMeta | null): Split | null => {

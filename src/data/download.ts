@@ -94,6 +94,8 @@ export interface DownloadOptions {
   onProgress?: ProgressFn;
   /** tests: replace the canonical sources */
   remote?: Remote;
+  /** replace a dataset cache fitlab wrote at `cacheDir` before (src/io/owned.ts) */
+  force?: boolean;
 }
 
 /** Download `name`, verify it and write it to `cacheDir` (atomically). */
@@ -124,7 +126,7 @@ export async function downloadDataset(name: string, cacheDir: string, options: D
       dataset = ds;
     }
     dataset.source = remote.files.length === 1 ? remote.files[0].url : remote.files[0].url.replace(/[^/]+$/, '');
-    const meta = writeCache(cacheDir, dataset);
+    const meta = writeCache(cacheDir, dataset, { force: options.force });
     return { dataset, meta };
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -1,11 +1,17 @@
 /**
  * Atomic writes: data goes to a temporary file beside the target and is renamed into place only
  * when complete, so a crash never leaves a half-written file that a reader would trust.
- * Directories are written the same way: fill a temporary directory, then swap it in.
+ * Directories are written the same way: fill a temporary directory, then swap it in; and no
+ * writer replaces what fitlab did not write (src/io/owned.ts decides what may be replaced).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { type Dirent, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { FitlabError } from '../errors.js';
+import { packageVersion } from '../util/paths.js';
+import { type DirTarget, OWNED_MARKER, checkDirTarget, checkFileTarget, markerText } from './owned.js';
+
+export type { DirTarget } from './owned.js';
 
 /** Prefix of every temporary name (readers ignore these; .gitignore lists them). */
 export const TEMP_PREFIX = '.fitlab-tmp-';
@@ -34,29 +40,62 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 }
 
 /**
- * Write a directory atomically: `fill` writes into a fresh temporary directory, which then
- * replaces `path` (the old directory, if any, is moved aside first and removed after).
+ * Write a directory atomically: `fill` writes into a fresh temporary directory, which then takes
+ * the place of `path`. The folder gets the ownership marker (src/io/owned.ts), and what may stand
+ * at `path` already is decided there first: nothing, an empty folder, or a folder fitlab wrote
+ * (`target.own`, or a same-kind folder with --force); anything else is refused before any work.
+ * A replaced folder is moved aside first and removed after the new one is in place.
  */
-export function writeDirAtomic(path: string, fill: (tmpDir: string) => void): void {
-  mkdirSync(dirname(path), { recursive: true });
+export function writeDirAtomic(path: string, fill: (tmpDir: string) => void, target: DirTarget): void {
+  const state = checkDirTarget(path, target);
+  makeParent(path);
+  // a write of this target killed half-way left a temporary beside it: remove it now
+  sweepStaleTemps(dirname(path), tempPrefixFor(path));
   const tmp = tempNameFor(path);
   mkdirSync(tmp);
   try {
     fill(tmp);
+    writeFileSync(join(tmp, OWNED_MARKER), markerText(target.kind, packageVersion(), readdirSync(tmp)));
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
   let old: string | null = null;
-  if (existsSync(path)) {
+  if (state === 'replace' && existsSync(path)) {
     old = tempNameFor(path);
     renameSync(path, old);
   }
-  renameSync(tmp, path);
+  try {
+    // over an empty folder, rename replaces it (POSIX); over anything else it fails
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (old) renameSync(old, path);
+    throw new FitlabError(`cannot write ${path}: ${(err as Error).message} (something appeared there while fitlab was writing; nothing was replaced)`);
+  }
   if (old) rmSync(old, { recursive: true, force: true });
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * Write a file the user named (e.g. --out preview.png) atomically: an existing file is replaced
+ * only with `force`, a folder, link or special file never (src/io/owned.ts).
+ */
+export function writeUserFile(path: string, data: string | Uint8Array, opts: { force?: boolean; label?: string } = {}): void {
+  checkFileTarget(path, opts);
+  makeParent(path);
+  writeFileAtomic(path, data);
+}
+
+function makeParent(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw new FitlabError(`cannot create the folder ${dirname(path)} for ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** Whether process `pid` exists on this host (EPERM: it exists but belongs to someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -67,10 +106,11 @@ function isAlive(pid: number): boolean {
 
 /**
  * Remove the temporaries that processes which died mid-write (killed, or a power cut) left in
- * `dir`: entries named `<prefix><pid>` or `<prefix><pid>-<8 hex>` whose process is gone. A
- * crash cannot clean up after itself, so the next writer of the same target does it.
+ * `dir`: entries named `<prefix><pid>` or `<prefix><pid>-<8 hex>` whose process is gone (with
+ * `anyTarget`, `<prefix><any target name>-<pid>-<8 hex>`). A crash cannot clean up after
+ * itself, so the next writer of the same target does it.
  */
-export function sweepStaleTemps(dir: string, prefix: string): void {
+export function sweepStaleTemps(dir: string, prefix: string, anyTarget = false): void {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -79,10 +119,27 @@ export function sweepStaleTemps(dir: string, prefix: string): void {
   }
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const m = /^(\d+)(-[0-9a-f]{8})?$/.exec(name.slice(prefix.length));
+    const rest = name.slice(prefix.length);
+    const m = anyTarget ? /-(\d+)(-[0-9a-f]{8})$/.exec(rest) : /^(\d+)(-[0-9a-f]{8})?$/.exec(rest);
     if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
     rmSync(join(dir, name), { recursive: true, force: true });
   }
+}
+
+/**
+ * Remove every temporary a dead process left in `dir` and in its immediate sub-folders
+ * (`.fitlab-tmp-<target>-<pid>-<8 hex>`), whatever target it was for: what a run directory
+ * needs when it is opened again for resume or diagnose after a crash.
+ */
+export function sweepAllStaleTemps(dir: string): void {
+  sweepStaleTemps(dir, TEMP_PREFIX, true);
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory() && !e.name.startsWith(TEMP_PREFIX)) sweepStaleTemps(join(dir, e.name), TEMP_PREFIX, true);
 }
 
 /** The prefix of the temporaries `writeFileAtomic`/`writeDirAtomic` use for `target`. */

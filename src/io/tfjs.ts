@@ -18,7 +18,7 @@ import type { Regularizer } from '../nn/regularizers.js';
 import { type LayerSpec, type ModelSpec, modelFromSpec, modelToSpec } from '../nn/spec.js';
 import type { Backend } from '../backend/backend.js';
 import { packageVersion } from '../util/paths.js';
-import { writeDirAtomic } from './atomic.js';
+import { type DirTarget, writeDirAtomic } from './atomic.js';
 import { TFJS_INTEGRITY_KEY, checksumRecord, otherGoodModel, readChecksums, verifyChecksum } from './integrity.js';
 
 export interface WeightSpec {
@@ -202,8 +202,12 @@ export function modelToTfjs(model: Model): TfjsArtifacts {
   };
 }
 
-/** Write model.json and weight shards into `dir` (atomically: a reader never sees half a model). */
-export function saveTfjs(model: Model, dir: string, extra: Record<string, unknown> = {}): void {
+/**
+ * Write model.json and weight shards into `dir` (atomically: a reader never sees half a model).
+ * By default `dir` is a fixed-name folder of a run directory (model-best/ …); an export to a
+ * folder the user named passes `{ own: false, force, label: '--out' }` (src/io/owned.ts).
+ */
+export function saveTfjs(model: Model, dir: string, extra: Record<string, unknown> = {}, target: Omit<DirTarget, 'kind'> = { own: true }): void {
   const art = modelToTfjs(model);
   const bytes = new Uint8Array(art.weightData);
   const shards = Math.max(1, Math.ceil(bytes.length / SHARD_BYTES));
@@ -222,7 +226,7 @@ export function saveTfjs(model: Model, dir: string, extra: Record<string, unknow
       ...extra,
     };
     writeFileSync(join(tmp, 'model.json'), JSON.stringify(modelJson));
-  });
+  }, { ...target, kind: 'tfjs-model' });
 }
 
 // ---- import --------------------------------------------------------------------------------

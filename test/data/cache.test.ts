@@ -77,10 +77,12 @@ describe('loading through the cache', () => {
     expectSameDataset(ds, back);
   });
 
-  it('writing over an existing cache replaces it whole', () => {
+  it('writing over an existing cache replaces it whole (only when forced: src/io/owned.ts)', () => {
     const dir = join(tempDir('cache-over'), 'digits');
     writeCache(dir, digits(20, 1));
-    writeCache(dir, digits(7, 2));
+    expect(() => writeCache(dir, digits(7, 2))).toThrow(`${dir} already holds a dataset cache fitlab wrote`);
+    expect(readCache(dir).train.y).toHaveLength(20);
+    writeCache(dir, digits(7, 2), { force: true });
     const back = readCache(dir);
     expect(back.train.y).toHaveLength(7);
     expect(back.train.x.every((v) => v === 2)).toBe(true);
@@ -105,7 +107,7 @@ describe('a crash mid-write leaves no half-written cache', () => {
     }) as typeof fs.writeSync;
     syncBuiltinESMExports();
     try {
-      expect(() => writeCache(dir, digits(50, 4))).toThrow('ENOSPC');
+      expect(() => writeCache(dir, digits(50, 4), { force: true })).toThrow('ENOSPC');
       expect(() => writeCache(join(parent, 'fresh'), digits(60, 4))).toThrow('ENOSPC');
     } finally {
       fs.writeSync = original;
@@ -140,7 +142,7 @@ describe('a crash mid-write leaves no half-written cache', () => {
     expect(byName.source).toContain(dir);
     expect(byName.train.y).toHaveLength(30);
     // the next write of the same cache removes the dead process's temporary
-    writeCache(dir, digits(4, 6));
+    writeCache(dir, digits(4, 6), { force: true });
     expect(tempLeftovers(parent)).toEqual([]);
     expect(readdirSync(parent)).toEqual(['mnist']);
     expect(readCache(dir).train.y).toHaveLength(4);
@@ -205,7 +207,11 @@ describe('a damaged cache is rejected clearly, and re-importing rebuilds it', ()
       expect(bad.stderr).toContain(`fitlab: error: ${join(dir, 'data.bin')}: 10 bytes, the metadata says ${imported.bytes} (truncated or replaced)`);
       expect(bad.stderr).toContain('fitlab: hint: re-import the dataset');
       expect(bad.stderr).not.toMatch(STACK_FRAME);
-      jsonOf(fitlab(['data', 'import', src, '--name', 'tiny', '--out', dir, '--json']));
+      // replacing the cache fitlab wrote takes --force (src/io/owned.ts)
+      const unforced = fitlab(['data', 'import', src, '--name', 'tiny', '--out', dir, '--json']);
+      expect(unforced.status).toBe(1);
+      expect(unforced.stderr).toContain(`fitlab: error: --out ${dir} already holds a dataset cache fitlab wrote`);
+      jsonOf(fitlab(['data', 'import', src, '--name', 'tiny', '--out', dir, '--force', '--json']));
       expect(verifyCache(dir).ok).toBe(true);
       expectSameDataset(readIdxDataset(src, 'tiny'), readCache(dir));
       expect(tempLeftovers(root)).toEqual([]);

@@ -26,5 +26,5 @@ const { writeCache } = await import('../../src/data/cache.js');
 writeCache(dir, {
   name: 'crash', source: 'crash-writer', shape: [28, 28, 1], classes: 10, classNames: Array.from({ length: 10 }, (_, i) => String(i)),
   train: { x: new Uint8Array(n * 784).fill(Number(fill)), y: Int32Array.from({ length: n }, (_, i) => i % 10) }, test: null, scale: 1 / 255,
-});
+}, { force: true });
 process.stdout.write('the write completed: the crash was not simulated\n');
