@@ -72,7 +72,9 @@ export function decodeImage(data: Uint8Array, file: string): DecodedImage {
     return { width: img.width, height: img.height, channels: 1, pixels };
   } catch (err) {
     if (err instanceof DataFormatError) throw err;
-    throw new DataFormatError(`${file}: unreadable image (${(err as Error).message})`);
+    // the decoders throw plain Errors, and on some corrupt streams a TypeError from inside them:
+    // all of it means the bytes are not a valid image
+    throw new DataFormatError(`${file}: unreadable image (corrupt or truncated ${isPng ? 'PNG' : 'JPEG'} data: ${(err as Error).message})`);
   }
 }
 

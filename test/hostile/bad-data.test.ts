@@ -83,6 +83,16 @@ describe('IDX labels are range-checked against the class count', () => {
     writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idxBytes([6], t.trainY).subarray(0, 11));
     expectRefused(['data', 'info', dir], `${dir}/train-labels-idx1-ubyte: the header says 6 = 6 values but the file holds 3`);
   });
+
+  it('an IDX set with no images, or images of 0 rows, is refused (not a dataset of nothing)', () => {
+    for (const dims of [[0, 2, 2], [6, 0, 2]]) {
+      const dir = join(tempDir('bad-empty-idx'), 'digits');
+      writeIdxFolder(dir, tinyIdx(6, 2, 2, 2), false);
+      writeFileSync(join(dir, 'train-images-idx3-ubyte'), idxBytes(dims, []));
+      writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idxBytes([dims[0]], new Array<number>(dims[0]).fill(0)));
+      expectRefused(['data', 'info', dir], `${dir}/train-images-idx3-ubyte: the header says ${dims.join('×')}; a dataset needs at least one image of at least 1×1 pixels`);
+    }
+  });
 });
 
 describe('archive members that leave the archive, or links, are refused', () => {
