@@ -228,6 +228,29 @@ describe('limits', () => {
   });
 });
 
+describe('listening beyond loopback', () => {
+  it('needs the token for reads of data too (header or ?token=), not for the page itself', async () => {
+    // bound to every interface for the length of this test; the token guards it meanwhile
+    const wide = await tempDashboard(await bundlePage(), { host: '0.0.0.0' });
+    try {
+      const anon = { port: wide.port };
+      for (const path of ['/api/runs', '/api/runs/r1', '/api/experiments', '/api/options', '/runs/r1/report.html', '/api/stream']) {
+        const r = await raw(anon, 'GET', path);
+        expect(r.status, path).toBe(403);
+        expect(r.body, path).not.toContain('report');
+      }
+      expect((await raw(anon, 'GET', '/')).status).toBe(200);
+      expect((await raw(wide, 'GET', '/api/runs/r1')).status).toBe(200);
+      const linked = await raw(anon, 'GET', `/runs/r1/report.html?token=${wide.token}`);
+      expect([linked.status, linked.body]).toEqual([200, '<h1>report</h1>']);
+      expect((await raw(anon, 'GET', `/api/runs?token=${'0'.repeat(64)}`)).status).toBe(403);
+    } finally {
+      await wide.close();
+      rmSync(wide.root, { recursive: true, force: true });
+    }
+  });
+});
+
 /** `fitlab serve` as a user starts it; resolves with the process and the URL line it printed. */
 async function serveCli(args: string[]): Promise<{ child: ChildProcess; out: () => string; url: string }> {
   ensureBuilt();
