@@ -22,7 +22,7 @@ import { readDatasetAt } from '../../src/data/locate.js';
 import { FitlabError } from '../../src/errors.js';
 import { RandomStream } from '../../src/tensor/prng.js';
 import { cifar100Records, cifar10Records, cleanup, grayJpeg16x8, idxBytes, jpegBytes, pngBytes, tempDir, tinyIdx, writeFile, writeIdxFolder } from '../data/data-helpers.js';
-import { tarBytes } from './tar-bytes.js';
+import { type TarEntry, tarBytes } from './tar-bytes.js';
 
 afterAll(cleanup);
 
@@ -245,13 +245,13 @@ describe('images: mutated PNG and JPEG bytes, image folders with a broken file',
 // --- archives --------------------------------------------------------------------------------
 
 describe('archives: mutated, truncated and hostile .tar.gz', () => {
-  const entries = [
-    { name: 'ds/', type: '5' as const },
+  const entries: TarEntry[] = [
+    { name: 'ds/', type: '5' },
     { name: 'ds/train/cat/1.png', data: IMAGES[0][1] },
     { name: 'ds/train/dog/1.jpg', data: IMAGES[2][1] },
     { name: 'ds/test/cat/1.png', data: IMAGES[0][1] },
   ];
-  const cifarEntries = [
+  const cifarEntries: TarEntry[] = [
     { name: 'cifar-100-binary/train.bin', data: cifar100Records([{ coarse: 1, fine: 2, seed: 1 }, { coarse: 3, fine: 4, seed: 2 }]) },
     { name: 'cifar-100-binary/test.bin', data: cifar100Records([{ coarse: 1, fine: 2, seed: 3 }]) },
   ];
@@ -274,20 +274,20 @@ describe('archives: mutated, truncated and hostile .tar.gz', () => {
     const r = new RandomStream(1408);
     const dir = tempDir('fuzz-tar-hostile');
     const file = join(dir, 'ds.tar.gz');
-    const hostile = [
+    const hostile: TarEntry[] = [
       { name: 'ds/train/cat/../../../x.png', data: IMAGES[0][1] },
       { name: '../ds/train/cat/2.png', data: IMAGES[0][1] },
       { name: '/ds/train/cat/2.png', data: IMAGES[0][1] },
       { name: 'ds\\train\\..\\..\\cat\\2.png', data: IMAGES[0][1] },
       { name: 'C:/ds/train/cat/2.png', data: IMAGES[0][1] },
-      { name: 'ds/train/cat/2.png', type: '2' as const, linkname: '/etc/passwd' },
-      { name: 'ds/train/cat/2.png', type: '2' as const, linkname: '../../../../etc/passwd' },
-      { name: 'ds/link', type: '2' as const, linkname: '../..' },
-      { name: 'ds/train/cat/2.png', type: '1' as const, linkname: 'ds/train/cat/1.png' },
+      { name: 'ds/train/cat/2.png', type: '2', linkname: '/etc/passwd' },
+      { name: 'ds/train/cat/2.png', type: '2', linkname: '../../../../etc/passwd' },
+      { name: 'ds/link', type: '2', linkname: '../..' },
+      { name: 'ds/train/cat/2.png', type: '1', linkname: 'ds/train/cat/1.png' },
     ];
     for (let i = 0; i < 60; i++) {
       const bad = hostile[i % hostile.length];
-      const list: typeof entries = [...entries];
+      const list = [...entries];
       list.splice(r.uniformInt(list.length + 1), 0, bad);
       writeFileSync(file, gzipSync(tarBytes(list)));
       const got = await outcome(() => readDatasetAt(file, 'ds'), `case ${i}`);
