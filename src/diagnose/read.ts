@@ -51,10 +51,10 @@ export function parsePythonJson(text: string): unknown {
     if (ch === '[' || ch === '{') {
       if (++depth > MAX_HISTORY_DEPTH) throw new FitlabError(`the JSON nests deeper than ${MAX_HISTORY_DEPTH} levels (a Keras history is a dict of lists)`);
     } else if (ch === ']' || ch === '}') depth--;
-    const rest = text.slice(i, i + 9);
-    if (rest.startsWith('NaN')) { out += '"__NaN__"'; i += 2; continue; }
-    if (rest.startsWith('-Infinity')) { out += '"__-Inf__"'; i += 8; continue; }
-    if (rest.startsWith('Infinity')) { out += '"__Inf__"'; i += 7; continue; }
+    // startsWith at i, not a slice per character: a 200,000-epoch history is megabytes
+    if (text.startsWith('NaN', i)) { out += '"__NaN__"'; i += 2; continue; }
+    if (text.startsWith('-Infinity', i)) { out += '"__-Inf__"'; i += 8; continue; }
+    if (text.startsWith('Infinity', i)) { out += '"__Inf__"'; i += 7; continue; }
     out += ch;
   }
   return JSON.parse(out, (_k, v: unknown) => (v === '__NaN__' ? Number.NaN : v === '__Inf__' ? Infinity : v === '__-Inf__' ? -Infinity : v));
@@ -198,7 +198,8 @@ export function loadHistory(path: string, classes?: number): LoadedHistory {
       parsed = parsePythonJson(text);
     } catch (err) {
       if (err instanceof FitlabError) throw new FitlabError(`${path}: ${err.message}`);
-      throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message}`);
+      // V8 quotes the text around the fault, newlines included: keep the message one line
+      throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`);
     }
     const obj = (parsed && typeof parsed === 'object' && 'history' in parsed ? parsed.history : parsed) as Record<string, unknown>;
     return { history: fromKerasDict(obj, path), source: path, kind: 'keras-json', runDir: null, context: ctx };

@@ -34,7 +34,8 @@ export function resolveModelSource(arg: string, options: { input?: number[]; cla
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message}`);
+    // V8 quotes the text around the fault, newlines included: keep the message one line
+    throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`);
   }
   const o = json as Record<string, unknown>;
   if (o && typeof o === 'object' && ('modelTopology' in o || 'class_name' in o)) {

@@ -9,8 +9,9 @@
  * exported (inference) model leaves them out.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
+import { checkSpecDepth } from '../nn/config.js';
 import type { InitializerConfig } from '../nn/initializers.js';
 import type { Layer } from '../nn/layer.js';
 import { MODEL_INPUT, type Model } from '../nn/model.js';
@@ -353,14 +354,22 @@ export function topologyToSpec(raw: unknown, where = 'model.json'): ModelSpec {
     throw new ArgumentError(`${where}: modelTopology.class_name must be Sequential, Model or Functional; received ${describe(cls)}`);
   }
   const config = topo.config as Record<string, unknown> | unknown[];
+  if (!config || typeof config !== 'object') {
+    throw new ArgumentError(`${where}: modelTopology.config must be an object with a list of layers; received ${describe(config)}`);
+  }
   const rawLayers = (Array.isArray(config) ? config : (config.layers as unknown[])) as KerasLayer[];
+  if (!Array.isArray(rawLayers)) throw new ArgumentError(`${where}: modelTopology.config.layers must be a list; received ${describe(rawLayers)}`);
   const name = (!Array.isArray(config) && typeof config.name === 'string') ? config.name : 'model';
   let input: number[] | null = null;
   const layers: LayerSpec[] = [];
   const inputNames = new Set<string>();
   const functional = cls !== 'Sequential';
   rawLayers.forEach((kl, i) => {
+    if (!kl || typeof kl !== 'object' || Array.isArray(kl)) {
+      throw new ArgumentError(`${where}: layer ${i} must be an object {class_name, config}; received ${describe(kl)}`);
+    }
     const cfg = kl.config ?? {};
+    if (typeof cfg !== 'object' || Array.isArray(cfg)) throw new ArgumentError(`${where}: layer ${i}: config must be an object; received ${describe(cfg)}`);
     const lname = (kl.name ?? cfg.name) as string;
     const label = `${where}: layer ${i} ('${lname}', ${kl.class_name})`;
     if (kl.class_name === 'InputLayer') {
@@ -405,6 +414,10 @@ export function applyWeights(model: Model, specs: WeightSpec[], data: ArrayBuffe
   const byName = new Map<string, Float32Array>();
   let off = 0;
   for (const s of specs) {
+    const okShape = Array.isArray(s?.shape) && s.shape.every((d) => Number.isInteger(d) && d >= 0);
+    if (!okShape || typeof s.name !== 'string') {
+      throw new ArgumentError(`${where}: a weight entry must be {name, shape: [non-negative integers], dtype}; received ${describe(s)}`);
+    }
     if (s.dtype !== 'float32') throw new ArgumentError(`${where}: weight ${s.name} has dtype ${s.dtype}; only float32 is supported (no quantized models)`);
     const n = s.shape.reduce((a, b) => a * b, 1);
     if (off + n * 4 > bytes.length) throw new ShapeError(`${where}: the weight data is too short (${bytes.length} bytes) for the manifest (needs more than ${off + n * 4})`);
@@ -440,8 +453,10 @@ export function readTfjs(path: string): LoadedTfjs {
   try {
     modelJson = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new FitlabError(`${file} is not valid JSON: ${(err as Error).message}`);
+    // V8 quotes the text around the fault, newlines included: keep the message one line
+    throw new FitlabError(`${file} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`);
   }
+  checkSpecDepth(modelJson, file);
   const spec = topologyToSpec(modelJson, file);
   const manifest = (modelJson.weightsManifest ?? []) as { paths: string[]; weights: WeightSpec[] }[];
   if (!Array.isArray(manifest)) throw new ArgumentError(`${file}: weightsManifest must be a list of {paths, weights}`);
@@ -450,6 +465,9 @@ export function readTfjs(path: string): LoadedTfjs {
   // fitlab's own models carry shard checksums; models from elsewhere have none and load as before
   const sums = readChecksums(modelJson[TFJS_INTEGRITY_KEY], file);
   for (const group of manifest) {
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights) || !group.paths.every((p) => typeof p === 'string' && p && !isAbsolute(p) && !p.split(/[\\/]/).includes('..'))) {
+      throw new ArgumentError(`${file}: each weightsManifest entry must be {paths: [shard file names beside model.json], weights: [...]}; received ${describe(group)}`);
+    }
     for (const p of group.paths) {
       const shard = join(dirname(file), p);
       if (!existsSync(shard)) throw new FitlabError(`${file}: weight shard ${shard} is missing`);
@@ -459,7 +477,7 @@ export function readTfjs(path: string): LoadedTfjs {
       if (expected !== undefined) verifyChecksum(shard, bytes, expected, otherGoodModel(dirname(file)));
       chunks.push(bytes);
     }
-    weightSpecs.push(...group.weights);
+    for (const w of group.weights) weightSpecs.push(w); // not push(...): a manifest may list 10⁶ weights
   }
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const weightData = new Uint8Array(total);
