@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { FitlabError } from '../errors.js';
+import { writeCause } from '../io/write-error.js';
 import { packageVersion } from '../util/paths.js';
 import { registerBench } from './bench.js';
 import { guardOutputStreams } from './common.js';
@@ -48,6 +49,14 @@ function printError(err: unknown): number {
     return 1;
   }
   const e = err as Error;
+  const diskCause = writeCause((e as NodeJS.ErrnoException | null)?.code);
+  if (diskCause) {
+    // a full disk, a quota, a read-only mount or no permission met by a writer that did not
+    // say which file (a bare writeFileSync): still one line, never a stack trace
+    const path = (e as NodeJS.ErrnoException).path;
+    process.stderr.write(`fitlab: error: ${path ? `cannot write ${path}` : 'a write failed'}: ${diskCause}\n`);
+    return 1;
+  }
   if (e && (e as NodeJS.ErrnoException).code && typeof (e as NodeJS.ErrnoException).path === 'string') {
     // file-system errors caused by the user's paths
     process.stderr.write(`fitlab: error: ${e.message}\n`);

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
+import { WriteError } from '../io/write-error.js';
 import type { EpochLog } from '../train/history.js';
 import type { Diagnosis } from './diagnose.js';
 import { accuracyChart, distanceChart, gapChart, histogramsChart, lossChart } from './plots.js';
@@ -35,6 +36,29 @@ export interface RunReportInput {
   facts?: [string, string][];
   /** also render PNG copies (default true) */
   png?: boolean;
+  /** where a PNG that could not be made or written is reported (default: a line on stderr) */
+  warn?: (line: string) => void;
+}
+
+const warnOnStderr = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/**
+ * Write `file` (a .png) rasterized from `svg`. A PNG is a convenience copy of a chart whose SVG
+ * is already written, so failing to make or write it (no space left, a rendering bug) is one
+ * warning line, never the end of a finished training. Returns whether it was written.
+ */
+export function writePngCopy(file: string, svg: string, warn: (line: string) => void = warnOnStderr): boolean {
+  try {
+    writeFileAtomic(file, svgToPng(svg));
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = err instanceof WriteError ? err.reason : code ?? (err as Error).message;
+    warn(`fitlab: warning: the chart ${file} was not written: ${why}; the SVG beside it has the same chart`);
+    return false;
+  }
 }
 
 /** Write the charts and report.html into `dir`; returns the files written. */
@@ -49,13 +73,7 @@ export function writeRunReport(dir: string, r: RunReportInput): string[] {
   if (r.weights?.some((w) => w.histogram)) charts.push(['histograms', histogramsChart(r.weights)]);
   for (const [name, svg] of charts) {
     put(`${name}.svg`, svg);
-    if (r.png !== false) {
-      try {
-        put(`${name}.png`, svgToPng(svg));
-      } catch {
-        // PNG is a convenience; the SVG is always there
-      }
-    }
+    if (r.png !== false && writePngCopy(join(dir, `${name}.png`), svg, r.warn)) files.push(join(dir, `${name}.png`));
   }
   put('report.html', renderReport(r));
   return files;

@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { type Diagnosis } from '../diagnose/diagnose.js';
-import { svgToPng } from '../diagnose/png.js';
+import { writePngCopy } from '../diagnose/run-report.js';
 import { ArgumentError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { createRunDir, toJson } from '../io/run-dir.js';
@@ -248,7 +248,7 @@ export class Experiment {
 
   chart(name: string, title: string, svg: string): void {
     writeFileAtomic(join(this.dir, `${name}.svg`), svg);
-    writeFileAtomic(join(this.dir, `${name}.png`), svgToPng(svg));
+    writePngCopy(join(this.dir, `${name}.png`), svg);
     this.charts.push({ name, title, svg });
   }
 

@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { FitlabError } from '../errors.js';
 import { packageVersion } from '../util/paths.js';
 import { type DirTarget, OWNED_MARKER, checkDirTarget, checkFileTarget, markerText } from './owned.js';
+import { WriteError, toWriteError } from './write-error.js';
 
 export type { DirTarget } from './owned.js';
 
@@ -20,23 +21,39 @@ function tempNameFor(target: string): string {
   return join(dirname(target), `${tempPrefixFor(target)}${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Write `data` to `path` atomically (temp file + fsync + rename). */
+/**
+ * Write `data` to `path` atomically (temp file + fsync + rename). When the file system refuses
+ * (a full disk, a quota, read-only, no permission) the temporary is removed, the old file stays
+ * as it was, and the error is a WriteError naming the file and its size (src/io/write-error.ts).
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const tmp = tempNameFor(path);
-  const fd = openSync(tmp, 'w');
+  let fd: number | null = null;
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(tmp, 'w');
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
+    // close can report a delayed write error too (NFS), so it counts as part of the write
+    const open = fd;
+    fd = null;
+    closeSync(open);
+    renameSync(tmp, path);
   } catch (err) {
-    closeSync(fd);
+    if (fd !== null) closeQuietly(fd);
     rmSync(tmp, { force: true });
-    throw err;
+    throw toWriteError(err, path, bytes.length);
   }
-  closeSync(fd);
-  renameSync(tmp, path);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already failing: the first error is the one to report
+  }
 }
 
 /**
@@ -52,13 +69,13 @@ export function writeDirAtomic(path: string, fill: (tmpDir: string) => void, tar
   // a write of this target killed half-way left a temporary beside it: remove it now
   sweepStaleTemps(dirname(path), tempPrefixFor(path));
   const tmp = tempNameFor(path);
-  mkdirSync(tmp);
   try {
+    mkdirSync(tmp);
     fill(tmp);
     writeFileSync(join(tmp, OWNED_MARKER), markerText(target.kind, packageVersion(), readdirSync(tmp)));
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw dirWriteError(err, tmp, path);
   }
   let old: string | null = null;
   if (state === 'replace' && existsSync(path)) {
@@ -74,6 +91,15 @@ export function writeDirAtomic(path: string, fill: (tmpDir: string) => void, tar
     throw new FitlabError(`cannot write ${path}: ${(err as Error).message} (something appeared there while fitlab was writing; nothing was replaced)`);
   }
   if (old) rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * A failed fill of temporary folder `tmp` as the user will look for it: a WriteError about
+ * `<tmp>/x` names `<path>/x`; a bare full-disk (or permission) error names the folder `path`.
+ */
+function dirWriteError(err: unknown, tmp: string, path: string): unknown {
+  if (err instanceof WriteError) return err.file.startsWith(tmp) ? err.renamed(path + err.file.slice(tmp.length)) : err;
+  return toWriteError(err, path, null);
 }
 
 /**

@@ -17,6 +17,7 @@ import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:
 import { randomBytes } from 'node:crypto';
 import { FitlabError } from '../errors.js';
 import { TEMP_PREFIX, isAlive } from './atomic.js';
+import { WriteError, toWriteError } from './write-error.js';
 
 export const LOCK_FILE = '.fitlab-lock';
 
@@ -60,12 +61,15 @@ function removeIfOurs(file: string): void {
 /** Try to link a complete lock file into place; false when a lock is there already. */
 function tryLink(file: string, text: string, runDir: string): boolean {
   const tmp = join(runDir, `${TEMP_PREFIX}lock-${process.pid}-${randomBytes(4).toString('hex')}`);
-  writeFileSync(tmp, text);
   try {
+    // a full disk fails here: a one-line WriteError naming the lock file, and the temporary goes
+    writeFileSync(tmp, text);
     linkSync(tmp, file);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const disk = toWriteError(err, file, Buffer.byteLength(text));
+    if (disk instanceof WriteError) throw disk;
     throw new FitlabError(`cannot lock the run ${runDir}: ${(err as Error).message}`);
   } finally {
     rmSync(tmp, { force: true });

@@ -18,6 +18,7 @@ import { type DataFingerprint, dataFingerprint, describeDataChange } from '../io
 import { applyWeights, saveTfjs } from '../io/tfjs.js';
 import { sweepAllStaleTemps, writeFileAtomic } from '../io/atomic.js';
 import { lockRun } from '../io/run-lock.js';
+import { WriteError } from '../io/write-error.js';
 import { LossHead, parseLoss } from '../nn/losses.js';
 import type { Model } from '../nn/model.js';
 import { formatShape } from '../nn/shape.js';
@@ -206,6 +207,29 @@ interface Prepared {
   resolved: ResolvedConfig;
 }
 
+/** What every training epoch logs (labels are class indices, so accuracy is always there). */
+const EPOCH_METRICS = ['loss', 'accuracy'];
+
+/** The metrics a run can monitor: loss and accuracy, and their val_ twins when it validates. */
+export function monitorChoices(hasValidation: boolean): string[] {
+  return hasValidation ? [...EPOCH_METRICS, ...EPOCH_METRICS.map((m) => `val_${m}`)] : [...EPOCH_METRICS];
+}
+
+/**
+ * The metric early stopping, model-best/ and ReduceLROnPlateau watch (default val_loss, or loss
+ * without validation). A name the run never logs is refused: the callbacks would never see a
+ * value, so checkpointing and early stopping would silently do nothing.
+ */
+export function checkMonitor(monitor: unknown, hasValidation: boolean): string {
+  if (monitor === undefined || monitor === null) return hasValidation ? 'val_loss' : 'loss';
+  const allowed = monitorChoices(hasValidation);
+  if (typeof monitor === 'string' && allowed.includes(monitor)) return monitor;
+  const valHint = typeof monitor === 'string' && monitor.startsWith('val_') && !hasValidation
+    ? 'val_ metrics need a validation split (--val 0.1, first:N or last:F); this run has none'
+    : undefined;
+  throw new ArgumentError(`--monitor must be a metric the run logs: ${allowed.join(', ')}; received ${describe(monitor)}`, valHint);
+}
+
 function checkShapes(model: Model, dataset: Dataset): void {
   const a = model.inputShape;
   const b = dataset.shape;
@@ -224,6 +248,9 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`--batch-size must be a positive integer; received ${describe(batchSize)}`);
   const seed = config.seed ?? 42;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ArgumentError(`--seed must be a non-negative integer; received ${describe(seed)}`);
+  // checked before the data loads: a wrong name must not cost a download or a training
+  const valSpec = parseVal(config.val ?? '0.1');
+  const monitor = checkMonitor(config.monitor, valSpec.kind !== 'none');
   const backend = getBackend();
   if (config.threads !== undefined) backend.setThreads(config.threads);
 
@@ -235,7 +262,6 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
   checkShapes(model, dataset);
 
   const per = exampleSize(dataset.shape);
-  const valSpec = parseVal(config.val ?? '0.1');
   // the pool is drawn with a fixed seed, so every fold and repeat divides the same examples
   const pool = config.poolPerClass ? subsetPerClass(dataset.train, config.poolPerClass, dataset.classes, per, 0) : dataset.train;
   const parts = applyVal(pool, valSpec, dataset.classes, per, seed);
@@ -256,7 +282,6 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
   const loss = new LossHead(model, lossSpec);
   const trainer = new Trainer(model, loss, optimizer, batchSize);
 
-  const monitor = config.monitor ?? (val ? 'val_loss' : 'loss');
   const callbacks: Callback[] = [new TerminateOnNaN()];
   const earlyStopping = config.earlyStopping ?? null;
   if (earlyStopping !== null) {
@@ -424,6 +449,34 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
   return out;
 }
 
+/** Where the run's newest complete checkpoint stands, read from checkpoint/state.json itself. */
+function lastCheckpointNote(runDir: string): string {
+  const where = join(runDir, RUN_FILES.checkpoint);
+  let state: { epoch?: unknown; batchInEpoch?: unknown };
+  try {
+    state = JSON.parse(readFileSync(join(where, 'state.json'), 'utf8')) as typeof state;
+  } catch {
+    return 'the run has no complete checkpoint yet';
+  }
+  const epoch = typeof state.epoch === 'number' ? state.epoch : 0;
+  const batch = typeof state.batchInEpoch === 'number' ? state.batchInEpoch : 0;
+  const at = batch > 0 ? `epoch ${epoch + 1}, batch ${batch}` : epoch === 0 ? 'the initial state' : `the end of epoch ${epoch}`;
+  return `the last complete checkpoint is ${at} (${where})`;
+}
+
+/**
+ * Run `train`; a write the disk refused (WriteError: full, quota, read-only) gets the run's last
+ * complete checkpoint added to its one line, since that is what the user still has.
+ */
+async function withCheckpointNote<T>(runDir: string, train: () => Promise<T>): Promise<T> {
+  try {
+    return await train();
+  } catch (err) {
+    if (!(err instanceof WriteError)) throw err;
+    throw err.withNote(lastCheckpointNote(runDir), `free some space, then continue with: fitlab train --resume ${runDir}`);
+  }
+}
+
 /** What a checkpoint at `at` holds, in words ("the end of epoch 3", "the initial state"). */
 export function describeCheckpointAt(at: { epochs: number; batch: number }): string {
   if (at.batch > 0) return `epoch ${at.epochs + 1} up to batch ${at.batch} (saved on interrupt)`;
@@ -454,7 +507,7 @@ export async function trainRun(config: TrainRunConfig, hooks: RunHooks = {}): Pr
     log(describeDataset(p.dataset) + ` → ${p.resolved.dataset.train.toLocaleString('en-US')} train / ${p.resolved.dataset.val.toLocaleString('en-US')} validation (--val ${p.resolved.dataset.valSplit})`);
     const c = p.resolved.model.params;
     log(`model ${p.resolved.model.label}: ${c.total.toLocaleString('en-US')} params; backend ${p.resolved.backend.name} (${p.resolved.backend.isa}, ${p.resolved.backend.threads} threads); seed ${p.resolved.training.seed}`);
-    return await execute(p, runDir, config, hooks, null, started);
+    return await withCheckpointNote(runDir, () => execute(p, runDir, config, hooks, null, started));
   } finally {
     unlock();
   }
@@ -498,7 +551,7 @@ export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides:
       // killed after its last epoch, while writing the end files: finish them, without training
       log(`fitlab: ${runDir} finished training but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (the process stopped while writing them); writing ${missing.length > 1 ? 'them' : 'it'} now, without training`);
       const done = await prepare(config, saved.model.spec, runDir);
-      return await execute(done, runDir, config, hooks, state, started);
+      return await withCheckpointNote(runDir, () => execute(done, runDir, config, hooks, state, started));
     }
     const p = await prepare(config, saved.model.spec, runDir);
     const batches = Math.ceil(p.train.y.length / p.trainer.batchSize);
@@ -509,7 +562,7 @@ export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides:
     }
     writeRunConfig(runDir, { ...saved, dataset, training: { ...saved.training, epochs: config.epochs }, command: config, resumed: new Date().toISOString() });
     log(`resuming ${runDir} at epoch ${state.epoch + 1}${state.batchInEpoch ? `, batch ${state.batchInEpoch + 1}` : ''} of ${config.epochs}`);
-    return await execute(p, runDir, config, hooks, state, started);
+    return await withCheckpointNote(runDir, () => execute(p, runDir, config, hooks, state, started));
   } finally {
     unlock();
   }
