@@ -64,3 +64,24 @@ export function checkToken(req: IncomingMessage, token: string | null, query: UR
     throw new HttpError(403, 'missing or wrong dashboard token; open the URL with ?token=… that the dashboard printed at start');
   }
 }
+
+const DATA_ROUTES = ['/api/', '/runs/', '/experiments/'];
+
+/**
+ * The checks a request passes before it is routed (403 otherwise). Every state change (any
+ * method but GET/HEAD): our origin and the token. Reads need the token only beyond loopback.
+ * On loopback the same-origin policy keeps other sites' pages from reading our answers (we
+ * send no CORS headers) and the Host check stops DNS rebinding, so a read-only GET is safe
+ * without it and the page's links stay plain. Bound to a network address, anyone who can
+ * reach the port could read every run, config and report: there the token guards reads of
+ * data too. The page itself (/, /assets/) holds no data and loads without it.
+ */
+export function guardRequest(req: IncomingMessage, path: string, query: URLSearchParams, o: { token: string | null; loopback: boolean }): void {
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') {
+    checkSameOrigin(req);
+    checkToken(req, o.token, null);
+  } else if (!o.loopback && DATA_ROUTES.some((prefix) => path.startsWith(prefix))) {
+    checkToken(req, o.token, query);
+  }
+}

@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { FitlabError } from '../errors.js';
 import { PRESET_NAMES } from '../nn/presets.js';
 import { packageRoot } from '../util/paths.js';
-import { checkSameOrigin, checkToken, newToken } from './guard.js';
+import { guardRequest, newToken } from './guard.js';
 import { HttpError, contentType, readJson, resolveUnder, safeSegments, send, sendJson } from './http.js';
 import type { LiveState } from './protocol.js';
 import { listExperiments, listRunRows, runDetail, runDirOf } from './runs.js';
@@ -110,18 +110,7 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
     const query = new URLSearchParams(raw.slice(path.length + 1));
     const method = req.method ?? 'GET';
     const get = method === 'GET' || method === 'HEAD';
-    if (!get) {
-      checkSameOrigin(req);
-      checkToken(req, token, null);
-    } else if (!isLoopback(host) && (path.startsWith('/api/') || path.startsWith('/runs/') || path.startsWith('/experiments/'))) {
-      // Reads need the token only beyond loopback. On loopback the same-origin policy keeps
-      // other sites' pages from reading our answers (we send no CORS headers) and the Host
-      // check stops DNS rebinding, so a read-only GET is safe without it and the page's links
-      // stay plain. Bound to a network address, anyone who can reach the port could read every
-      // run, config and report: there the token guards reads too (header or ?token=, since
-      // EventSource and report links cannot set headers). The page itself holds no data.
-      checkToken(req, token, query);
-    }
+    guardRequest(req, path, query, { token, loopback: isLoopback(host) });
     if (path === '/' || path === '/index.html') {
       if (!get) throw new HttpError(405, 'method not allowed');
       return send(res, 200, assets.get('index.html') as Buffer, 'text/html; charset=utf-8', { 'Cache-Control': 'no-cache' });
