@@ -14,6 +14,9 @@ export interface TarMember {
   data: Buffer;
 }
 
+/** Regular files: '0', and '\0' of pre-POSIX (v7) archivers, and '7' (contiguous). */
+const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+
 const isAbsolutePath = (p: string): boolean => p.startsWith('/') || /^[A-Za-z]:/.test(p);
 const climbs = (p: string): boolean => p.split('/').includes('..');
 
@@ -50,7 +53,7 @@ export async function readTarMembers(file: string, want: (path: string) => boole
         const path = normalise(entry.path);
         const why = refused ? null : refusal(entry.type, path, entry.linkpath, want);
         if (why) refused = `${file}: archive entry ${JSON.stringify(entry.path)} ${why}; entries must be plain files and folders inside the archive`;
-        if (refused || entry.type !== 'File' || !want(path)) {
+        if (refused || !FILE_TYPES.has(entry.type) || !want(path)) {
           entry.resume();
           return;
         }

@@ -270,6 +270,16 @@ describe('archives: mutated, truncated and hostile .tar.gz', () => {
     expectBothOutcomes();
   });
 
+  it('regular files of old (v7, type flag NUL) and contiguous (7) archives are read, not skipped', async () => {
+    const file = join(tempDir('tar-v7'), 'ds.tar.gz');
+    const old = entries.map((e): TarEntry => (e.type === '5' ? e : { ...e, type: e.name.includes('dog') ? '7' : '\0' }));
+    writeFileSync(file, gzipSync(tarBytes(old)));
+    const ds = await readDatasetAt(file, 'ds');
+    expect(ds?.classNames).toEqual(['cat', 'dog']);
+    expect(ds?.train.y.length).toBe(2);
+    expect(ds?.test?.y.length).toBe(1);
+  });
+
   it('every hostile member name or link is refused, wherever it sits in the archive', async () => {
     const r = new RandomStream(1408);
     const dir = tempDir('fuzz-tar-hostile');

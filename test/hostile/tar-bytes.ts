@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 export interface TarEntry {
   name: string;
   data?: Uint8Array;
-  type?: '0' | '1' | '2' | '5';
+  type?: '0' | '\0' | '1' | '2' | '5' | '7';
   linkname?: string;
 }
 
