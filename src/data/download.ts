@@ -18,6 +18,7 @@ import { type CacheMeta, writeCache } from './cache.js';
 import { readCifarFolder } from './cifar.js';
 import type { Dataset } from './dataset.js';
 import { readIdxDataset } from './idx.js';
+import { WriteError, toWriteError } from '../io/write-error.js';
 
 export interface RemoteFile {
   url: string;
@@ -78,6 +79,9 @@ async function fetchTo(url: string, dest: string, onProgress?: ProgressFn): Prom
       onProgress?.(url, received, total);
     }
   } catch (err) {
+    // the disk filled up (or refused) while saving: say so, not "the transfer broke off"
+    const disk = toWriteError(err, dest, total);
+    if (disk instanceof WriteError) throw disk;
     // the connection broke off mid-file (fetch reports "terminated")
     const cause = (err as Error & { cause?: Error }).cause?.message;
     throw new FitlabError(

@@ -11,9 +11,12 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Remote, downloadDataset } from '../../src/data/download.js';
 import { writePngCopy } from '../../src/diagnose/run-report.js';
 import { TEMP_PREFIX, writeDirAtomic, writeFileAtomic } from '../../src/io/atomic.js';
 import { WriteError, toWriteError } from '../../src/io/write-error.js';
@@ -155,6 +158,25 @@ describe.skipIf(noMount !== '')(`a full disk (tmpfs)${noMount ? ` — skipped: $
     expect(r.stderr).not.toMatch(STACK_FRAME);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^fitlab: error: .*\bEROFS\b/);
+  });
+
+  it('a download that fills the disk says so (not "the transfer broke off") and keeps nothing', async () => {
+    const disk = mountTmpfs('64k') as string;
+    const body = Buffer.alloc(200 * 1024, 5);
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': body.length }).end(body);
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/big.gz`;
+      const remote: Remote = { kind: 'idx', files: [{ url, md5: '0'.repeat(32), name: 'big.gz' }] };
+      const err = await downloadDataset('tiny', join(disk, 'cache', 'tiny'), { remote }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WriteError);
+      expect((err as Error).message).toMatch(/^cannot write \S+\/big\.gz: no space left on the device \(ENOSPC\): needs 200 KiB, \S+ \S+ free on that file system$/);
+    } finally {
+      await new Promise<void>((done) => server.close(() => done()));
+    }
+    expect(temporaries(disk)).toEqual([]);
   });
 
   it('a PNG chart that does not fit is one warning line and false, not an exception', () => {
