@@ -549,7 +549,7 @@ export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides:
         throw new ArgumentError(`the run already finished ${state.epoch} of ${config.epochs} epochs`, `pass --epochs N with N > ${state.epoch} to train further`);
       }
       // killed after its last epoch, while writing the end files: finish them, without training
-      log(`fitlab: ${runDir} finished training but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (the process stopped while writing them); writing ${missing.length > 1 ? 'them' : 'it'} now, without training`);
+      log(`fitlab: ${runDir} finished training but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (the process stopped while writing ${missing.length > 1 ? 'them' : 'it'}); writing ${missing.length > 1 ? 'them' : 'it'} now, without training`);
       const done = await prepare(config, saved.model.spec, runDir);
       return await withCheckpointNote(runDir, () => execute(done, runDir, config, hooks, state, started));
     }

@@ -96,7 +96,7 @@ describe('fitlab diagnose', () => {
     const out = join(tmp, 'keras-report');
     const r = fitlab(['diagnose', join(FIX, 'keras-history.json'), '--write', '--out', out, '--json', '--classes', '10']);
     expect(jsonOf<DiagnoseJson>(r).regime).toBe('overfitting');
-    expect(readdirSync(out).sort()).toEqual(['accuracy.png', 'accuracy.svg', 'gap.png', 'gap.svg', 'loss.png', 'loss.svg', 'report.html']);
+    expect(readdirSync(out).sort()).toEqual(['.fitlab-owned', 'accuracy.png', 'accuracy.svg', 'gap.png', 'gap.svg', 'loss.png', 'loss.svg', 'report.html']);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<h1>keras-history.json</h1>');
   });
 

@@ -84,7 +84,7 @@ describe('a run directory', () => {
     const entries = readdirSync(dir);
     expect(entries).toEqual(expect.arrayContaining(['checkpoint', 'config.json', 'diagnosis.json', 'history.jsonl', 'model-best', 'model-final', 'model-initial', 'summary.json']));
     expect(entries.filter((e) => e.startsWith('.fitlab-tmp-'))).toEqual([]);
-    expect(readdirSync(join(dir, 'checkpoint')).sort()).toEqual(['arrays.bin', 'state.json']);
+    expect(readdirSync(join(dir, 'checkpoint')).sort()).toEqual(['.fitlab-owned', 'arrays.bin', 'state.json']);
     for (const m of ['model-initial', 'model-best', 'model-final']) {
       const json = JSON.parse(readFileSync(join(dir, m, 'model.json'), 'utf8')) as { format: string; weightsManifest: { paths: string[] }[] };
       expect(json.format).toBe('layers-model');
