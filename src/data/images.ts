@@ -22,8 +22,15 @@ export interface DecodedImage {
   pixels: Uint8Array;
 }
 
-/** The number of colour components a JPEG's frame header (SOFn) declares, or null if none is found. */
-function jpegComponents(data: Uint8Array): number | null {
+interface Frame {
+  width: number;
+  height: number;
+  /** colour components (JPEG only) */
+  components: number | null;
+}
+
+/** What a JPEG's frame header (SOFn) declares, or null if none is found. */
+function jpegFrame(data: Uint8Array): Frame | null {
   let i = 2;
   while (i + 4 <= data.length && data[i] === 0xff) {
     const marker = data[i + 1];
@@ -31,7 +38,11 @@ function jpegComponents(data: Uint8Array): number | null {
       i++; // fill byte
       continue;
     }
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return i + 9 < data.length ? data[i + 9] : null;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      // FF Cn, length (2), precision (1), height (2), width (2), components (1)
+      if (i + 9 >= data.length) return null;
+      return { height: (data[i + 5] << 8) | data[i + 6], width: (data[i + 7] << 8) | data[i + 8], components: data[i + 9] };
+    }
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) {
       i += 2; // markers without a length
       continue;
@@ -41,11 +52,41 @@ function jpegComponents(data: Uint8Array): number | null {
   return null;
 }
 
+/** What a PNG's IHDR (the first chunk: width, height as big-endian uint32 at bytes 16 and 20) declares. */
+function pngFrame(data: Uint8Array): Frame | null {
+  if (data.length < 24) return null;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { width: view.getUint32(16, false), height: view.getUint32(20, false), components: null };
+}
+
+/** 8192×8192: far above any image a dataset held in memory uses, far below what exhausts it. */
+const MAX_PIXELS = 1 << 26;
+/**
+ * The most pixels one byte of a valid file can carry: a JPEG codes at least one bit per 8×8
+ * block (512 pixels a byte); deflate packs at most 1032 bytes in one, and a 1-bit PNG has 8
+ * pixels a byte. Both with a 2× margin.
+ */
+const PIXELS_PER_BYTE = { png: 16_384, jpeg: 1_024 };
+
+/**
+ * Refuse a header declaring more pixels than the file can hold, before a decoder allocates for
+ * them: a 300-byte JPEG claiming 10000×10000 pixels took 13 s and 1 GB to fail, a PNG claiming
+ * as much decoded as zeros.
+ */
+function checkDeclaredSize(frame: Frame | null, bytes: number, kind: 'png' | 'jpeg', file: string): void {
+  if (!frame) return;
+  const pixels = frame.width * frame.height;
+  const held = Math.max(1 << 20, PIXELS_PER_BYTE[kind] * bytes);
+  if (pixels > MAX_PIXELS) throw new DataFormatError(`${file}: the header declares ${frame.width}×${frame.height} pixels; fitlab reads images of at most ${MAX_PIXELS.toLocaleString('en-US')} pixels`);
+  if (pixels > held) throw new DataFormatError(`${file}: the header declares ${frame.width}×${frame.height} pixels, more than a ${bytes}-byte ${kind.toUpperCase()} can hold (corrupt header)`);
+}
+
 /** Decode a PNG or JPEG; errors name the file. */
 export function decodeImage(data: Uint8Array, file: string): DecodedImage {
   const isPng = data.length > 8 && data[0] === 0x89 && data[1] === 0x50 && data[2] === 0x4e && data[3] === 0x47;
   const isJpeg = data.length > 3 && data[0] === 0xff && data[1] === 0xd8;
   if (!isPng && !isJpeg) throw new DataFormatError(`${file}: unreadable image (neither PNG nor JPEG by its first bytes)`);
+  checkDeclaredSize(isPng ? pngFrame(data) : jpegFrame(data), data.length, isPng ? 'png' : 'jpeg', file);
   try {
     if (isPng) {
       const png = PNG.sync.read(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
@@ -66,7 +107,7 @@ export function decodeImage(data: Uint8Array, file: string): DecodedImage {
     const n = img.width * img.height;
     if (img.data.length !== 3 * n) throw new Error(`${img.data.length / n} channels`);
     // jpeg-js always returns RGB: a one-component (grayscale) JPEG comes back with R = G = B
-    if (jpegComponents(data) !== 1) return { width: img.width, height: img.height, channels: 3, pixels: img.data };
+    if (jpegFrame(data)?.components !== 1) return { width: img.width, height: img.height, channels: 3, pixels: img.data };
     const pixels = new Uint8Array(n);
     for (let i = 0; i < n; i++) pixels[i] = img.data[3 * i];
     return { width: img.width, height: img.height, channels: 1, pixels };

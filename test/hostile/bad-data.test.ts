@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_FRAME, ensureBuilt, fitlab, jsonOf } from '../cli/cli-helpers.js';
-import { cleanup, idxBytes, pngBytes, tempDir, tinyIdx, writeFile, writeIdxFolder } from '../data/data-helpers.js';
+import { cleanup, grayJpeg16x8, idxBytes, pngBytes, tempDir, tinyIdx, writeFile, writeIdxFolder } from '../data/data-helpers.js';
 import { type TarEntry, tarGz } from './tar-bytes.js';
 
 beforeAll(() => ensureBuilt());
@@ -92,6 +92,36 @@ describe('IDX labels are range-checked against the class count', () => {
       writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idxBytes([dims[0]], new Array<number>(dims[0]).fill(0)));
       expectRefused(['data', 'info', dir], `${dir}/train-images-idx3-ubyte: the header says ${dims.join('×')}; a dataset needs at least one image of at least 1×1 pixels`);
     }
+  });
+});
+
+/** CRC-32 (PNG's, bit-reflected polynomial 0xEDB88320), so a test can re-sign a changed chunk. */
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+describe('an image header declaring more pixels than its file holds is refused before decoding', () => {
+  it('a 2×2 PNG re-signed to claim 6000×6000, and a tiny JPEG claiming 10000×10000: refused naming the file', () => {
+    const root = join(tempDir('big-header'), 'pets');
+    writeFile(join(root, 'cat', '1.png'), png(1));
+    const bigPng = Buffer.from(png(2));
+    bigPng.writeUInt32BE(6000, 16);
+    bigPng.writeUInt32BE(6000, 20);
+    bigPng.writeUInt32BE(crc32(bigPng.subarray(12, 29)), 29); // IHDR: type and data, then its CRC
+    writeFile(join(root, 'dog', '1.png'), bigPng);
+    expectRefused(['data', 'info', root], `${root}/dog/1.png: the header declares 6000×6000 pixels, more than a ${bigPng.length}-byte PNG can hold`);
+    const bigJpeg = Buffer.from(grayJpeg16x8());
+    const sof = bigJpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    bigJpeg.writeUInt16BE(10000, sof + 5);
+    bigJpeg.writeUInt16BE(10000, sof + 7);
+    writeFile(join(root, 'dog', '1.png'), png(2));
+    writeFile(join(root, 'dog', '2.jpg'), bigJpeg);
+    expectRefused(['data', 'info', root], `${root}/dog/2.jpg: the header declares 10000×10000 pixels; fitlab reads images of at most 67,108,864 pixels`);
   });
 });
 
