@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FitlabError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { WriteError } from '../io/write-error.js';
 import type { EpochLog } from '../train/history.js';
@@ -23,7 +24,21 @@ export function writeWeightsLog(dir: string, log: WeightEpoch[]): void {
 export function readWeightsLog(dir: string): WeightEpoch[] {
   const file = join(dir, WEIGHTS_FILE);
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as WeightEpoch);
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
+    let e: WeightEpoch;
+    try {
+      e = JSON.parse(l) as WeightEpoch;
+    } catch {
+      throw new FitlabError(`${file}: line ${i + 1} is not valid JSON`, 'the weight analytics file was damaged or edited; move it aside to diagnose without it');
+    }
+    // the charts read these fields of every line: a damaged one is refused here, not a TypeError there
+    const ok = e !== null && typeof e === 'object' && typeof e.epoch === 'number' && typeof e.distance === 'number' && Array.isArray(e.layers) &&
+      e.layers.every((x) => x !== null && typeof x === 'object' && typeof x.name === 'string') &&
+      (e.histogram === undefined || (Array.isArray(e.histogram?.edges) && Array.isArray(e.histogram?.counts))) &&
+      (e.deadRelu === undefined || (Array.isArray(e.deadRelu) && e.deadRelu.every((x) => typeof x?.layer === 'string' && typeof x.fraction === 'number')));
+    if (!ok) throw new FitlabError(`${file}: line ${i + 1} is not a weight record {epoch, distance, layers: [{name, …}]}`, 'the weight analytics file was damaged or edited; move it aside to diagnose without it');
+    return e;
+  });
 }
 
 export interface RunReportInput {

@@ -84,6 +84,17 @@ describe('fitlab diagnose refuses histories no classifier run can log', () => {
     expect(refused(fitlab(['diagnose', jsonl, ...TEN]))).toContain(`${jsonl}: line 2: "loss" is undefined, not a number`);
   });
 
+  it('a damaged weights.jsonl in a run directory: `diagnose --write` names the file and line', () => {
+    const spec = write('tiny.json', JSON.stringify({ input: [2], layers: [{ type: 'dense', units: 4, activation: 'relu' }, { type: 'dense', units: 2, activation: 'softmax' }] }));
+    const t = fitlab(['train', '--model', spec, '--dataset', 'spirals', '--epochs', '2', '--out', join(tmp, 'weights-runs'), '--json']);
+    expect(t.status, t.stderr).toBe(0);
+    const { runDir } = JSON.parse(t.stdout) as { runDir: string };
+    const file = join(runDir, 'weights.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    writeFileSync(file, `${lines[0]}\n{"epoch": 1, "distance": 0.5, "layers": 7}\n`);
+    expect(refused(fitlab(['diagnose', runDir, '--write']))).toContain(`fitlab: error: ${file}: line 2 is not a weight record {epoch, distance, layers: [{name, …}]}`);
+  });
+
   it('NaN, Infinity and null in a loss are data: diagnosed as diverged, exit 0', () => {
     const p = write('nan.json', '{"loss": [2.3, 1.5, NaN, null], "val_loss": [2.4, 1.6, Infinity, null]}');
     const r = fitlab(['diagnose', p, ...TEN]);
