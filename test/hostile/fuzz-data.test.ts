@@ -259,12 +259,14 @@ describe('archives: mutated, truncated and hostile .tar.gz', () => {
   it(`${CASES} mutated image and CIFAR archives (the tar inside, or the gzip stream): a consistent dataset, null, or a FitlabError`, async () => {
     const r = new RandomStream(1407);
     const dir = tempDir('fuzz-tar');
-    const file = join(dir, 'ds.tar.gz');
     for (let i = 0; i < CASES; i++) {
       const tar = tarBytes(r.uniformInt(3) ? entries : cifarEntries);
-      // mostly the tar: aim at a header block (names, sizes, type flags, checksums)
-      const bytes = r.uniformInt(4) ? gzipSync(mutate(tar, r, 512 * (1 + r.uniformInt(4)))) : mutate(gzipSync(tar), r, 24);
-      writeFileSync(file, bytes);
+      // mostly the tar (aimed at a header block: names, sizes, type flags, checksums), gzipped
+      // or plain (.tar is read too); else the gzip stream
+      const how = r.uniformInt(4);
+      const bytes = how === 0 ? mutate(gzipSync(tar), r, 24) : mutate(tar, r, 512 * (1 + r.uniformInt(4)));
+      const file = join(dir, how === 1 ? 'ds.tar' : 'ds.tar.gz');
+      writeFileSync(file, how >= 2 ? gzipSync(bytes) : bytes);
       expectConsistent(await outcome(() => readDatasetAt(file, 'ds'), `case ${i}`), `case ${i}`);
     }
     expectBothOutcomes();
