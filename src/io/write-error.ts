@@ -89,15 +89,15 @@ export function toWriteError(err: unknown, file: string, bytes: number | null): 
   if (err instanceof WriteError) return err;
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (typeof code !== 'string' || !(code in CAUSES)) return err;
-  let message = `cannot write ${file}: ${CAUSES[code]} (${code})`;
+  let message: string;
   if (SPACE.has(code)) {
     // what it needs against what is left: the user decides how much to free
     const free = freeBytes(file);
     const need = bytes === null ? '' : `needs ${formatBytes(bytes)}`;
     const have = free === null ? '' : `${formatBytes(free)} free on that file system`;
-    if (need || have) message += `: ${[need, have].filter(Boolean).join(', ')}`;
-  } else if (bytes !== null) {
-    message += ` (${formatBytes(bytes)} to write)`;
+    message = `cannot write ${file}: ${CAUSES[code]} (${code})${need || have ? `: ${[need, have].filter(Boolean).join(', ')}` : ''}`;
+  } else {
+    message = `cannot write ${file}${bytes === null ? '' : ` (${formatBytes(bytes)})`}: ${CAUSES[code]} (${code})`;
   }
   const hint = SPACE.has(code) ? 'free some space (or write elsewhere) and run the command again' : undefined;
   return new WriteError(message, file, bytes, code, hint);

@@ -151,7 +151,7 @@ describe.skipIf(noMount !== '')(`a full disk (tmpfs)${noMount ? ` — skipped: $
     mkdirSync(join(disk, 'runs'));
     execFileSync('mount', ['-o', 'remount,ro', disk]);
     const file = join(disk, 'x.json');
-    expect(() => writeFileAtomic(file, '{}')).toThrow(`cannot write ${file}: the file system is read-only (EROFS) (2 bytes to write)`);
+    expect(() => writeFileAtomic(file, '{}')).toThrow(`cannot write ${file} (2 bytes): the file system is read-only (EROFS)`);
     ensureBuilt();
     const r = fitlab(['train', '--model', 'paper-mlp', '--dataset', 'moons', '--epochs', '1', '--out', join(disk, 'runs')]);
     expect(r.status).toBe(1);
@@ -206,6 +206,12 @@ describe('errors from a real ENOSPC without mounting anything (/dev/full)', () =
     expect(err).toBeInstanceOf(WriteError);
     expect((err as WriteError).message).toMatch(/^cannot write \/dev\/full: no space left on the device \(ENOSPC\): needs 4\.0 KiB(, \S+ \S+ free on that file system)?$/);
     expect((err as WriteError).withNote('the last complete checkpoint is the initial state').message).toMatch(/; the last complete checkpoint is the initial state$/);
+  });
+
+  it('permission and quota errors read the same way (codes as Node reports them)', () => {
+    const errno = (code: string): Error => Object.assign(new Error(`${code}: from the kernel`), { code });
+    expect((toWriteError(errno('EACCES'), '/srv/runs/x.json', 10) as Error).message).toBe('cannot write /srv/runs/x.json (10 bytes): permission denied (EACCES)');
+    expect((toWriteError(errno('EDQUOT'), tmp, 2048) as Error).message).toMatch(/^cannot write \S+: the disk quota is exceeded \(EDQUOT\): needs 2\.0 KiB, \S+ \S+ free on that file system$/);
   });
 
   it('other errors pass through unchanged (a bug keeps its stack)', () => {
