@@ -39,7 +39,8 @@ const AUGMENT_TYPES = new Set(['randomFlip', 'randomRotation', 'randomZoom', 'ra
 
 // ---- our spec ↔ Keras/TF.js config ------------------------------------------------------------
 
-const CLASS_OF: Record<string, string> = {
+/** fitlab layer type → Keras class name (also used by the Keras importer and exporter). */
+export const CLASS_OF: Record<string, string> = {
   dense: 'Dense', conv2d: 'Conv2D', maxPooling2d: 'MaxPooling2D', averagePooling2d: 'AveragePooling2D',
   globalMaxPooling2d: 'GlobalMaxPooling2D', globalAveragePooling2d: 'GlobalAveragePooling2D', flatten: 'Flatten',
   activation: 'Activation', dropout: 'Dropout', batchNormalization: 'BatchNormalization', rescaling: 'Rescaling', add: 'Add',
@@ -378,7 +379,8 @@ export function topologyToSpec(raw: unknown, where = 'model.json'): ModelSpec {
       return;
     }
     input ??= inputShapeOf(cfg);
-    const type = TYPE_OF[kl.class_name];
+    // own keys only: a class_name such as "constructor" must not find Object's members
+    const type = typeof kl.class_name === 'string' && Object.hasOwn(TYPE_OF, kl.class_name) ? TYPE_OF[kl.class_name] : undefined;
     if (!type) {
       throw new ArgumentError(`${label}: layer class ${kl.class_name} is not supported; supported: ${Object.keys(CLASS_OF).map((t) => CLASS_OF[t]).join(', ')}`);
     }
@@ -389,7 +391,7 @@ export function topologyToSpec(raw: unknown, where = 'model.json'): ModelSpec {
         if (value === false) spec.trainable = false;
         continue;
       }
-      const neutral = NEUTRAL[key];
+      const neutral = Object.hasOwn(NEUTRAL, key) ? NEUTRAL[key] : undefined;
       if (neutral) {
         if (!neutral(value)) throw new ArgumentError(`${label}: ${key} = ${describe(value)} is not supported (fitlab is NHWC float32 without dilation or constraints)`);
         continue;

@@ -155,12 +155,12 @@ export const PRESETS: Record<string, Preset> = {
 export const PRESET_NAMES = Object.keys(PRESETS);
 
 export function isPreset(name: string): boolean {
-  return name in PRESETS;
+  return Object.hasOwn(PRESETS, name); // not `in`: "toString" is no preset
 }
 
 /** The spec of a preset, with the input shape and class count as asked. */
 export function presetSpec(name: string, options: PresetOptions = {}): ModelSpec {
-  const preset = PRESETS[name];
+  const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
   if (!preset) throw new ArgumentError(`unknown preset ${describe(name)}; presets: ${PRESET_NAMES.join(', ')}`);
   const input = options.input ?? preset.defaultInput;
   const classes = options.classes ?? 10;

@@ -33,7 +33,7 @@ export const LAYER_TYPE_NAMES = Object.keys(LAYER_TYPES);
 
 /** Create a layer from its spec type and config (without `type` and `inputs`). */
 export function createLayer(type: unknown, config: Record<string, unknown>): Layer {
-  if (typeof type !== 'string' || !(type in LAYER_TYPES)) {
+  if (typeof type !== 'string' || !Object.hasOwn(LAYER_TYPES, type)) {
     const lower = typeof type === 'string' ? LAYER_TYPE_NAMES.find((n) => n.toLowerCase() === type.toLowerCase()) : undefined;
     throw new ArgumentError(
       `type must be one of ${LAYER_TYPE_NAMES.join(', ')}; received ${describe(type)}`,

@@ -141,6 +141,12 @@ describe('stack depth: deep specs are refused, long histories are diagnosed and 
     expect(refused(fitlab(['diagnose', history]))).toContain(`${history}: the JSON nests deeper than 64 levels`);
   });
 
+  it('names every plain object inherits are no preset and no layer type ("constructor", "toString")', () => {
+    expect(refused(fitlab(['summary', '--model', 'constructor']))).toContain('fitlab: error: --model "constructor" is neither a preset nor an existing file');
+    const spec = write('proto.json', JSON.stringify({ input: [2], layers: [{ type: 'toString' }] }));
+    expect(refused(fitlab(['summary', '--model', spec]))).toMatch(/fitlab: error: --model .*proto\.json: layer 0 \(toString\): type must be one of dense, /);
+  });
+
   it('a 200,000-epoch history (Keras JSON and CSV) is diagnosed; --write draws it from a bounded number of points', () => {
     const n = 200_000;
     const loss = Array.from({ length: n }, (_, i) => 0.1 + 2 * Math.exp(-i / 30_000));

@@ -95,7 +95,11 @@ function containers(root: Json): { node: Record<string, Json> | Json[]; key: str
   return out;
 }
 
-const LAYER_TYPES = ['dense', 'conv2d', 'maxPooling2d', 'averagePooling2d', 'globalAveragePooling2d', 'flatten', 'dropout', 'batchNormalization', 'activation', 'add', 'rescaling', 'randomFlip', 'bogusLayer', 'Dense'];
+// names of real layers, a near miss, and names every plain object inherits (a lookup table must not find them)
+const LAYER_TYPES = [
+  'dense', 'conv2d', 'maxPooling2d', 'averagePooling2d', 'globalAveragePooling2d', 'flatten', 'dropout', 'batchNormalization', 'activation', 'add',
+  'rescaling', 'randomFlip', 'bogusLayer', 'Dense', 'Conv2D', 'toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf',
+];
 
 /** One seeded mutation of a JSON tree, in place; returns what it did (for the failure message). */
 function mutateTree(root: Json, r: RandomStream): string {
@@ -128,8 +132,9 @@ function mutateTree(root: Json, r: RandomStream): string {
     }
     case 4:
       if (!Array.isArray(node)) {
-        node[`bogus_${r.uniformInt(100)}`] = hostileValue(r);
-        return 'added an unknown key';
+        const key = r.uniformInt(2) ? `bogus_${r.uniformInt(100)}` : LAYER_TYPES[r.uniformInt(LAYER_TYPES.length)];
+        node[key] = hostileValue(r);
+        return `added the key ${key}`;
       }
       node.push(structuredClone(node[r.uniformInt(node.length)] ?? null));
       return 'duplicated a list entry';
