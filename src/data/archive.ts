@@ -39,10 +39,13 @@ function refusal(type: string, path: string, linkpath: string | undefined, want:
 }
 
 /**
- * Call `onMember` for every regular file whose path `want` accepts, with its bytes. Paths are
+ * Call `onMember` for every regular file whose path `want` accepts, with its bytes, and
+ * `onDirectory` for every folder entry (without its trailing slash). Paths are
  * normalised to forward slashes without a leading "./".
  */
-export async function readTarMembers(file: string, want: (path: string) => boolean, onMember: (m: TarMember) => void): Promise<void> {
+export async function readTarMembers(
+  file: string, want: (path: string) => boolean, onMember: (m: TarMember) => void, onDirectory?: (path: string) => void,
+): Promise<void> {
   if (!existsSync(file)) throw new FitlabError(`${file} does not exist`);
   const pending: Promise<void>[] = [];
   let refused: string | null = null;
@@ -53,6 +56,7 @@ export async function readTarMembers(file: string, want: (path: string) => boole
         const path = normalise(entry.path);
         const why = refused ? null : refusal(entry.type, path, entry.linkpath, want);
         if (why) refused = `${file}: archive entry ${JSON.stringify(entry.path)} ${why}; entries must be plain files and folders inside the archive`;
+        if (!refused && entry.type === 'Directory') onDirectory?.(path.replace(/\/+$/, ''));
         if (refused || !FILE_TYPES.has(entry.type) || !want(path)) {
           entry.resume();
           return;

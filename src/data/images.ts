@@ -268,12 +268,20 @@ export function readImageFolder(dir: string, name: string, onProgress?: (done: n
 /** Images inside a .tar.gz: paths ending in [train|test/]<class>/<file>. */
 export async function readImageTarball(file: string, name: string, onProgress?: (done: number, total: number) => void): Promise<Dataset> {
   const entries: ImageEntry[] = [];
+  const folders: string[] = [];
   await readTarMembers(file, (p) => IMAGE_EXT.test(p), (m) => {
     const parts = m.path.split('/').filter(Boolean);
     if (parts.length < 2) return;
     const splitPart = parts.length >= 3 ? parts[parts.length - 3] : '';
     const split = splitPart === 'train' || splitPart === 'test' ? splitPart : null;
     entries.push({ split, className: parts[parts.length - 2], name: parts[parts.length - 1], path: `${file}:${m.path}`, data: m.data });
-  });
+  }, (folder) => folders.push(folder));
+  // as in a folder: an empty train/<class>/ is a class with no training images (only the split
+  // layout says for sure which archive folders are classes)
+  if (entries.some((e) => e.split === 'train')) {
+    const holding = new Set(entries.map((e) => dirname(e.path)));
+    const empty = folders.find((f) => f.split('/').at(-2) === 'train' && !holding.has(`${file}:${f}`));
+    if (empty) throw new DataFormatError(`${file}:${empty}: class folder holds no PNG/JPEG images; every class needs training images (add some, or remove the folder)`);
+  }
   return assembleImages(entries, file, name, onProgress);
 }

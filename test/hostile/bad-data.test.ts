@@ -155,6 +155,13 @@ describe('archive members that leave the archive, or links, are refused', () => 
     expect(info.test?.examples).toBe(1);
   });
 
+  it('an empty train/<class>/ folder in the archive is refused like the folder case', () => {
+    const dir = tempDir('bad-tar-empty');
+    const file = join(dir, 'ds.tar.gz');
+    writeFileSync(file, tarGz([{ name: 'ds/train/', type: '5' }, { name: 'ds/train/bird/', type: '5' }, { name: 'ds/train/cat/', type: '5' }, image('ds/train/cat/1.png'), image('ds/train/dog/1.png')]));
+    expectRefused(['data', 'info', file], `${file}:ds/train/bird: class folder holds no PNG/JPEG images`);
+  });
+
   it('a class only in the archive\'s test part is refused like the folder case', () => {
     const dir = tempDir('bad-tar-class');
     const file = join(dir, 'ds.tar.gz');
