@@ -87,6 +87,35 @@ const CALLBACK_FIELDS: Record<string, Record<string, 'int' | 'finiteOrNull' | 'l
   WeightTracker: { log: 'log', edges: 'edges' },
 };
 
+/** One WeightTracker log entry (it is written to weights.jsonl and charted, so all of it counts). */
+function checkWeightEpoch(f: Fields, v: unknown, at: string): void {
+  const e = f.object(v, at);
+  f.int(e.epoch, `${at}.epoch`);
+  f.finiteOrNull(e.norm, `${at}.norm`);
+  f.finiteOrNull(e.distance, `${at}.distance`);
+  f.array(e.layers, `${at}.layers`).forEach((l, i) => {
+    const o = f.object(l, `${at}.layers[${i}]`);
+    f.string(o.name, `${at}.layers[${i}].name`);
+    f.finiteOrNull(o.norm, `${at}.layers[${i}].norm`);
+    f.finiteOrNull(o.distance, `${at}.layers[${i}].distance`);
+  });
+  if (e.deadRelu !== undefined) {
+    f.array(e.deadRelu, `${at}.deadRelu`).forEach((d, i) => {
+      const o = f.object(d, `${at}.deadRelu[${i}]`);
+      f.string(o.layer, `${at}.deadRelu[${i}].layer`);
+      f.finite(o.fraction, `${at}.deadRelu[${i}].fraction`);
+    });
+  }
+  if (e.histogram !== undefined) {
+    const h = f.object(e.histogram, `${at}.histogram`);
+    const edges = f.array(h.edges, `${at}.histogram.edges`);
+    edges.forEach((x, i) => f.finite(x, `${at}.histogram.edges[${i}]`));
+    const counts = f.array(h.counts, `${at}.histogram.counts`);
+    counts.forEach((x, i) => f.int(x, `${at}.histogram.counts[${i}]`));
+    if (counts.length + 1 !== edges.length) f.fail(`${at}.histogram.counts`, `a list of ${counts.length}`, `a list of ${edges.length - 1} (one per bin)`);
+  }
+}
+
 function checkCallbacks(f: Fields, v: unknown): void {
   const callbacks = f.object(v, 'callbacks');
   for (const [name, raw] of Object.entries(callbacks)) {
@@ -98,7 +127,7 @@ function checkCallbacks(f: Fields, v: unknown): void {
       if (kind === 'int') f.int(x, `${at}.${key}`);
       else if (kind === 'finiteOrNull') f.finiteOrNull(x, `${at}.${key}`);
       else if (kind === 'edges') f.array(x, `${at}.${key}`).forEach((e, i) => f.finite(e, `${at}.${key}[${i}]`));
-      else f.array(x, `${at}.${key}`).forEach((e, i) => f.int(f.object(e, `${at}.${key}[${i}]`).epoch, `${at}.${key}[${i}].epoch`));
+      else f.array(x, `${at}.${key}`).forEach((e, i) => checkWeightEpoch(f, e, `${at}.${key}[${i}]`));
     }
   }
 }
