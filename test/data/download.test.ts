@@ -20,7 +20,7 @@ import { readCache, writeCache } from '../../src/data/cache.js';
 import { type Remote, REMOTES, downloadDataset, remoteFor } from '../../src/data/download.js';
 import { readIdxDataset } from '../../src/data/idx.js';
 import { FitlabError } from '../../src/errors.js';
-import { BIN, ROOT, STACK_FRAME, ensureBuilt } from '../cli/cli-helpers.js';
+import { BIN, HANG_GUARD, ROOT, STACK_FRAME, ensureBuilt } from '../cli/cli-helpers.js';
 import { arr, cifar10Records, cleanup, tempDir, tempLeftovers, tinyIdx, writeIdxFolder } from './data-helpers.js';
 
 /** path → what the server answers: bytes (200), or bytes it cuts off after `cutAfter` */
@@ -181,7 +181,7 @@ function fitlabAsync(args: string[], env: Record<string, string>): Promise<{ sta
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000 * HANG_GUARD); // a hang guard
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
