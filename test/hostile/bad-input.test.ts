@@ -207,6 +207,18 @@ describe('resources: an estimate and the limit before allocating, not an interna
     expect(parser.stderr).not.toMatch(STACK_FRAME);
   });
 
+  it('evaluate and predict of a saved run get the same estimate (the model is rebuilt for their batch size)', () => {
+    const spec = write('tiny-eval.json', JSON.stringify({ input: [2], layers: [{ type: 'dense', units: 2, activation: 'softmax' }] }));
+    const t = fitlab(['train', '--model', spec, '--dataset', 'spirals', '--epochs', '1', '--out', join(tmp, 'eval-runs'), '--json']);
+    expect(t.status, t.stderr).toBe(0);
+    const { runDir } = JSON.parse(t.stdout) as { runDir: string };
+    // 6 weights (24 bytes); activations per example 2 + 3·2 + 2 = 10 values, × 256 × 4 bytes = 10 kB
+    const expected = 'fitlab: error: model needs about 10 kB for batch size 256 (parameters 24 bytes, gradients 24 bytes, optimizer slots 48 bytes, activations 10 kB); the limit is 1.0 kB (set by FITLAB_MEMORY_LIMIT)';
+    for (const command of ['evaluate', 'predict']) {
+      expect(refused(fitlab([command, runDir, '--dataset', 'spirals'], { env: { FITLAB_MEMORY_LIMIT: '1kB' } }))).toContain(expected);
+    }
+  });
+
   it('a FITLAB_MEMORY_LIMIT that is not a size is named', () => {
     const spec = write('small.json', JSON.stringify({ input: [2], layers: [{ type: 'dense', units: 2, activation: 'softmax' }] }));
     expect(refused(fitlab(['summary', '--model', spec], { env: { FITLAB_MEMORY_LIMIT: 'lots' } })))
