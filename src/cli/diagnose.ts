@@ -11,6 +11,7 @@ import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
 import { type ResolvedConfig, completeRun, runFacts } from '../run/train-run.js';
 import { sweepAllStaleTemps, writeDirAtomic } from '../io/atomic.js';
 import { checkDirTarget } from '../io/owned.js';
+import { runInUse } from '../io/run-lock.js';
 import { intOption, makeOutput } from './common.js';
 
 export function registerDiagnose(program: Command): void {
@@ -28,8 +29,9 @@ export function registerDiagnose(program: Command): void {
       if (flags.out && !flags.write) throw new ArgumentError('--out goes with --write', 'add --write to write the charts and report');
       const loaded = loadHistory(target, flags.classes);
       const d = diagnose(loaded.history, loaded.context);
-      // temporaries that a killed writer left in the run directory go first
-      if (loaded.runDir) sweepAllStaleTemps(loaded.runDir);
+      // temporaries that a killed writer left in the run directory go first (not while a
+      // trainer holds the run: one on another host has PIDs this host cannot check)
+      if (loaded.runDir && !runInUse(loaded.runDir)) sweepAllStaleTemps(loaded.runDir);
       if (flags.write) {
         const intoRun = loaded.runDir !== null && (!flags.out || resolve(flags.out) === resolve(loaded.runDir));
         const dir = resolve(intoRun ? (loaded.runDir as string) : (flags.out ?? ''));

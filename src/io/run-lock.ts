@@ -13,7 +13,7 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { FitlabError } from '../errors.js';
 import { TEMP_PREFIX, isAlive } from './atomic.js';
@@ -35,6 +35,13 @@ export function readRunLock(runDir: string): LockInfo | null {
   } catch {
     return null;
   }
+}
+
+/** Whether a process may be training in `runDir` now: a lock of a live PID here, or any other host's. */
+export function runInUse(runDir: string): boolean {
+  const holder = readRunLock(runDir);
+  if (!holder) return existsSync(join(runDir, LOCK_FILE));
+  return holder.host !== hostname() || isAlive(holder.pid);
 }
 
 const held = new Set<string>();

@@ -7,7 +7,7 @@
  * training state is untouched, and the dead process's temporary and lock are cleared.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,5 +96,21 @@ describe('killed while writing summary.json', () => {
     const again = fitlab(['diagnose', run, '--write', '--no-chart']);
     expect(again.status).toBe(0);
     expect(again.stdout + again.stderr).not.toContain('missing');
+  });
+});
+
+describe('temporaries of dead writers', () => {
+  it('`fitlab diagnose <run>` sweeps those of dead processes and keeps a live writer\'s', () => {
+    const run = jsonOf<{ runDir: string }>(fitlab([...TRAIN, '--out', join(tmp, 'sweep'), '--quiet', '--json'])).runDir;
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const deadTemp = `.fitlab-tmp-history.jsonl-${dead}-0123abcd`;
+    const deadInside = join('checkpoint', `.fitlab-tmp-arrays.bin-${dead}-89abcdef`);
+    const liveTemp = `.fitlab-tmp-history.jsonl-${process.pid}-0123abcd`;
+    for (const f of [deadTemp, deadInside, liveTemp]) writeFileSync(join(run, f), 'half');
+    const r = fitlab(['diagnose', run, '--no-chart']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(run, deadTemp))).toBe(false);
+    expect(existsSync(join(run, deadInside))).toBe(false);
+    expect(existsSync(join(run, liveTemp))).toBe(true);
   });
 });
