@@ -1,6 +1,6 @@
 /** `fitlab summary`, `fitlab evaluate`, `fitlab predict`, `fitlab export`: working with saved models. */
 import { Command, Option } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getBackend } from '../backend/index.js';
 import { exampleSize, type Dataset, type Split } from '../data/dataset.js';
@@ -8,7 +8,9 @@ import { loadDataset } from '../data/locate.js';
 import { applyVal, parseVal } from '../data/splits.js';
 import { ArgumentError, FitlabError } from '../errors.js';
 import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
-import { resolveModelSource } from '../io/model-source.js';
+import { h5Ready } from '../io/h5.js';
+import { kerasFileKind, readKeras } from '../io/keras.js';
+import { prepareModelSource, resolveModelSource } from '../io/model-source.js';
 import { checkDirTarget } from '../io/owned.js';
 import { modelFromTfjs, readTfjs, saveTfjs } from '../io/tfjs.js';
 import { LossHead, parseLoss } from '../nn/losses.js';
@@ -31,10 +33,14 @@ export interface LoadedModel {
   note: string | null;
 }
 
-/** A run directory (model-final/ by default) or a TF.js model directory / model.json. */
-export function loadSavedModel(path: string, which: 'final' | 'best' | 'initial', batchSize: number): LoadedModel {
+/** A run directory (model-final/ by default), a TF.js model directory / model.json, or a Keras .keras / .h5 file. */
+export async function loadSavedModel(path: string, which: 'final' | 'best' | 'initial', batchSize: number): Promise<LoadedModel> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new FitlabError(`${path} does not exist`);
+  if (statSync(abs).isFile() && kerasFileKind(abs)) {
+    await h5Ready();
+    return { model: modelFromTfjs(readKeras(abs), { batchSize, backend: getBackend() }), dir: abs, run: null, note: null };
+  }
   let dir = abs;
   let run: Record<string, unknown> | null = null;
   let note: string | null = null;
@@ -82,11 +88,20 @@ interface EvalFlags {
   json?: boolean;
   quiet?: boolean;
   limit?: number;
+  inputRange: '0-1' | '0-255';
+}
+
+/**
+ * What the model is fed: pixels × dataset.scale (in [0, 1], as fitlab trains) or, for models
+ * trained on raw pixels (many Keras MNIST examples skip the /255), × 255 of that.
+ */
+function inputScale(dataset: Dataset, range: EvalFlags['inputRange']): number {
+  return range === '0-255' ? dataset.scale * 255 : dataset.scale;
 }
 
 async function evaluationContext(target: string, flags: EvalFlags): Promise<{ loaded: LoadedModel; dataset: Dataset; data: Split; trainer: Trainer }> {
   setupBackend(flags);
-  const loaded = loadSavedModel(target, flags.which, flags.batchSize);
+  const loaded = await loadSavedModel(target, flags.which, flags.batchSize);
   const runData = loaded.run?.dataset as { spec?: string; dataDir?: string | null; valSplit?: string } | undefined;
   const training = loaded.run?.training as { seed?: number; loss?: string } | undefined;
   const spec = flags.dataset ?? runData?.spec;
@@ -111,18 +126,20 @@ const commonEvalOptions = (cmd: Command): Command =>
     .option('--batch-size <n>', 'examples per batch', intOption('--batch-size'), 256)
     .option('--threads <n>', 'kernel threads', intOption('--threads'))
     .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'reference', 'auto']))
+    .addOption(new Option('--input-range <range>', 'pixel range the model expects: 0-1 (fitlab runs, x/255) or 0-255 (models trained on raw pixels)').choices(['0-1', '0-255']).default('0-1'))
     .option('--json', 'machine-readable output');
 
 export function registerModelCommands(program: Command): void {
   program
     .command('summary')
     .description('print the Keras-style summary of a model (layers, output shapes, parameter counts)')
-    .requiredOption('--model <model>', 'preset name, JSON spec file, or TF.js/Keras model.json')
+    .requiredOption('--model <model>', 'preset name, JSON spec file, TF.js/Keras model.json, or Keras .keras/.h5 file')
     .option('--input <shape>', 'input shape for presets, e.g. 28,28,1', shapeOption('--input'))
     .option('--classes <n>', 'output classes for presets', intOption('--classes', 2))
     .option('--json', 'machine-readable output')
-    .action((flags: { model: string; input?: number[]; classes?: number; json?: boolean }) => {
+    .action(async (flags: { model: string; input?: number[]; classes?: number; json?: boolean }) => {
       const out = makeOutput(flags);
+      await prepareModelSource(flags.model);
       const src = resolveModelSource(flags.model, { input: flags.input, classes: flags.classes });
       const model = modelFromSpec(src.spec, `--model ${flags.model}`);
       model.build({ batchSize: 1 });
@@ -146,7 +163,7 @@ export function registerModelCommands(program: Command): void {
   ).action(async (target: string, flags: EvalFlags) => {
     const out = makeOutput(flags);
     const { dataset, data, trainer } = await evaluationContext(target, flags);
-    const r = trainer.evaluate(data, dataset.scale);
+    const r = trainer.evaluate(data, inputScale(dataset, flags.inputRange));
     if (out.jsonMode) out.json({ loss: r.loss, accuracy: r.accuracy, examples: data.y.length, split: flags.split, dataset: dataset.name });
     else out.info(`${dataset.name} ${flags.split} (${data.y.length.toLocaleString('en-US')} examples): loss ${fmt(r.loss)}, accuracy ${pct(r.accuracy)}`);
   });
@@ -160,7 +177,7 @@ export function registerModelCommands(program: Command): void {
     .action(async (target: string, flags: EvalFlags) => {
       const out = makeOutput(flags);
       const { dataset, data, trainer } = await evaluationContext(target, flags);
-      const probs = trainer.predict(data.x, dataset.scale);
+      const probs = trainer.predict(data.x, inputScale(dataset, flags.inputRange));
       const k = dataset.classes;
       const n = data.y.length;
       const pred = argmaxRows(probs, n, k);
@@ -193,12 +210,12 @@ export function registerModelCommands(program: Command): void {
     .option('--force', 'replace a TF.js model fitlab exported there before (never anything else)')
     .addOption(new Option('--which <model>', 'for a run directory: which saved model').choices(['final', 'best', 'initial']).default('final'))
     .option('--json', 'machine-readable output')
-    .action((target: string, flags: { out: string; which: 'final' | 'best' | 'initial'; force?: boolean; json?: boolean }) => {
+    .action(async (target: string, flags: { out: string; which: 'final' | 'best' | 'initial'; force?: boolean; json?: boolean }) => {
       const out = makeOutput(flags);
       // the user named this folder: it is replaced only if fitlab exported a model there (src/io/owned.ts)
       const dest = { own: false, force: flags.force, label: '--out' };
       checkDirTarget(resolve(flags.out), { ...dest, kind: 'tfjs-model' });
-      const { model } = loadSavedModel(target, flags.which, 1);
+      const { model } = await loadSavedModel(target, flags.which, 1);
       saveTfjs(model, resolve(flags.out), {}, dest);
       if (out.jsonMode) out.json({ out: resolve(flags.out), format: 'tfjs', params: model.countParams().total });
       else out.info(`wrote ${join(resolve(flags.out), 'model.json')} (TF.js Layers format; load with tf.loadLayersModel)`);

@@ -1,20 +1,23 @@
 /**
- * What `--model` accepts: a preset name, a JSON model spec file, or a TF.js / Keras model.json
- * (its weights come along: that is how a pretrained model is fine-tuned).
+ * What `--model` accepts: a preset name, a JSON model spec file, a TF.js / Keras model.json, or a
+ * Keras model file (.keras, full-model .h5) (weights come along: that is how a pretrained model is
+ * fine-tuned). Keras files need HDF5 started: await `prepareModelSource(arg)` first.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ArgumentError, FitlabError } from '../errors.js';
 import { PRESET_NAMES, isPreset, presetSpec } from '../nn/presets.js';
 import type { ModelSpec } from '../nn/spec.js';
+import { h5Ready } from './h5.js';
+import { kerasFileKind, readKeras } from './keras.js';
 import { type LoadedTfjs, readTfjs } from './tfjs.js';
 
 export interface ModelSource {
-  kind: 'preset' | 'spec' | 'tfjs';
+  kind: 'preset' | 'spec' | 'tfjs' | 'keras';
   /** short name for run directories */
   label: string;
   spec: ModelSpec;
-  /** weights to load after building (TF.js models) */
+  /** weights to load after building (TF.js and Keras models) */
   tfjs?: LoadedTfjs;
 }
 
@@ -27,8 +30,12 @@ export function resolveModelSource(arg: string, options: { input?: number[]; cla
   if (!existsSync(path)) {
     throw new ArgumentError(
       `--model ${JSON.stringify(arg)} is neither a preset nor an existing file`,
-      `presets: ${PRESET_NAMES.join(', ')}; or a spec .json file, or a TF.js model.json`,
+      `presets: ${PRESET_NAMES.join(', ')}; or a spec .json file, a TF.js model.json, or a Keras .keras / .h5 file`,
     );
+  }
+  if (kerasFileKind(path)) {
+    const keras = readKeras(path);
+    return { kind: 'keras', label: basename(path).replace(/(\.weights)?\.(keras|h5|hdf5)$/i, '') || 'model', spec: keras.spec, tfjs: keras };
   }
   let json: unknown;
   try {
@@ -45,4 +52,9 @@ export function resolveModelSource(arg: string, options: { input?: number[]; cla
   }
   const spec = json as ModelSpec;
   return { kind: 'spec', label: basename(path).replace(/\.json$/i, ''), spec };
+}
+
+/** Start what reading `arg` needs (HDF5 for Keras files); cheap for everything else. */
+export async function prepareModelSource(arg: string): Promise<void> {
+  if (existsSync(arg) && statSync(arg).isFile() && kerasFileKind(arg)) await h5Ready();
 }

@@ -12,7 +12,7 @@ import { applyVal, formatVal, parseVal } from '../data/splits.js';
 import type { SyntheticOptions } from '../data/synthetic.js';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
 import { hasCheckpoint, loadCheckpoint, readRunConfig, saveCheckpoint, weightsFinite, writeHistory, writeRunConfig, createRunDir, RUN_FILES, toJson } from '../io/run-dir.js';
-import { resolveModelSource } from '../io/model-source.js';
+import { prepareModelSource, resolveModelSource } from '../io/model-source.js';
 import { checkStateFitsModel } from '../io/checkpoint-check.js';
 import { type DataFingerprint, dataFingerprint, describeDataChange } from '../io/integrity.js';
 import { applyWeights, saveTfjs } from '../io/tfjs.js';
@@ -256,6 +256,7 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
 
   const locate: LocateOptions = { dataDir: config.dataDir, synthetic: config.synthetic, labels: config.labels, download: config.download };
   const dataset = await loadDataset(config.dataset, locate);
+  if (!resolvedSpec && !config.modelSpec) await prepareModelSource(config.model);
   const source = resolvedSpec || config.modelSpec ? null : resolveModelSource(config.model, { input: config.input ?? dataset.shape, classes: config.classes ?? dataset.classes });
   const spec = resolvedSpec ?? config.modelSpec ?? (source as NonNullable<typeof source>).spec;
   const model = modelFromSpec(spec, `--model ${config.model}`);
