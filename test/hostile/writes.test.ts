@@ -191,3 +191,22 @@ describe('data preview --out (a single file)', () => {
     expect(readFileSync(out).subarray(1, 4).toString()).toBe('PNG');
   });
 });
+
+describe('the default dataset cache (~/.cache/fitlab/<name>, here under XDG_CACHE_HOME)', () => {
+  it('data import and data download refuse a folder of the user\'s there before reading or downloading anything', () => {
+    const cacheHome = fresh('xdg');
+    const env = { XDG_CACHE_HOME: cacheHome };
+    for (const name of ['tiny', 'mnist']) userFolder(join(cacheHome, 'fitlab', name));
+    const before = snapshot(cacheHome);
+    expectRefused(fitlab(['data', 'import', idxSrc, '--name', 'tiny', '--force'], { env }), new RegExp(`${join(cacheHome, 'fitlab', 'tiny')} is a folder that already holds 2 entries fitlab did not write`));
+    expectRefused(fitlab(['data', 'download', 'mnist', '--force', '--quiet'], { env }), new RegExp(`${join(cacheHome, 'fitlab', 'mnist')} is a folder that already holds 2 entries fitlab did not write`));
+    expect(snapshot(cacheHome)).toEqual(before);
+  });
+
+  it('re-importing over the cache fitlab wrote there needs --force', () => {
+    const env = { XDG_CACHE_HOME: fresh('xdg-own') };
+    expect(fitlab(['data', 'import', idxSrc, '--name', 'tiny'], { env }).status).toBe(0);
+    expectRefused(fitlab(['data', 'import', idxSrc, '--name', 'tiny'], { env }), /already holds a dataset cache fitlab wrote .*; pass --force to replace it/);
+    expect(fitlab(['data', 'import', idxSrc, '--name', 'tiny', '--force'], { env }).status).toBe(0);
+  });
+});
