@@ -26,11 +26,23 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** median() of three values without an array per call (smooth() runs it once per epoch). */
+function median3(a: number, b: number, c: number): number {
+  const fa = Number.isFinite(a);
+  const fb = Number.isFinite(b);
+  const fc = Number.isFinite(c);
+  if (fa && fb && fc) return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+  if (fa && fb) return (a + b) / 2;
+  if (fa && fc) return (a + c) / 2;
+  if (fb && fc) return (b + c) / 2;
+  return fa ? a : fb ? b : fc ? c : Number.NaN;
+}
+
 /** Median-of-3 then a centred moving average of width w (odd); edges use what exists. */
 export function smooth(c: Curve, w?: number): Curve {
   const n = c.length;
   const width = w ?? Math.max(1, Math.min(5, 2 * Math.floor(n / 20) + 1));
-  const med = c.map((_, i) => (i === 0 || i === n - 1 ? c[i] : median([c[i - 1], c[i], c[i + 1]])));
+  const med = c.map((_, i) => (i === 0 || i === n - 1 ? c[i] : median3(c[i - 1], c[i], c[i + 1])));
   const h = Math.floor(width / 2);
   return med.map((_, i) => {
     let s = 0;
