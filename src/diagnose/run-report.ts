@@ -32,7 +32,9 @@ export function readWeightsLog(dir: string): WeightEpoch[] {
       throw new FitlabError(`${file}: line ${i + 1} is not valid JSON`, 'the weight analytics file was damaged or edited; move it aside to diagnose without it');
     }
     // the charts read these fields of every line: a damaged one is refused here, not a TypeError there
-    const ok = e !== null && typeof e === 'object' && typeof e.epoch === 'number' && typeof e.distance === 'number' && Array.isArray(e.layers) &&
+    const ok = e !== null && typeof e === 'object' && typeof e.epoch === 'number' &&
+      // NaN weights (a diverged run) give NaN distances, which JSON writes as null
+      (typeof e.distance === 'number' || e.distance === null) && Array.isArray(e.layers) &&
       e.layers.every((x) => x !== null && typeof x === 'object' && typeof x.name === 'string') &&
       (e.histogram === undefined || (Array.isArray(e.histogram?.edges) && Array.isArray(e.histogram?.counts))) &&
       (e.deadRelu === undefined || (Array.isArray(e.deadRelu) && e.deadRelu.every((x) => typeof x?.layer === 'string' && typeof x.fraction === 'number')));
