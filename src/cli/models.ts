@@ -22,6 +22,7 @@ import { summary } from '../nn/summary.js';
 import { createOptimizer } from '../optim/optimizers.js';
 import { Trainer } from '../train/fit.js';
 import { fmt, intOption, makeOutput, pct, setupBackend, shapeOption } from './common.js';
+import { IMAGE_INPUT_METHOD, describeScale, expandImageArgs, formatPrediction, predictImages, writePredictionsCsv } from './predict-images.js';
 
 export interface LoadedModel {
   model: Model;
@@ -170,36 +171,16 @@ export function registerModelCommands(program: Command): void {
 
   commonEvalOptions(
     program
-      .command('predict <model>')
-      .description('class predictions of a run (or TF.js model) for dataset examples, with a confusion matrix'),
+      .command('predict <model> [images...]')
+      .description('class predictions of a run (or TF.js / Keras model): for your own PNG/JPEG files and folders, or for dataset examples with a confusion matrix'),
   )
-    .option('--limit <n>', 'examples to list', intOption('--limit'), 10)
-    .action(async (target: string, flags: EvalFlags) => {
-      const out = makeOutput(flags);
-      const { dataset, data, trainer } = await evaluationContext(target, flags);
-      const probs = trainer.predict(data.x, inputScale(dataset, flags.inputRange));
-      const k = dataset.classes;
-      const n = data.y.length;
-      const pred = argmaxRows(probs, n, k);
-      const cm = new ConfusionMatrix(k);
-      cm.add(data.y, pred);
-      const limit = Math.min(flags.limit ?? 10, n);
-      const rows = Array.from({ length: limit }, (_, i) => ({
-        index: i, actual: data.y[i], predicted: pred[i], confidence: probs[i * k + pred[i]],
-        actualName: dataset.classNames[data.y[i]], predictedName: dataset.classNames[pred[i]],
-      }));
-      if (out.jsonMode) {
-        out.json({ dataset: dataset.name, split: flags.split, examples: n, accuracy: cm.accuracy(), predictions: rows, confusionMatrix: cm.toRows(), classNames: dataset.classNames });
-        return;
-      }
-      out.info(`${dataset.name} ${flags.split}: accuracy ${pct(cm.accuracy())} on ${n.toLocaleString('en-US')} examples`);
-      for (const r of rows) {
-        out.info(`  #${r.index}: actual ${r.actualName} / predicted ${r.predictedName} (${pct(r.confidence)})${r.actual === r.predicted ? '' : '  ✗'}`);
-      }
-      out.info('confusion matrix (rows: actual, columns: predicted):');
-      const w = Math.max(5, ...cm.counts.map((c) => String(c).length + 1));
-      out.info(`      ${Array.from({ length: k }, (_, j) => String(j).padStart(w)).join('')}`);
-      cm.toRows().forEach((row, i) => out.info(`  ${String(i).padStart(3)} ${row.map((c) => String(c).padStart(w)).join('')}`));
+    .option('--limit <n>', 'dataset examples to list', intOption('--limit'), 10)
+    .option('--top <k>', 'classes listed per picture', intOption('--top', 1), 3)
+    .option('--csv <file>', 'also write the pictures\' predictions as CSV (an existing file only with --force)')
+    .option('--force', 'replace an existing --csv file')
+    .action(async (target: string, images: string[], flags: PredictFlags) => {
+      if (images.length) await predictOnImages(target, images, flags);
+      else await predictOnDataset(target, flags);
     });
 
   program
@@ -220,4 +201,82 @@ export function registerModelCommands(program: Command): void {
       if (out.jsonMode) out.json({ out: resolve(flags.out), format: 'tfjs', params: model.countParams().total });
       else out.info(`wrote ${join(resolve(flags.out), 'model.json')} (TF.js Layers format; load with tf.loadLayersModel)`);
     });
+}
+
+interface PredictFlags extends EvalFlags {
+  top: number;
+  csv?: string;
+  force?: boolean;
+}
+
+async function predictOnDataset(target: string, flags: PredictFlags): Promise<void> {
+  const out = makeOutput(flags);
+  const { dataset, data, trainer } = await evaluationContext(target, flags);
+  const probs = trainer.predict(data.x, inputScale(dataset, flags.inputRange));
+  const k = dataset.classes;
+  const n = data.y.length;
+  const pred = argmaxRows(probs, n, k);
+  const cm = new ConfusionMatrix(k);
+  cm.add(data.y, pred);
+  const limit = Math.min(flags.limit ?? 10, n);
+  const rows = Array.from({ length: limit }, (_, i) => ({
+    index: i, actual: data.y[i], predicted: pred[i], confidence: probs[i * k + pred[i]],
+    actualName: dataset.classNames[data.y[i]], predictedName: dataset.classNames[pred[i]],
+  }));
+  if (out.jsonMode) {
+    out.json({ dataset: dataset.name, split: flags.split, examples: n, accuracy: cm.accuracy(), predictions: rows, confusionMatrix: cm.toRows(), classNames: dataset.classNames });
+    return;
+  }
+  out.info(`${dataset.name} ${flags.split}: accuracy ${pct(cm.accuracy())} on ${n.toLocaleString('en-US')} examples`);
+  for (const r of rows) {
+    out.info(`  #${r.index}: actual ${r.actualName} / predicted ${r.predictedName} (${pct(r.confidence)})${r.actual === r.predicted ? '' : '  ✗'}`);
+  }
+  printConfusion(out, cm, dataset.classNames);
+}
+
+/** The matrix with class names: rows are labelled in full, columns by names cut to the column width. */
+function printConfusion(out: ReturnType<typeof makeOutput>, cm: ConfusionMatrix, names: string[]): void {
+  const k = names.length;
+  out.info('confusion matrix (rows: actual, columns: predicted):');
+  const w = Math.max(5, ...cm.counts.map((c) => String(c).length + 1));
+  const label = (i: number): string => names[i] ?? String(i);
+  const rowW = Math.min(16, Math.max(3, ...Array.from({ length: k }, (_, i) => label(i).length)));
+  const cut = (s: string, n: number): string => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+  out.info(`  ${' '.repeat(rowW)} ${Array.from({ length: k }, (_, j) => cut(label(j), w - 1).padStart(w)).join('')}`);
+  cm.toRows().forEach((row, i) => out.info(`  ${cut(label(i), rowW).padStart(rowW)} ${row.map((c) => String(c).padStart(w)).join('')}`));
+}
+
+/** Class names and input scale for pictures: the run's, else --dataset's, else class indices. */
+async function pictureContext(loaded: LoadedModel, flags: PredictFlags): Promise<{ classNames: string[]; scale: number }> {
+  const runData = loaded.run?.dataset as { classNames?: unknown; inputScale?: unknown } | undefined;
+  let classNames = Array.isArray(runData?.classNames) ? runData.classNames.map(String) : null;
+  let scale = typeof runData?.inputScale === 'number' ? runData.inputScale : 1 / 255;
+  if (!classNames && flags.dataset) {
+    const ds = await loadDataset(flags.dataset, { dataDir: flags.dataDir });
+    classNames = ds.classNames;
+    scale = ds.scale;
+  }
+  if (flags.inputRange === '0-255') scale *= 255;
+  return { classNames: classNames ?? Array.from({ length: loaded.model.outputSize }, (_, i) => String(i)), scale };
+}
+
+async function predictOnImages(target: string, images: string[], flags: PredictFlags): Promise<void> {
+  const out = makeOutput(flags);
+  setupBackend(flags);
+  const loaded = await loadSavedModel(target, flags.which, 1);
+  const { classNames, scale } = await pictureContext(loaded, flags);
+  const { files, folders } = expandImageArgs(images);
+  if (files.length === 0) throw new ArgumentError(`no PNG or JPEG files in ${images.map((i) => JSON.stringify(i)).join(', ')}`);
+  const { predictions, errors } = predictImages(loaded.model, files, { scale, classNames, top: flags.top });
+  for (const e of errors) process.stderr.write(`fitlab: error: ${e}\n`);
+  if (flags.csv) writePredictionsCsv(resolve(flags.csv), predictions, flags.top, flags.force ?? false);
+  if (out.jsonMode) {
+    out.json({ model: target, input: loaded.model.inputShape, inputScale: scale, method: IMAGE_INPUT_METHOD, predictions, errors });
+  } else {
+    out.info(`${files.length} picture${files.length === 1 ? '' : 's'} → ${loaded.model.inputShape.join('×')} (${IMAGE_INPUT_METHOD}; ${describeScale(scale)})`);
+    for (const p of predictions) out.info(formatPrediction(p, process.cwd()));
+    if (flags.csv) out.info(`wrote ${resolve(flags.csv)}`);
+    else if (folders) out.info('(pass --csv <file> to save these predictions as CSV)');
+  }
+  if (errors.length) process.exitCode = 1;
 }

@@ -179,7 +179,7 @@ export interface ResolvedConfig {
   created: string;
   backend: { name: string; isa: string; threads: number };
   model: { source: string; label: string; spec: ModelSpec; params: { total: number; trainable: number; nonTrainable: number } };
-  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null; tools: DataTools | null; poolPerClass?: number | null; fingerprint?: DataFingerprint };
+  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; inputScale?: number; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null; tools: DataTools | null; poolPerClass?: number | null; fingerprint?: DataFingerprint };
   training: {
     epochs: number; batchSize: number; seed: number; shuffle: boolean; loss: string;
     optimizer: Record<string, unknown>; earlyStopping: number | null; restoreBestWeights?: boolean; monitor: string; checkpoint: 'best' | 'none';
@@ -314,7 +314,7 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
     model: { source: config.model, label: source?.label ?? config.model ?? spec.name ?? 'model', spec, params: counts },
     dataset: {
       spec: config.dataset, dataDir: config.dataDir ?? null, synthetic: config.synthetic ?? null, name: dataset.name, source: dataset.source,
-      shape: dataset.shape, classes: dataset.classes, classNames: dataset.classNames, train: train.y.length, val: val?.y.length ?? 0,
+      shape: dataset.shape, classes: dataset.classes, classNames: dataset.classNames, inputScale: dataset.scale, train: train.y.length, val: val?.y.length ?? 0,
       test: dataset.test?.y.length ?? 0, valSplit: formatVal(valSpec), trainClassCounts: classCounts(train.y, dataset.classes),
       augment, labels: config.labels ?? null, tools, poolPerClass: config.poolPerClass ?? null,
       // what --resume compares against (only for a real run: the probe would hash twice)

@@ -13,11 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h5Ready } from '../../src/io/h5.js';
 import { kerasVarPaths, readKeras, snakeCase } from '../../src/io/keras.js';
 import { modelFromTfjs } from '../../src/io/tfjs.js';
-import { ensureBuilt, fitlab as runCli } from '../cli/cli-helpers.js';
+import { ensureBuilt, fitlab as runCli, testDataRoot } from '../cli/cli-helpers.js';
 
 const FIX = join(import.meta.dirname, 'fixtures', 'keras');
-const MNIST = '/work/shared/datasets';
-const hasMnist = existsSync(join(MNIST, 'mnist', 't10k-images-idx3-ubyte.gz'));
+const MNIST = testDataRoot().root ?? '';
+const hasMnist = MNIST !== '' && existsSync(join(MNIST, 'mnist', 't10k-images-idx3-ubyte.gz'));
 const hasH5py = spawnSync('/usr/bin/python3', ['-c', 'import h5py, numpy'], { stdio: 'ignore' }).status === 0;
 
 const dirs: string[] = [];
