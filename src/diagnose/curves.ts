@@ -190,8 +190,10 @@ export function explodedLossCeiling(classes: number | null | undefined): number 
  * rose above explodedLossCeiling(classes) (a learning rate of 1e10 gives 7e20 from epoch 1 on, so
  * nothing but the scale gives it away), or ends far above where it started and its minimum.
  * `val` is null when the history has no validation column (then nothing about it is judged).
+ * `classifier` false (no class count and no accuracy column: perhaps a regression, whose MSE has
+ * no natural scale) leaves the ceiling out.
  */
-export function findDivergence(train: Curve, val: Curve | null, classes?: number | null): Divergence | null {
+export function findDivergence(train: Curve, val: Curve | null, classes?: number | null, classifier = true): Divergence | null {
   for (let i = 0; i < train.length; i++) {
     if (!Number.isFinite(train[i])) return { epoch: i, reason: `the training loss is ${train[i]} at epoch ${i + 1}` };
   }
@@ -200,7 +202,7 @@ export function findDivergence(train: Curve, val: Curve | null, classes?: number
       if (!Number.isFinite(val[i])) return { epoch: i, reason: `the validation loss is ${val[i]} at epoch ${i + 1}` };
     }
   }
-  const ceiling = explodedLossCeiling(classes);
+  const ceiling = classifier ? explodedLossCeiling(classes) : Infinity;
   for (let i = 0; i < train.length; i++) {
     if (train[i] > ceiling) {
       const chance = classes && classes >= 2 ? `ln(${classes}) = ${Math.log(classes).toPrecision(3)}, the loss of a chance guess` : 'any cross-entropy of a working classifier';

@@ -171,7 +171,8 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
     accuracy: m.accuracy !== null && m.valAccuracy !== null ? m.accuracy - m.valAccuracy : null,
     loss: m.valLoss !== null ? m.valLoss - m.loss : null,
   });
-  const divergence = findDivergence(c.loss, c.valLoss, classes);
+  // a history with neither a class count nor accuracies may be a regression: no ln(classes) scale
+  const divergence = findDivergence(c.loss, c.valLoss, classes, classes !== null || c.accuracy !== null || c.valAccuracy !== null);
   const onset = hasVal && !divergence ? findOnset(c.loss, c.valLoss as number[]) : null;
   const trainTrend = endTrend(smooth(c.loss));
   const valTrend = hasVal ? endTrend(smooth(c.valLoss as number[])) : null;

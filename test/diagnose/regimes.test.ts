@@ -324,6 +324,14 @@ describe('diverged', () => {
     // without a class count the scale still gives it away
     expect(diagnose(base(loss)).divergence?.reason).toBe('the training loss exploded to 7.00e+20 at epoch 1, far above any cross-entropy of a working classifier');
   });
+  it('a large but steady loss with no class count and no accuracies (a regression MSE) is not called exploded', () => {
+    const mse = history(10, { loss: (i) => 5000 * 0.9 ** i, val_loss: (i) => 5200 * 0.9 ** i });
+    const d = diagnose(mse);
+    expect(d.divergence).toBeNull();
+    expect(d.regime).toBe('not-converged');
+    // …while the same numbers beside an accuracy column are a classifier's, and exploded
+    expect(diagnose(mse.map((e) => ({ ...e, accuracy: 0.1 }))).regime).toBe('diverged');
+  });
   it('a loss that jumps 100× above its first epoch and slowly comes down is diverged at the jump', () => {
     const loss = [2.3, 2.1, 250, 240, 230, 220, 210, 200];
     const d = diagnose(base(loss), { ...TEN, learningRate: 0.5 });
