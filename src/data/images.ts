@@ -9,6 +9,7 @@ import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { constants, inflateSync } from 'node:zlib';
 import { readTarMembers } from './archive.js';
 import type { Dataset, Split } from './dataset.js';
 import { DataFormatError } from './idx.js';
@@ -59,6 +60,48 @@ function pngFrame(data: Uint8Array): Frame | null {
   return { width: view.getUint32(16, false), height: view.getUint32(20, false), components: null };
 }
 
+const CHANNELS_BY_COLOR_TYPE: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7 passes: column start, row start, column step, row step. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+
+/** The filtered bytes a PNG's IHDR calls for (a filter byte per row, per pass when interlaced), or null. */
+function pngRawBytes(data: Uint8Array): number | null {
+  const frame = pngFrame(data);
+  const channels = CHANNELS_BY_COLOR_TYPE[data[25]];
+  if (!frame || !channels || data.length < 29) return null;
+  const bits = channels * data[24];
+  const rows = (w: number, h: number): number => (w > 0 && h > 0 ? h * (1 + Math.ceil((w * bits) / 8)) : 0);
+  if (data[28] === 0) return rows(frame.width, frame.height);
+  const pass = ([x0, y0, dx, dy]: number[]): number => rows(Math.ceil((frame.width - x0) / dx), Math.ceil((frame.height - y0) / dy));
+  return ADAM7.reduce((sum, p) => sum + pass(p), 0);
+}
+
+/**
+ * Refuse a PNG whose image data is shorter than its header declares: pngjs fills the missing
+ * rows with zeros (a 2×2 image re-signed as 2×3 decodes with a black row), so a cut or
+ * tampered file would be learned as a different picture.
+ */
+function checkPngData(data: Uint8Array, file: string): void {
+  const expected = pngRawBytes(data);
+  if (expected === null) return;
+  const idat: Uint8Array[] = [];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let at = 8; at + 8 <= data.length;) {
+    const length = view.getUint32(at, false);
+    const type = String.fromCharCode(...data.subarray(at + 4, at + 8));
+    if (type === 'IDAT') idat.push(data.subarray(at + 8, Math.min(data.length, at + 8 + length)));
+    if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  let held: number;
+  try {
+    held = inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1, finishFlush: constants.Z_SYNC_FLUSH }).length;
+  } catch {
+    return; // corrupt or oversized streams: the decoder says what is wrong
+  }
+  if (held < expected) throw new DataFormatError(`${file}: unreadable image (its data holds ${held} of the ${expected} bytes its header declares: truncated or corrupt PNG)`);
+}
+
 /** 8192×8192: far above any image a dataset held in memory uses, far below what exhausts it. */
 const MAX_PIXELS = 1 << 26;
 /**
@@ -87,6 +130,7 @@ export function decodeImage(data: Uint8Array, file: string): DecodedImage {
   const isJpeg = data.length > 3 && data[0] === 0xff && data[1] === 0xd8;
   if (!isPng && !isJpeg) throw new DataFormatError(`${file}: unreadable image (neither PNG nor JPEG by its first bytes)`);
   checkDeclaredSize(isPng ? pngFrame(data) : jpegFrame(data), data.length, isPng ? 'png' : 'jpeg', file);
+  if (isPng) checkPngData(data, file);
   try {
     if (isPng) {
       const png = PNG.sync.read(Buffer.from(data.buffer, data.byteOffset, data.byteLength));

@@ -13,7 +13,9 @@
  */
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset } from '../../src/data/locate.js';
 import { STACK_FRAME, ensureBuilt, fitlab, jsonOf } from '../cli/cli-helpers.js';
 import { cleanup, grayJpeg16x8, idxBytes, pngBytes, tempDir, tinyIdx, writeFile, writeIdxFolder } from '../data/data-helpers.js';
 import { type TarEntry, tarGz } from './tar-bytes.js';
@@ -122,6 +124,72 @@ describe('an image header declaring more pixels than its file holds is refused b
     writeFile(join(root, 'dog', '1.png'), png(2));
     writeFile(join(root, 'dog', '2.jpg'), bigJpeg);
     expectRefused(['data', 'info', root], `${root}/dog/2.jpg: the header declares 10000×10000 pixels; fitlab reads images of at most 67,108,864 pixels`);
+  });
+
+  it('valid PNGs of other layouts are still read: Adam7-interlaced, 1-bit, 16-bit, palette', async () => {
+    const W = 13;
+    const H = 7;
+    const gray = (x: number, y: number): number => (x * 16 + y * 8) & 255;
+    const rows = (x0: number, y0: number, dx: number, dy: number, pixel: (x: number, y: number) => number[], bits: number): Buffer[] => {
+      const out: Buffer[] = [];
+      for (let y = y0; y < H; y += dy) {
+        const values: number[] = [];
+        for (let x = x0; x < W; x += dx) values.push(...pixel(x, y));
+        if (!values.length) continue;
+        const row = Buffer.alloc(1 + Math.ceil((values.length * bits) / 8)); // filter byte 0, then packed samples
+        values.forEach((v, k) => (bits === 1 ? (row[1 + (k >> 3)] |= v << (7 - (k & 7))) : bits === 16 ? row.writeUInt16BE(v, 1 + 2 * k) : (row[1 + k] = v)));
+        out.push(row);
+      }
+      return out;
+    };
+    const chunk = (type: string, data: Buffer): Buffer => {
+      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(data.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(body));
+      return Buffer.concat([len, body, crc]);
+    };
+    const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+    const pngOf = (bits: number, colorType: number, interlace: boolean, pixel: (x: number, y: number) => number[], plte?: Buffer, cut = 0): Buffer => {
+      const ihdr = Buffer.alloc(13);
+      ihdr.writeUInt32BE(W, 0);
+      ihdr.writeUInt32BE(H, 4);
+      ihdr.set([bits, colorType, 0, 0, interlace ? 1 : 0], 8);
+      const full = Buffer.concat(interlace ? ADAM7.flatMap(([x0, y0, dx, dy]) => rows(x0, y0, dx, dy, pixel, bits)) : rows(0, 0, 1, 1, pixel, bits));
+      const raw = full.subarray(0, full.length - cut);
+      return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...(plte ? [chunk('PLTE', plte)] : []), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+    };
+    const root = join(tempDir('png-layouts'), 'shapes');
+    writeFile(join(root, 'a', '1.png'), pngOf(8, 0, true, (x, y) => [gray(x, y)]));
+    writeFile(join(root, 'a', '2.png'), pngOf(8, 0, false, (x, y) => [gray(x, y)]));
+    writeFile(join(root, 'b', '1.png'), pngOf(1, 0, true, (x, y) => [(x + y) & 1]));
+    writeFile(join(root, 'b', '2.png'), pngOf(16, 0, true, (x, y) => [gray(x, y) * 257]));
+    writeFile(join(root, 'c', '1.png'), pngOf(8, 3, true, (x, y) => [(x + y) % 4], Buffer.from([0, 0, 0, 85, 85, 85, 170, 170, 170, 255, 255, 255])));
+    const ds = await loadDataset(root);
+    expect(ds.shape).toEqual([H, W, 3]); // the palette image is colour: every image gets 3 channels
+    const per = W * H * 3;
+    const expected = Array.from({ length: W * H }, (_, i) => gray(i % W, Math.floor(i / W)));
+    const channel0 = (k: number): number[] => Array.from({ length: W * H }, (_, i) => ds.train.x[k * per + 3 * i]);
+    expect(channel0(0)).toEqual(expected); // interlaced 8-bit, pixel for pixel
+    expect(channel0(1)).toEqual(expected);
+    expect(channel0(2)).toEqual(Array.from({ length: W * H }, (_, i) => ((i % W) + Math.floor(i / W)) & 1 ? 255 : 0));
+    expect(channel0(3)).toEqual(expected); // 16-bit v·257 scales back to v
+    expect(channel0(4)).toEqual(Array.from({ length: W * H }, (_, i) => 85 * (((i % W) + Math.floor(i / W)) % 4)));
+    // the interlaced size is exact: one byte short of the seven passes is refused
+    // (passes of 2×1, 2×1, 4×1, 3×2, 7×2, 6×4 and 13×3 pixels, a filter byte per row: 3 + 3 + 5 + 8 + 16 + 28 + 42 = 105 bytes)
+    writeFile(join(root, 'c', '2.png'), pngOf(8, 0, true, (x, y) => [gray(x, y)], undefined, 1));
+    await expect(loadDataset(root)).rejects.toThrow(`${root}/c/2.png: unreadable image (its data holds 104 of the 105 bytes`);
+  });
+
+  it('a 2×2 PNG re-signed as 2×3 (data for two rows, a header for three) is refused, not padded with a black row', () => {
+    const root = join(tempDir('short-png'), 'pets');
+    writeFile(join(root, 'cat', '1.png'), pngBytes(2, 3, [1, 2, 3, 4, 5, 6], 1));
+    const short = Buffer.from(pngBytes(2, 2, [10, 20, 30, 40], 1));
+    short.writeUInt32BE(3, 20);
+    short.writeUInt32BE(crc32(short.subarray(12, 29)), 29);
+    writeFile(join(root, 'dog', '1.png'), short);
+    expectRefused(['data', 'info', root], `${root}/dog/1.png: unreadable image (its data holds 6 of the 9 bytes its header declares: truncated or corrupt PNG)`);
   });
 });
 
