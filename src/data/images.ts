@@ -120,6 +120,7 @@ function checkDeclaredSize(frame: Frame | null, bytes: number, kind: 'png' | 'jp
   if (!frame) return;
   const pixels = frame.width * frame.height;
   const held = Math.max(1 << 20, PIXELS_PER_BYTE[kind] * bytes);
+  if (pixels === 0) throw new DataFormatError(`${file}: the header declares ${frame.width}×${frame.height} pixels; an image needs at least 1×1`);
   if (pixels > MAX_PIXELS) throw new DataFormatError(`${file}: the header declares ${frame.width}×${frame.height} pixels; fitlab reads images of at most ${MAX_PIXELS.toLocaleString('en-US')} pixels`);
   if (pixels > held) throw new DataFormatError(`${file}: the header declares ${frame.width}×${frame.height} pixels, more than a ${bytes}-byte ${kind.toUpperCase()} can hold (corrupt header)`);
 }

@@ -124,6 +124,9 @@ describe('an image header declaring more pixels than its file holds is refused b
     writeFile(join(root, 'dog', '1.png'), png(2));
     writeFile(join(root, 'dog', '2.jpg'), bigJpeg);
     expectRefused(['data', 'info', root], `${root}/dog/2.jpg: the header declares 10000×10000 pixels; fitlab reads images of at most 67,108,864 pixels`);
+    bigJpeg.writeUInt16BE(0, sof + 7);
+    writeFile(join(root, 'dog', '2.jpg'), bigJpeg);
+    expectRefused(['data', 'info', root], `${root}/dog/2.jpg: the header declares 0×10000 pixels; an image needs at least 1×1`);
   });
 
   it('valid PNGs of other layouts are still read: Adam7-interlaced, 1-bit, 16-bit, palette', async () => {
