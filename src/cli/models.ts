@@ -11,7 +11,8 @@ import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
 import { h5Ready } from '../io/h5.js';
 import { kerasFileKind, readKeras } from '../io/keras.js';
 import { prepareModelSource, resolveModelSource } from '../io/model-source.js';
-import { checkDirTarget } from '../io/owned.js';
+import { checkDirTarget, checkFileTarget } from '../io/owned.js';
+import { ONNX_OPSET, saveOnnx } from '../io/onnx.js';
 import { modelFromTfjs, readTfjs, saveTfjs } from '../io/tfjs.js';
 import { LossHead, parseLoss } from '../nn/losses.js';
 import { ConfusionMatrix, argmaxRows } from '../nn/metrics.js';
@@ -185,21 +186,31 @@ export function registerModelCommands(program: Command): void {
 
   program
     .command('export <model>')
-    .description('write a run\'s model (or a model file) in TF.js Layers format (model.json + weight shards)')
-    .addOption(new Option('--format <format>', 'output format').choices(['tfjs']).default('tfjs'))
-    .requiredOption('--out <dir>', 'output directory (written atomically): a new or empty folder')
-    .option('--force', 'replace a TF.js model fitlab exported there before (never anything else)')
+    .description('write a run\'s model (or a model file) as TF.js Layers (model.json + weight shards) or ONNX (opset 13)')
+    .addOption(new Option('--format <format>', 'output format').choices(['tfjs', 'onnx']).default('tfjs'))
+    .requiredOption('--out <path>', 'tfjs: a new or empty folder (written atomically); onnx: a new file')
+    .option('--force', 'replace what fitlab exported there before (a TF.js folder it wrote, or an existing --out file)')
     .addOption(new Option('--which <model>', 'for a run directory: which saved model').choices(['final', 'best', 'initial']).default('final'))
     .option('--json', 'machine-readable output')
-    .action(async (target: string, flags: { out: string; which: 'final' | 'best' | 'initial'; force?: boolean; json?: boolean }) => {
+    .action(async (target: string, flags: { out: string; format: 'tfjs' | 'onnx'; which: 'final' | 'best' | 'initial'; force?: boolean; json?: boolean }) => {
       const out = makeOutput(flags);
+      const dest = resolve(flags.out);
+      if (flags.format === 'onnx') {
+        // a single file carries no ownership marker: an existing one is replaced only with --force
+        checkFileTarget(dest, { force: flags.force, label: '--out' });
+        const { model } = await loadSavedModel(target, flags.which, 1);
+        const bytes = saveOnnx(model, dest, { force: flags.force });
+        if (out.jsonMode) out.json({ out: dest, format: 'onnx', opset: ONNX_OPSET, bytes, params: model.countParams().total });
+        else out.info(`wrote ${dest} (ONNX opset ${ONNX_OPSET}; input and output NHWC like fitlab's)`);
+        return;
+      }
       // the user named this folder: it is replaced only if fitlab exported a model there (src/io/owned.ts)
-      const dest = { own: false, force: flags.force, label: '--out' };
-      checkDirTarget(resolve(flags.out), { ...dest, kind: 'tfjs-model' });
+      const target2 = { own: false, force: flags.force, label: '--out' };
+      checkDirTarget(dest, { ...target2, kind: 'tfjs-model' });
       const { model } = await loadSavedModel(target, flags.which, 1);
-      saveTfjs(model, resolve(flags.out), {}, dest);
-      if (out.jsonMode) out.json({ out: resolve(flags.out), format: 'tfjs', params: model.countParams().total });
-      else out.info(`wrote ${join(resolve(flags.out), 'model.json')} (TF.js Layers format; load with tf.loadLayersModel)`);
+      saveTfjs(model, dest, {}, target2);
+      if (out.jsonMode) out.json({ out: dest, format: 'tfjs', params: model.countParams().total });
+      else out.info(`wrote ${join(dest, 'model.json')} (TF.js Layers format; load with tf.loadLayersModel)`);
     });
 }
 

@@ -140,7 +140,7 @@ function layerToKeras(spec: LayerSpec): { class_name: string; config: Record<str
 }
 
 /** The spec with augmentation layers removed (their consumers read their input instead). */
-function inferenceSpec(model: Model): ModelSpec {
+export function inferenceSpec(model: Model): ModelSpec {
   const spec = modelToSpec(model);
   const replaced = new Map<string, string>();
   const refsOf = (l: LayerSpec, i: number, all: LayerSpec[]): string[] =>
