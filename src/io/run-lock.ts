@@ -65,6 +65,15 @@ function removeIfOurs(file: string): void {
   held.delete(file);
 }
 
+/**
+ * Remove `runDir`'s lock when this process wrote it. For a worker thread that trained there and
+ * has ended: a terminated worker runs no cleanup of its own, and its lock carries the PID of the
+ * process, which stays alive (the dashboard), so it would never look stale.
+ */
+export function releaseRunLock(runDir: string): void {
+  removeIfOurs(join(runDir, LOCK_FILE));
+}
+
 /** Try to link a complete lock file into place; false when a lock is there already. */
 function tryLink(file: string, text: string, runDir: string): boolean {
   const tmp = join(runDir, `${TEMP_PREFIX}lock-${process.pid}-${randomBytes(4).toString('hex')}`);

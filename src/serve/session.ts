@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ArgumentError, FitlabError } from '../errors.js';
+import { releaseRunLock } from '../io/run-lock.js';
 import type { TrainRunConfig } from '../run/train-run.js';
 import type { ControlRequest } from './validate.js';
 import type { BatchPoint, LiveState, WorkerCommand, WorkerMessage } from './protocol.js';
@@ -57,6 +58,8 @@ export class LiveSession {
       fail(new FitlabError(`the training worker failed: ${err.message}`));
     });
     this.worker.on('exit', () => {
+      // the worker trained under this process's PID: its lock would never look stale
+      if (this.state.info) releaseRunLock(this.state.info.runDir);
       if (this.state.status === 'starting' || this.state.status === 'running' || this.state.status === 'paused' || this.state.status === 'stopping') {
         this.receive({ type: 'error', message: 'the training worker exited', hint: null, user: false });
       }

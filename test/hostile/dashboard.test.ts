@@ -179,6 +179,19 @@ describe('state changes from other origins, or without the token', () => {
     expect(session?.state.status).toBe('stopped');
   });
 
+  it('a run whose worker is terminated (the server closing) leaves no lock behind: the CLI can resume it', async () => {
+    const started = await json(d, 'POST', '/api/runs', longRun('terminated'));
+    expect(started.status, started.body).toBe(201);
+    const session = d.sessions.get((JSON.parse(started.body) as { id: string }).id);
+    await until(() => (session?.state.epochs.length ?? 0) > 0);
+    const runDir = session?.state.info?.runDir as string;
+    expect(existsSync(join(runDir, '.fitlab-lock'))).toBe(true);
+    await session?.terminate();
+    await session?.finished;
+    // the worker ran no cleanup; the lock carried this (still living) process's PID
+    expect(existsSync(join(runDir, '.fitlab-lock'))).toBe(false);
+  });
+
   it('needs the token for the command preview too (every POST), and not for reads on loopback', async () => {
     expect((await json({ port: d.port }, 'POST', '/api/command', { dataset: 'spirals', model: 'paper-mlp' })).status).toBe(403);
     expect((await json(d, 'POST', '/api/command', { dataset: 'spirals', model: 'paper-mlp' })).status).toBe(200);
