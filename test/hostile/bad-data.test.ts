@@ -9,7 +9,9 @@
  *     place of an image: refused naming the archive and the entry;
  *   - image folders: a class only in test/, a training class folder with no images; a link to
  *     an image outside the dataset folder, and a linked class folder, are skipped with a warning
- *     (Keras' image_dataset_from_directory default, follow_links=False), a link inside is read.
+ *     (Keras' image_dataset_from_directory default, follow_links=False), a link inside is read;
+ *   - image headers that lie: more pixels than the file can hold, zero pixels, PNG data shorter
+ *     than the header declares (while valid interlaced, 1-bit, 16-bit and palette PNGs still read).
  */
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
