@@ -9,6 +9,7 @@ import { applyVal, parseVal } from '../data/splits.js';
 import { ArgumentError, FitlabError } from '../errors.js';
 import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
 import { h5Ready } from '../io/h5.js';
+import { saveKeras } from '../io/keras-export.js';
 import { kerasFileKind, readKeras } from '../io/keras.js';
 import { prepareModelSource, resolveModelSource } from '../io/model-source.js';
 import { checkDirTarget, checkFileTarget } from '../io/owned.js';
@@ -186,15 +187,24 @@ export function registerModelCommands(program: Command): void {
 
   program
     .command('export <model>')
-    .description('write a run\'s model (or a model file) as TF.js Layers (model.json + weight shards) or ONNX (opset 13)')
-    .addOption(new Option('--format <format>', 'output format').choices(['tfjs', 'onnx']).default('tfjs'))
-    .requiredOption('--out <path>', 'tfjs: a new or empty folder (written atomically); onnx: a new file')
+    .description('write a run\'s model (or a model file) as TF.js Layers (model.json + weight shards), ONNX (opset 13) or Keras 3 (.keras)')
+    .addOption(new Option('--format <format>', 'output format').choices(['tfjs', 'onnx', 'keras']).default('tfjs'))
+    .requiredOption('--out <path>', 'tfjs: a new or empty folder (written atomically); onnx, keras: a new file')
     .option('--force', 'replace what fitlab exported there before (a TF.js folder it wrote, or an existing --out file)')
     .addOption(new Option('--which <model>', 'for a run directory: which saved model').choices(['final', 'best', 'initial']).default('final'))
     .option('--json', 'machine-readable output')
-    .action(async (target: string, flags: { out: string; format: 'tfjs' | 'onnx'; which: 'final' | 'best' | 'initial'; force?: boolean; json?: boolean }) => {
+    .action(async (target: string, flags: { out: string; format: 'tfjs' | 'onnx' | 'keras'; which: 'final' | 'best' | 'initial'; force?: boolean; json?: boolean }) => {
       const out = makeOutput(flags);
       const dest = resolve(flags.out);
+      if (flags.format === 'keras') {
+        checkFileTarget(dest, { force: flags.force, label: '--out' });
+        const { model } = await loadSavedModel(target, flags.which, 1);
+        await h5Ready();
+        const bytes = saveKeras(model, dest, { force: flags.force });
+        if (out.jsonMode) out.json({ out: dest, format: 'keras', bytes, params: model.countParams().total });
+        else out.info(`wrote ${dest} (Keras 3 .keras layout; load with keras.saving.load_model)`);
+        return;
+      }
       if (flags.format === 'onnx') {
         // a single file carries no ownership marker: an existing one is replaced only with --force
         checkFileTarget(dest, { force: flags.force, label: '--out' });

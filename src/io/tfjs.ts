@@ -76,7 +76,7 @@ function activationToKeras(name: unknown, where: string): string {
 }
 
 /** One layer spec → a Keras/TF.js layer config (snake_case). */
-function layerToKeras(spec: LayerSpec): { class_name: string; config: Record<string, unknown> } {
+export function layerToKeras(spec: LayerSpec): { class_name: string; config: Record<string, unknown> } {
   const s = spec as Record<string, unknown>;
   const where = `layer '${String(s.name)}'`;
   const common = { name: s.name, trainable: s.trainable ?? true };
