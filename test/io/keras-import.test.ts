@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h5Ready } from '../../src/io/h5.js';
-import { kerasVarPaths, readKeras, snakeCase } from '../../src/io/keras.js';
+import { kerasArchive } from '../../src/io/keras-export.js';
+import { kerasVarPaths, readKeras, readKerasWeights, snakeCase } from '../../src/io/keras.js';
+import { unzipSync } from 'fflate';
+import { presetSpec } from '../../src/nn/presets.js';
+import { modelFromSpec } from '../../src/nn/spec.js';
+import { RandomStream } from '../../src/tensor/prng.js';
 import { modelFromTfjs } from '../../src/io/tfjs.js';
 import { ensureBuilt, fitlab as runCli, testDataRoot } from '../cli/cli-helpers.js';
 
@@ -52,6 +57,7 @@ describe.skipIf(!hasMnist)('real Keras 2 .hdf5 classifiers reproduce their publi
   for (const [file, published, loss] of [
     ['dnn-repair-mnist-c-epoch01.hdf5', '96.32%', '0.1185'],
     ['dnn-repair-mnist-b-epoch08.hdf5', '96.34%', '0.1279'],
+    ['dnn-repair-mode-improved-0.9674.h5', '96.74%', '0.1588'],
   ]) {
     it(`${file}: ${published}`, () => {
       // these models were trained on raw 0–255 pixels (train_mnist.py does not divide by 255)
@@ -161,5 +167,48 @@ describe.skipIf(!hasH5py)('Keras 3 .keras archive (layout from keras/src/saving/
     const r = runCli(['summary', '--model', join(dir, 'cut.keras')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^fitlab: error: .*cut\.keras is not a readable zip archive/);
+  });
+});
+
+describe.skipIf(!hasH5py)('weights-only files applied onto a spec', () => {
+  function outputs(loaded: ReturnType<typeof readKeras>): number[] {
+    const model = modelFromTfjs(loaded, { batchSize: 4 });
+    const x = new Float32Array(4 * model.inputShape.reduce((a, b) => a * b, 1));
+    new RandomStream(3).fillUniform(x, 0, 255);
+    return Array.from(model.forward(x, { training: false }));
+  }
+
+  it('Keras 2 save_weights layout (layer_names at the root): same outputs as the full model', () => {
+    const dir = tempDir();
+    const weights = join(dir, 'mnist.weights.h5');
+    // what Keras 2's model.save_weights('x.h5') writes: the model_weights group's content at the root
+    execFileSync('/usr/bin/python3', ['-c', [
+      'import h5py, sys',
+      'src = h5py.File(sys.argv[1], "r")["model_weights"]',
+      'with h5py.File(sys.argv[2], "w") as dst:',
+      '  for k, v in src.attrs.items(): dst.attrs[k] = v',
+      '  for k in src: src.file.copy(src[k], dst, k)',
+    ].join('\n'), join(FIX, 'dnn-repair-mnist-c-epoch01.hdf5'), weights]);
+    const full = readKeras(join(FIX, 'dnn-repair-mnist-c-epoch01.hdf5'));
+    expect(outputs(readKerasWeights(weights, full.spec))).toEqual(outputs(full));
+    const r = runCli(['summary', '--model', weights]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^fitlab: error: .*mnist\.weights\.h5 holds weights only \(no model_config attribute\)/);
+  });
+
+  it('Keras 3 .weights.h5 (layers/<class>/vars) onto the same preset spec', () => {
+    const model = modelFromSpec(presetSpec('lecture-cnn-bn', { classes: 10 }));
+    model.build({ batchSize: 4, seed: 12 });
+    const dir = tempDir();
+    const weights = join(dir, 'model.weights.h5');
+    writeFileSync(weights, unzipSync(kerasArchive(model))['model.weights.h5']);
+    const spec = presetSpec('lecture-cnn-bn', { classes: 10 });
+    const viaWeights = readKerasWeights(weights, spec);
+    const viaArchive = readKeras((() => {
+      const f = join(dir, 'm.keras');
+      writeFileSync(f, kerasArchive(model));
+      return f;
+    })());
+    expect(outputs(viaWeights)).toEqual(outputs(viaArchive));
   });
 });
