@@ -1,7 +1,7 @@
 /** `fitlab diagnose`: read a run (or a Keras history) and say whether and how it overfits. */
-import { Command } from 'commander';
-import { diagnose } from '../diagnose/diagnose.js';
-import { loadHistory } from '../diagnose/read.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { type DiagnoseContext, diagnose } from '../diagnose/diagnose.js';
+import { type LoadedHistory, loadHistory } from '../diagnose/read.js';
 import { curvesChart, diagnosisText } from '../diagnose/text.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
@@ -17,17 +17,27 @@ import { intOption, makeOutput } from './common.js';
 export function registerDiagnose(program: Command): void {
   program
     .command('diagnose <run>')
-    .description('diagnose a run directory, a history.jsonl, a Keras history .json or a CSVLogger .csv')
+    .description('diagnose a run directory or a training log: Keras history JSON or CSVLogger file (any extension), TF.js History JSON, PyTorch Lightning metrics.csv, fastai history.csv, Hugging Face trainer_state.json, JSON lines, or a hand-made CSV/TSV')
     .option('--classes <n>', 'number of classes (when the history does not say)', intOption('--classes', 2))
+    .option('--baseline <acc>', 'the accuracy to beat, e.g. the majority-class rate 0.8 (or 80%), for imbalanced data', baselineOption)
+    .option('--segment <n>', 'which run to diagnose when the log holds several appended ones (1-based; default: the last)', intOption('--segment', 1))
+    .option('--loss <col>', 'the column holding the training loss (when its name is not recognized)')
+    .option('--val-loss <col>', 'the column holding the validation loss')
+    .option('--acc <col>', 'the column holding the training accuracy')
+    .option('--val-acc <col>', 'the column holding the validation accuracy')
     .option('--json', 'machine-readable diagnosis (regime, onsetEpoch, bestEpoch, gaps, counterfactuals, advice)')
     .option('--no-chart', 'no terminal chart')
     .option('--write', 'also write the charts (SVG and PNG) and report.html: into the run directory, or into --out')
     .option('--out <dir>', 'where --write puts them: a new or empty folder (default: the run directory; needed for a history file)')
     .option('--force', 'replace a report fitlab wrote at --out before (never anything else)')
-    .action(async (target: string, flags: { classes?: number; json?: boolean; chart: boolean; write?: boolean; out?: string; force?: boolean }) => {
+    .action(async (target: string, flags: DiagnoseFlags) => {
       const out = makeOutput(flags);
       if (flags.out && !flags.write) throw new ArgumentError('--out goes with --write', 'add --write to write the charts and report');
-      const loaded = loadHistory(target, flags.classes);
+      const loaded = loadHistory(target, flags.classes, {
+        segment: flags.segment,
+        columns: { loss: flags.loss, valLoss: flags.valLoss, acc: flags.acc, valAcc: flags.valAcc },
+      });
+      if (flags.baseline !== undefined) (loaded.context as DiagnoseContext & { baseline?: number }).baseline = flags.baseline;
       const d = diagnose(loaded.history, loaded.context);
       // temporaries that a killed writer left in the run directory go first (not while a
       // trainer holds the run: one on another host has PIDs this host cannot check)
@@ -61,12 +71,50 @@ export function registerDiagnose(program: Command): void {
         out.info(`wrote ${files.length} files into ${shown(dir)}: ${files.map((f) => basename(f)).join(', ')}`);
       }
       if (out.jsonMode) {
-        out.json({ source: loaded.source, kind: loaded.kind, ...d });
+        const segments = loaded.segments.lengths.length > 1 ? { segment: loaded.segments.diagnosed, segments: loaded.segments.lengths } : {};
+        out.json({ source: loaded.source, kind: loaded.kind, columns: loaded.columns, ...segments, readNotes: loaded.notes, ...d });
         return;
       }
+      for (const line of readLines(loaded)) out.info(line);
       if (flags.chart) out.info(curvesChart(loaded.history, d, `${loaded.source} (${loaded.history.length} epochs)`));
       out.info(diagnosisText(d, { advice: 5 }));
     });
+}
+
+interface DiagnoseFlags {
+  classes?: number;
+  baseline?: number;
+  segment?: number;
+  loss?: string;
+  valLoss?: string;
+  acc?: string;
+  valAcc?: string;
+  json?: boolean;
+  chart: boolean;
+  write?: boolean;
+  out?: string;
+  force?: boolean;
+}
+
+/** --baseline: an accuracy in (0, 1), or a percentage written with % ("80%"). */
+function baselineOption(value: string): number {
+  const text = value.trim();
+  const percent = text.endsWith('%');
+  const n = Number(percent ? text.slice(0, -1) : text) / (percent ? 100 : 1);
+  if (!text || !Number.isFinite(n) || n <= 0 || n >= 1) {
+    throw new InvalidArgumentError(`--baseline must be an accuracy in (0, 1) such as 0.8, or a percentage such as 80%; received ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** What the reader decided, for the text output: which column is what, and its notes. */
+function readLines(loaded: LoadedHistory): string[] {
+  const entries = Object.entries(loaded.columns);
+  if (!entries.length) return [];
+  const cols = entries.map(([role, name]) => `${role} ← "${name}"`).join(', ');
+  const epochs = loaded.epochColumn ? `; epochs from "${loaded.epochColumn}"` : '; epochs in row order';
+  const ignored = loaded.ignored.length ? `; not read: ${loaded.ignored.join(', ')}` : '';
+  return [`read as ${loaded.kind}: ${cols}${epochs}${ignored}`, ...loaded.notes.map((n) => `  note: ${n}`)];
 }
 
 /** Title, facts, test result and weight analytics of a run directory (what train wrote). */

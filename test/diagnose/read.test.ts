@@ -157,7 +157,7 @@ describe('malformed input: a FitlabError that names the file', () => {
     ['an object in a list', 'obj.json', '{"loss": [1.0, {"x": 1}]}', /obj\.json: "loss"\[1\] is \{"x":1\}, not a number/],
     ['an empty Keras history', 'nolists.json', '{"loss": []}', /nolists\.json holds no epochs/],
     ['a CSV with a header only', 'header.csv', 'epoch,loss\n', /header\.csv: a CSVLogger file needs a header and at least one row/],
-    ['a CSV without loss', 'noloss.csv', 'epoch,acc\n0,0.5\n', /noloss\.csv: the CSV header has no "loss" column \(columns: epoch, accuracy\)/],
+    ['a CSV without loss (the columns as the file names them)', 'noloss.csv', 'epoch,acc\n0,0.5\n', /noloss\.csv: the CSV header has no "loss" column \(columns: epoch, acc\)/],
     ['a CSV with a word for a number', 'word.csv', 'epoch,loss\n0,1.5\n1,abc\n', /word\.csv: line 3, column "loss": "abc" is not a number/],
     ['a history.jsonl with a broken line', 'broken.jsonl', '{"epoch":0,"loss":1}\n{"epoch":1,\n', /broken\.jsonl: line 2 is not valid JSON/],
     ['an empty history.jsonl', 'empty.jsonl', '', /empty\.jsonl holds no epochs/],

@@ -1,6 +1,6 @@
 /**
  * Bad input a user can hand fitlab, through the real CLI (issue 14): histories no run can log
- * (lists of different lengths, accuracy 4.0 or 97.3, a negative cross-entropy, a ragged CSV),
+ * (lists of different lengths, accuracy 4.0 among fractions, a negative cross-entropy, a ragged CSV),
  * an exploding loss that must read as diverged, a spec nested 200,000 levels deep, a
  * 200,000-epoch history, and models or batch sizes too big for memory or for one buffer.
  * Each refusal exits ≠ 0 with one `fitlab: error:` line (and at most a hint line), no stack
@@ -61,11 +61,20 @@ describe('fitlab diagnose refuses histories no classifier run can log', () => {
     expect(refused(fitlab(['diagnose', p, ...TEN]))).toContain(`${p}: "accuracy"[2] (epoch 3): accuracy is 4; an accuracy must be in [0, 1]`);
   });
 
-  it('accuracy 97.3 in a CSV: refused with a hint that it may be a percentage, not guessed', () => {
+  it('accuracy columns in percent (31.5, 97.3) are read as percent and said so; a lone 31.5 among fractions is refused', () => {
+    // issue 15: hand-made logs write accuracies in percent; a whole column in [0, 100] with most
+    // values above 1 is unambiguous, and the output says how it was read
     const p = write('percent.csv', 'epoch,loss,acc,val_loss,val_acc\n0,2.3,31.5,2.4,30.2\n1,1.5,97.3,1.6,90.1\n');
-    const err = refused(fitlab(['diagnose', p, ...TEN]));
-    expect(err).toContain(`${p}: line 2, column "accuracy": accuracy is 31.5; an accuracy must be in [0, 1]`);
-    expect(err).toContain('fitlab: hint: if 31.5 is a percentage, divide the column by 100');
+    const r = fitlab(['diagnose', p, ...TEN, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { final: { accuracy: number; valAccuracy: number }; readNotes: string[] };
+    expect(j.final.accuracy).toBeCloseTo(0.973, 12);
+    expect(j.final.valAccuracy).toBeCloseTo(0.901, 12);
+    expect(j.readNotes).toContain('"acc" is in percent (values up to 97.3): read as accuracy ÷ 100');
+    const lone = write('lone.csv', 'epoch,loss,acc\n0,2.3,0.2\n1,1.5,31.5\n2,1.2,0.5\n3,1.0,0.6\n');
+    const err = refused(fitlab(['diagnose', lone, ...TEN]));
+    expect(err).toContain(`${lone}: line 3, column "acc": accuracy is 31.5; an accuracy must be in [0, 1]`);
+    expect(err).toContain('fitlab: hint: the rest of the column is fractions, so 31.5 cannot be a percentage');
   });
 
   it('a negative cross-entropy: names the key, the value and the epoch; a loss of exactly 0 is fine', () => {
