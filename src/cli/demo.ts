@@ -64,7 +64,7 @@ export function registerDemo(program: Command): void {
       }
       const [a, b] = results;
       out.info('');
-      out.info(`The story: unregularized, the network ${a.regime === 'overfitting' ? `overfits from epoch ${(a.onsetEpoch ?? 0) + 1}` : `ends ${a.regime}`} (test accuracy ${pct(a.result.test?.accuracy)}); ` +
+      out.info(`The story: unregularized, the network ${a.regime === 'overfitting' ? `overfits from epoch ${a.onsetEpoch ?? 1}` : `ends ${a.regime}`} (test accuracy ${pct(a.result.test?.accuracy)}); ` +
         `regularized, it is ${b.regime} (test accuracy ${pct(b.result.test?.accuracy)}).`);
       out.info('Next: fitlab diagnose <run directory>   ·   fitlab train --model paper-mlp --dataset fashion-mnist --epochs 3');
       if (out.jsonMode) {

@@ -143,6 +143,8 @@ export function runJson(r: TrainRunResult): Record<string, unknown> {
     model: r.model,
     dataset: r.dataset,
     epochsRun: r.epochsRun,
+    // every epoch number a user reads counts from 1 (Keras' "Epoch 1/…"); the field says so
+    epochBase: 1,
     bestEpoch: r.bestEpoch,
     final: r.final,
     best: r.best,

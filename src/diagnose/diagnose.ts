@@ -4,28 +4,50 @@
  *
  * Regimes (SPEC §4):
  *  - diverged            the loss became NaN/Inf or exploded
+ *  - no-validation       the history has no validation numbers: generalization cannot be judged
+ *                        (the summary says what can: converged, still improving)
  *  - overfitting         "true" overfitting: training accuracy near 100% (skill ≥ 0.9 above
- *                        chance) while validation falls behind or its loss rises
- *  - partial-overfitting validation lags or rises, but training accuracy itself is modest: the
- *                        model lacks the capacity to truly overfit, so simplifying will not help
- *  - not-converged       no overfitting yet, training loss still falling and accuracy modest
- *  - underfitting        both accuracies low and flat
+ *                        the baseline) while validation loss rises after an onset, or an accuracy
+ *                        gap opened at an onset and validation has stopped improving
+ *  - partial-overfitting the same signs with a modest training accuracy (the model lacks the
+ *                        capacity to truly overfit, so simplifying will not help), or a mild late
+ *                        rise of validation loss (e.g. cut short by EarlyStopping)
+ *  - not-converged       no overfitting yet, training (or validation) loss still falling
+ *  - underfitting        accuracy low against its baseline and flat, or stuck at one value
  *  - healthy             validation follows training
- * Accuracy is judged as skill above chance: (acc − 1/classes) / (1 − 1/classes).
- * Human text numbers epochs from 1; JSON fields are 0-based indices into the history.
+ * Accuracy is judged as skill above the baseline: (acc − b) / (1 − b), b from --baseline, the
+ * run's class counts, or 1/classes ("if the classes are balanced": then it alone never makes a
+ * converged run "underfitting").
+ *
+ * Epochs: every epoch a user reads, in the text and in these objects (hence in --json and
+ * diagnosis.json), counts from 1 as Keras prints them; `epochBase: 1` says so in the JSON.
+ * The curve functions (curves.ts, evidence.ts) work on 0-based indices internally.
  */
-import { AUGMENT_PRESETS, presetForDataset } from '../data/augment.js';
 import { FitlabError } from '../errors.js';
 import type { EpochLog } from '../train/history.js';
+import { advise, summarize } from './advice.js';
 import { type Divergence, type Onset, type Trend, argmax, argmin, endTrend, findDivergence, findOnset, smooth } from './curves.js';
+import { type Baseline, GAP_THRESHOLD, SMALL_VALIDATION, type ValidationSize, baselineOf, findMildRise, gapOnset, inferValidationSize } from './evidence.js';
 
-export type Regime = 'underfitting' | 'healthy' | 'overfitting' | 'partial-overfitting' | 'not-converged' | 'diverged';
+export type { Baseline, ValidationSize } from './evidence.js';
 
-/** What is known about the model and data, for advice. */
+export type Regime = 'underfitting' | 'healthy' | 'overfitting' | 'partial-overfitting' | 'not-converged' | 'diverged' | 'no-validation';
+
+/**
+ * What is known about the model and data, for advice. Every fact is tri-state: true, false, or
+ * absent = unknown. A bare history file says nothing about the model, so its advice is
+ * conditional ("if the model has no dropout yet, …"); a run directory's config.json fills the
+ * facts in (context.ts), and only then does the advice state them.
+ */
 export interface DiagnoseContext {
   classes?: number;
+  /** the accuracy of a model that learned nothing (--baseline ACC): overrides any other baseline */
+  baseline?: number;
+  /** examples per class in the training set (a run's config): the majority-class baseline */
+  classCounts?: number[];
   params?: number;
   trainExamples?: number;
+  validationExamples?: number;
   hasDropout?: boolean;
   hasWeightPenalty?: boolean;
   hasBatchNorm?: boolean;
@@ -40,9 +62,9 @@ export interface DiagnoseContext {
 
 export interface Counterfactual {
   patience: number;
-  /** 0-based epoch where EarlyStopping would stop, or null if it would never fire */
+  /** epoch (1-based) where EarlyStopping would stop, or null if it would never fire */
   stopEpoch: number | null;
-  /** epoch whose weights restoreBestWeights would keep */
+  /** epoch (1-based) whose weights restoreBestWeights would keep */
   restoreEpoch: number;
   valLoss: number;
   valAccuracy: number | null;
@@ -68,23 +90,38 @@ export interface MetricSet {
 export interface Diagnosis {
   regime: Regime;
   summary: string;
+  /** every epoch number in this object counts from 1 (Keras' "Epoch 1/…") */
+  epochBase: 1;
   epochs: number;
   classes: number | null;
+  /** the baseline accuracy (see `baseline`), or null when unknown */
   chance: number | null;
+  baseline: Baseline | null;
   hasValidation: boolean;
-  /** 0-based epoch of the lowest validation loss (training loss when there is no validation) */
+  /** validation set size, from the run's config or inferred from the accuracy's steps */
+  validationSize: ValidationSize | null;
+  /** how far the verdict can be trusted, and why not more */
+  confidence: { level: 'high' | 'medium' | 'low'; reasons: string[] };
+  /** epoch (1-based) of the lowest validation loss (training loss when there is no validation) */
   bestEpoch: number;
+  /** the best epoch falls in the last 10% of a run of 10+ epochs: validation was still improving */
+  lateBest: boolean;
+  /** epoch (1-based) of the highest validation accuracy (training accuracy without validation) */
   bestEpochByAccuracy: number | null;
   final: MetricSet;
   best: MetricSet;
   gaps: { final: { accuracy: number | null; loss: number | null }; best: { accuracy: number | null; loss: number | null } };
+  /** epoch (1-based) where overfitting began, or null; onsetBy says which sign gave it */
   onsetEpoch: number | null;
+  onsetBy: 'validation-loss' | 'accuracy-gap' | 'mild-rise' | null;
+  /** the strict validation-loss onset (curves.ts), its epoch 1-based */
   onset: Onset | null;
   /** validation loss at the end vs its minimum */
   valLossRise: { absolute: number; relative: number; epochsAfterBest: number; epochsAfterOnset: number | null } | null;
   converged: boolean;
   trainTrend: Trend;
   valTrend: Trend | null;
+  /** where the loss became non-finite or exploded (epoch 1-based) */
   divergence: Divergence | null;
   counterfactuals: Counterfactual[];
   advice: Advice[];
@@ -106,17 +143,20 @@ export function curvesOf(history: EpochLog[]): Curves {
   return { loss: col('loss') ?? history.map(() => Number.NaN), accuracy: col('accuracy'), valLoss: col('val_loss'), valAccuracy: col('val_accuracy') };
 }
 
-/** Keras EarlyStopping(monitor='val_loss', patience, restore_best_weights=True) replayed on a curve. */
+/**
+ * Keras EarlyStopping(monitor='val_loss', patience, restore_best_weights=True) replayed on a
+ * curve. Epochs in the result count from 1.
+ */
 export function earlyStoppingCounterfactual(valLoss: number[], valAcc: number[] | null, patience: number): Counterfactual {
   let best = Infinity;
-  let bestEpoch = 0;
+  let bestIndex = 0;
   let wait = 0;
   let stop: number | null = null;
   for (let e = 0; e < valLoss.length; e++) {
     wait += 1;
     if (valLoss[e] < best) {
       best = valLoss[e];
-      bestEpoch = e;
+      bestIndex = e;
       wait = 0;
       continue;
     }
@@ -128,23 +168,58 @@ export function earlyStoppingCounterfactual(valLoss: number[], valAcc: number[] 
   const last = valLoss.length - 1;
   return {
     patience,
-    stopEpoch: stop,
-    restoreEpoch: bestEpoch,
-    valLoss: valLoss[bestEpoch],
-    valAccuracy: valAcc ? valAcc[bestEpoch] : null,
+    stopEpoch: stop === null ? null : stop + 1,
+    restoreEpoch: bestIndex + 1,
+    valLoss: valLoss[bestIndex],
+    valAccuracy: valAcc ? valAcc[bestIndex] : null,
     epochsSaved: stop === null ? 0 : last - stop,
   };
 }
 
-const pct = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
-const num = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(3));
-const ep = (i: number): string => `epoch ${i + 1}`;
+/**
+ * The smallest patience whose EarlyStopping would keep the run's best epoch (bestIndex, 0-based):
+ * one more than the longest stretch without improvement before it.
+ */
+export function patienceToReach(valLoss: number[], bestIndex: number): number {
+  let best = Infinity;
+  let wait = 0;
+  let longest = 0;
+  for (let e = 0; e <= bestIndex; e++) {
+    if (valLoss[e] < best) {
+      best = valLoss[e];
+      wait = 0;
+    } else {
+      wait += 1;
+      longest = Math.max(longest, wait);
+    }
+  }
+  return longest + 1;
+}
 
 /** Mean of the last k finite values (a less noisy "final" number). */
-function tailMean(c: number[] | null, k = 3): number | null {
+export function tailMean(c: number[] | null, k = 3): number | null {
   if (!c) return null;
   const xs = c.slice(-k).filter(Number.isFinite);
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
+/** An accuracy that did not move at all over 3+ epochs: the model predicts one class. */
+function stuck(c: number[] | null): boolean {
+  const xs = (c ?? []).filter(Number.isFinite);
+  return xs.length >= 3 && Math.max(...xs) - Math.min(...xs) < 1e-4;
+}
+
+/** Numbers the summary and advice quote beside the Diagnosis itself. */
+export interface DiagnosisNumbers {
+  trainAcc: number | null;
+  valAcc: number | null;
+  /** best validation accuracy and its 1-based epoch */
+  bestValAcc: { value: number; epoch: number } | null;
+  stuckAccuracy: boolean;
+  /** smallest patience that would keep the best epoch */
+  patienceForBest: number | null;
+  /** which loss trainTrend was measured on: validation when the log has no training loss */
+  trendOf: 'training' | 'validation';
 }
 
 export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Diagnosis {
@@ -152,13 +227,15 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
   const c = curvesOf(history);
   const n = history.length;
   const classes = context.classes ?? null;
-  const chance = classes ? 1 / classes : null;
-  const skill = (acc: number | null): number | null => (acc === null ? null : chance === null ? acc : (acc - chance) / (1 - chance));
+  const baseline = baselineOf({ given: context.baseline, classes, classCounts: context.classCounts });
+  const chance = baseline ? baseline.accuracy : null;
+  const skill = (acc: number | null): number | null => (acc === null ? null : chance === null || chance >= 1 ? acc : (acc - chance) / (1 - chance));
   const hasVal = c.valLoss !== null && c.valLoss.some(Number.isFinite);
+  const hasTrain = c.loss.some(Number.isFinite);
   const monitor = hasVal ? (c.valLoss as number[]) : c.loss;
 
-  const bestEpoch = Math.max(0, argmin(monitor));
-  const bestEpochByAccuracy = c.valAccuracy ? argmax(c.valAccuracy) : c.accuracy ? argmax(c.accuracy) : null;
+  const best0 = Math.max(0, argmin(monitor));
+  const byAcc = c.valAccuracy ? argmax(c.valAccuracy) : c.accuracy ? argmax(c.accuracy) : -1;
   const at = (i: number): MetricSet => ({
     loss: c.loss[i],
     accuracy: c.accuracy ? c.accuracy[i] : null,
@@ -166,27 +243,20 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
     valAccuracy: c.valAccuracy ? c.valAccuracy[i] : null,
   });
   const final = at(n - 1);
-  const best = at(bestEpoch);
+  const best = at(best0);
   const gap = (m: MetricSet) => ({
     accuracy: m.accuracy !== null && m.valAccuracy !== null ? m.accuracy - m.valAccuracy : null,
     loss: m.valLoss !== null ? m.valLoss - m.loss : null,
   });
   // a history with neither a class count nor accuracies may be a regression: no ln(classes) scale
-  const divergence = findDivergence(c.loss, c.valLoss, classes, classes !== null || c.accuracy !== null || c.valAccuracy !== null);
-  const onset = hasVal && !divergence ? findOnset(c.loss, c.valLoss as number[]) : null;
-  const trainTrend = endTrend(smooth(c.loss));
+  const isClassifier = classes !== null || c.accuracy !== null || c.valAccuracy !== null;
+  const divergence = findDivergence(hasTrain ? c.loss : (c.valLoss as number[]), hasTrain ? c.valLoss : null, classes, isClassifier);
+  const onset = hasVal && hasTrain && !divergence ? findOnset(c.loss, c.valLoss as number[]) : null;
+  // without a training loss (a validation-only log) the validation curve is all there is to trend
+  const trainTrend = endTrend(smooth(hasTrain ? c.loss : (c.valLoss as number[])));
   const valTrend = hasVal ? endTrend(smooth(c.valLoss as number[])) : null;
 
-  let valLossRise: Diagnosis['valLossRise'] = null;
-  if (hasVal) {
-    const v = c.valLoss as number[];
-    const m = argmin(v);
-    const end = tailMean(v, 1) as number;
-    valLossRise = {
-      absolute: end - v[m], relative: v[m] ? (end - v[m]) / Math.abs(v[m]) : 0,
-      epochsAfterBest: n - 1 - m, epochsAfterOnset: onset ? n - 1 - onset.epoch : null,
-    };
-  }
+  const valLossRise = hasVal ? riseOf(c.valLoss as number[], onset ? onset.epoch : null) : null;
 
   // end-of-run accuracies, averaged over the last 3 epochs when the run is long enough for that
   // to mean "the end" (short runs: the last epoch)
@@ -196,14 +266,35 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
   const trainSkill = skill(trainAcc);
   const accGap = trainAcc !== null && valAcc !== null ? trainAcc - valAcc : null;
   const lossGapRel = hasVal && final.valLoss !== null && final.loss > 0 ? (final.valLoss - final.loss) / final.loss : null;
-  const significantGap = accGap !== null ? accGap >= 0.08 : lossGapRel !== null && lossGapRel >= 0.3 && onset !== null;
-  const converged = !trainTrend.improving;
+  const valStillImproving = valTrend !== null && valTrend.improving;
+  // a gap is a verdict only once validation has stopped improving: while it still improves, the
+  // run is still buying generalization (the dashboard's spirals run: best epoch 194 of 200)
+  const gapOpen = !valStillImproving && (accGap !== null ? accGap >= GAP_THRESHOLD : lossGapRel !== null && lossGapRel >= 0.3 && onset !== null);
+  const gapStart = gapOpen && c.accuracy && c.valAccuracy ? gapOnset(c.accuracy, c.valAccuracy) : null;
+  const mild = hasVal && hasTrain && !divergence && !onset ? findMildRise(c.loss, c.valLoss as number[]) : null;
+  // an accuracy frozen to the digit over every epoch, with no baseline to judge it by, is the
+  // classic majority-class predictor (its accuracy is that class's share); with a known baseline
+  // the accuracy is judged against it instead
+  const stuckAccuracy = chance === null && stuck(c.accuracy) && (c.valAccuracy === null || stuck(c.valAccuracy));
+  const trueFit = trainSkill === null || trainSkill >= 0.9;
 
   let regime: Regime;
+  let onsetIndex: number | null = null;
+  let onsetBy: Diagnosis['onsetBy'] = null;
   if (divergence) regime = 'diverged';
-  else if (onset || significantGap) regime = trainSkill === null || trainSkill >= 0.9 ? 'overfitting' : 'partial-overfitting';
-  else if (trainTrend.improving && (trainSkill === null || trainSkill < 0.9)) regime = 'not-converged';
-  else if (trainSkill !== null && trainSkill < 0.6) regime = 'underfitting';
+  else if (!hasVal) regime = 'no-validation';
+  else if (stuckAccuracy) regime = 'underfitting';
+  else if (onset) {
+    regime = trueFit ? 'overfitting' : 'partial-overfitting';
+    [onsetIndex, onsetBy] = [onset.epoch, 'validation-loss'];
+  } else if (gapOpen && (gapStart !== null || accGap === null)) {
+    regime = trueFit ? 'overfitting' : 'partial-overfitting';
+    if (gapStart !== null) [onsetIndex, onsetBy] = [gapStart, 'accuracy-gap'];
+  } else if (mild) {
+    regime = 'partial-overfitting';
+    [onsetIndex, onsetBy] = [mild.best + 1 < n ? mild.best + 1 : mild.best, 'mild-rise'];
+  } else if (trainTrend.improving && (trainSkill === null || trainSkill < 0.9)) regime = 'not-converged';
+  else if (trainSkill !== null && trainSkill < 0.6 && (baseline?.source !== 'assumed' || trainSkill < 0.35 || nearChanceLoss(c.loss, classes))) regime = 'underfitting';
   else regime = 'healthy';
 
   // early-stopping counterfactuals
@@ -219,99 +310,68 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
     }
   }
 
+  const validationSize: ValidationSize | null = context.validationExamples
+    ? { examples: context.validationExamples, source: 'config' }
+    : hasVal && inferValidationSize(c.valAccuracy) !== null ? { examples: inferValidationSize(c.valAccuracy) as number, source: 'inferred' } : null;
+
   const diagnosis: Diagnosis = {
-    regime, summary: '', epochs: n, classes, chance, hasValidation: hasVal, bestEpoch, bestEpochByAccuracy,
-    final, best, gaps: { final: gap(final), best: gap(best) }, onsetEpoch: onset ? onset.epoch : null, onset,
-    valLossRise, converged, trainTrend, valTrend, divergence, counterfactuals, advice: [],
+    regime, summary: '', epochBase: 1, epochs: n, classes, chance, baseline, hasValidation: hasVal, validationSize,
+    confidence: { level: 'high', reasons: [] },
+    bestEpoch: best0 + 1, lateBest: n >= 10 && best0 >= Math.floor(0.9 * n) && best0 < n - 1, bestEpochByAccuracy: byAcc >= 0 ? byAcc + 1 : null,
+    final, best, gaps: { final: gap(final), best: gap(best) },
+    onsetEpoch: onsetIndex === null ? null : onsetIndex + 1, onsetBy, onset: onset ? { ...onset, epoch: onset.epoch + 1 } : null,
+    valLossRise, converged: !trainTrend.improving, trainTrend, valTrend,
+    divergence: divergence ? { ...divergence, epoch: divergence.epoch + 1 } : null, counterfactuals, advice: [],
   };
-  diagnosis.summary = summarize(diagnosis, trainAcc, valAcc);
-  diagnosis.advice = advise(diagnosis, context, trainAcc, valAcc);
+  diagnosis.confidence = confidenceOf(diagnosis, mild !== null && onsetBy === 'mild-rise');
+  const bestVal = c.valAccuracy && argmax(c.valAccuracy) >= 0 ? { value: c.valAccuracy[argmax(c.valAccuracy)], epoch: argmax(c.valAccuracy) + 1 } : null;
+  const numbers: DiagnosisNumbers = {
+    trainAcc, valAcc, bestValAcc: bestVal, stuckAccuracy,
+    patienceForBest: hasVal ? patienceToReach(c.valLoss as number[], best0) : null,
+    trendOf: hasTrain ? 'training' : 'validation',
+  };
+  diagnosis.summary = summarize(diagnosis, numbers);
+  diagnosis.advice = advise(diagnosis, context, numbers);
   return diagnosis;
 }
 
-function summarize(d: Diagnosis, trainAcc: number | null, valAcc: number | null): string {
-  const accs = trainAcc !== null ? `training accuracy ${pct(trainAcc)}${valAcc !== null ? ` vs validation ${pct(valAcc)}` : ''}` : '';
-  const gapTxt = trainAcc !== null && valAcc !== null ? ` (gap ${(100 * (trainAcc - valAcc)).toFixed(1)} points)` : '';
-  switch (d.regime) {
-    case 'diverged':
-      return `Diverged: ${d.divergence?.reason ?? 'the loss is not finite'}.`;
-    case 'overfitting':
-    case 'partial-overfitting': {
-      const kind = d.regime === 'overfitting' ? 'Overfitting' : 'Partial overfitting';
-      const since = d.onset ? ` since ${ep(d.onset.epoch)} (${d.onset.confidence} confidence)` : '';
-      const rise = d.onset && d.valLossRise ? `: validation loss rose ${(100 * d.valLossRise.relative).toFixed(0)}% from its minimum ${num(d.best.valLoss)} while training loss kept falling` : ': validation stopped following training';
-      const tail = d.regime === 'partial-overfitting'
-        ? '. Training accuracy itself is modest: the model lacks the capacity to truly overfit, so simplifying it will not help'
-        : '';
-      return `${kind}${since}${rise}; ${accs}${gapTxt}${tail}.`;
-    }
-    case 'not-converged':
-      return `Not converged: training loss is still falling ${(100 * -d.trainTrend.slope).toFixed(1)}% per epoch over the last ${d.trainTrend.window} epochs and no overfitting shows yet${accs ? `; ${accs}` : ''}.`;
-    case 'underfitting':
-      return `Underfitting: ${accs || 'the losses'} are both low${d.chance !== null ? ` (chance is ${pct(d.chance)})` : ''} and flat — the model does not fit even the training data.`;
-    case 'healthy': {
-      const still = d.converged ? '' : ' Training loss is still falling: more epochs may help.';
-      return `Healthy: validation follows training${gapTxt ? `, ${accs}${gapTxt}` : ''}; the best validation loss is at ${ep(d.bestEpoch)} of ${d.epochs}.${still}`;
-    }
-  }
+/** Validation loss at the end against its minimum (epochs after the onset when there is one). */
+function riseOf(v: number[], onsetIndex: number | null): Diagnosis['valLossRise'] {
+  const n = v.length;
+  const m = argmin(v);
+  const end = tailMean(v, 1) as number;
+  return {
+    absolute: end - v[m], relative: v[m] ? (end - v[m]) / Math.abs(v[m]) : 0,
+    epochsAfterBest: n - 1 - m, epochsAfterOnset: onsetIndex !== null ? n - 1 - onsetIndex : null,
+  };
 }
 
-function advise(d: Diagnosis, ctx: DiagnoseContext, trainAcc: number | null, valAcc: number | null): Advice[] {
-  const out: Advice[] = [];
-  const add = (priority: number, action: string, evidence: string): void => void out.push({ priority, action, evidence });
-  const gapEvidence = trainAcc !== null && valAcc !== null ? `training accuracy ${pct(trainAcc)} vs validation ${pct(valAcc)}` : `validation loss ${num(d.final.valLoss)} vs training loss ${num(d.final.loss)}`;
-  const perExample = ctx.params && ctx.trainExamples ? ctx.params / ctx.trainExamples : null;
+/**
+ * With a baseline assumed from the class count alone, a middling accuracy (skill 0.35–0.6: 68–80%
+ * on 2 classes) says "underfitting" only when the training loss agrees: still within 80% of
+ * ln(classes), the cross-entropy of a chance guess. A converged loss well below that is a model
+ * that learned what the data allows (a churn model at 80% may be at its noise ceiling, and its
+ * majority class may be 80% already).
+ */
+function nearChanceLoss(loss: number[], classes: number | null): boolean {
+  const end = tailMean(loss, 3);
+  return classes !== null && classes >= 2 && end !== null && end >= 0.8 * Math.log(classes);
+}
 
-  if (d.regime === 'diverged') {
-    add(1, `lower the learning rate (try ${ctx.learningRate ? (ctx.learningRate / 10).toPrecision(2) : 'a tenth of it'})`, d.divergence?.reason ?? 'non-finite loss');
-    add(2, 'clip gradients (clipnorm 1.0 or globalClipnorm)', 'an exploding loss usually comes from a few huge gradient steps');
-    add(3, 'check the input scaling (pixels should be in [0, 1])', 'unscaled inputs make the first steps enormous');
-    return out;
+function confidenceOf(d: Diagnosis, mildOnly: boolean): Diagnosis['confidence'] {
+  const reasons: string[] = [];
+  let level: 'high' | 'medium' | 'low' = d.onset ? d.onset.confidence : 'high';
+  const lower = (to: 'medium' | 'low', why: string): void => {
+    reasons.push(why);
+    if (to === 'low' || level === 'high') level = to;
+  };
+  const vs = d.validationSize;
+  if (vs && vs.examples <= SMALL_VALIDATION) {
+    const how = vs.source === 'config' ? '' : ` (inferred: its accuracy moves in steps of 1/${vs.examples} = ${(100 / vs.examples).toFixed(1)} points)`;
+    lower('low', `the validation set has only ${vs.examples} examples${how}`);
   }
-  if (d.regime === 'overfitting' || d.regime === 'partial-overfitting') {
-    const useful = d.counterfactuals.filter((cf) => cf.stopEpoch !== null && cf.epochsSaved > 0);
-    if (useful.length && d.regime === 'overfitting') {
-      const pick = useful.find((cf) => cf.restoreEpoch === d.bestEpoch) ?? useful[0];
-      add(1, `early stopping with patience ${pick.patience} and restoreBestWeights`, `it would stop at ${ep(pick.stopEpoch as number)}, keep ${ep(pick.restoreEpoch)} (val_loss ${num(pick.valLoss)}${pick.valAccuracy !== null ? `, val_accuracy ${pct(pick.valAccuracy)}` : ''}) and save ${pick.epochsSaved} epochs`);
-    }
-  }
-  if (d.regime === 'overfitting') {
-    if (!ctx.hasDropout) add(2, 'add Dropout 0.2–0.5 before the dense layers', `${gapEvidence}; the model has no dropout`);
-    if (!ctx.hasWeightPenalty) add(3, 'add an L2 kernel regularizer, λ between 1e-4 and 1e-2 (or weight decay with AdamW)', `${gapEvidence}; no weight penalty is used`);
-    if (ctx.imageData && !ctx.hasAugmentation) {
-      const preset = presetForDataset(ctx.dataset ?? '');
-      add(4, `augment the training images: --augment ${preset} (${AUGMENT_PRESETS[preset].description})`, 'new variants every epoch stop the model from memorizing exact pixels');
-    }
-    if (perExample !== null && perExample > 5) {
-      add(5, 'use a smaller model (fewer filters or units)', `${ctx.params?.toLocaleString('en-US')} parameters for ${ctx.trainExamples?.toLocaleString('en-US')} training examples (${perExample.toFixed(0)} per example)`);
-    }
-    add(6, 'train on more data if you have it', 'the gap shrinks as the training set grows (see `fitlab experiment data-size`)');
-  }
-  if (d.regime === 'partial-overfitting') {
-    // a regularized model's modest training accuracy is the regularization's doing first (dropout
-    // is even on while training accuracy is measured); a model already large for its data does
-    // not need more capacity
-    const regularizers = [ctx.hasDropout && 'dropout', ctx.hasWeightPenalty && 'a weight penalty', ctx.hasAugmentation && 'augmentation'].filter(Boolean);
-    const large = perExample !== null && perExample > 5;
-    if (regularizers.length) add(1, 'reduce regularization (lower dropout rates, a smaller L2 λ, milder augmentation)', `training accuracy is only ${pct(trainAcc)} with ${regularizers.join(' and ')} on: regularization lowers the training accuracy the model could reach`);
-    if (!large) add(2, 'add capacity rather than regularization: more filters/units or a deeper model', `training accuracy is only ${pct(trainAcc)}: the model cannot fit the training set, so simplifying it will not close the gap`);
-    if (ctx.imageData && !ctx.convolutional) add(3, 'use a convolutional model (e.g. lecture-cnn)', 'a dense network on images cannot use spatial structure');
-    add(4, 'train longer or with a learning-rate schedule', 'training accuracy has room to grow');
-  }
-  if (d.regime === 'underfitting') {
-    add(1, 'add capacity: more units/filters or layers', `training accuracy ${pct(trainAcc)} is low${d.chance !== null ? ` (chance ${pct(d.chance)})` : ''} and flat`);
-    if (ctx.imageData && !ctx.convolutional) add(2, 'use a convolutional model (e.g. lecture-cnn or small-cnn)', 'the model is a dense network on images');
-    if (ctx.hasDropout || ctx.hasWeightPenalty) add(3, 'reduce regularization (dropout, L2)', 'regularization is holding back a model that does not fit the training data');
-    add(4, 'try a larger learning rate or train longer', `the training loss changes by ${(100 * d.trainTrend.slope).toFixed(2)}% per epoch at the end`);
-  }
-  if (d.regime === 'not-converged') {
-    const epochsMore = Math.max(5, Math.round(d.epochs * 0.5));
-    add(1, `train longer (≈${epochsMore} more epochs: \`fitlab train --resume <run> --epochs ${d.epochs + epochsMore}\`)`, `training loss still falls ${(100 * -d.trainTrend.slope).toFixed(1)}% per epoch`);
-    add(2, 'or raise the learning rate a little', 'slow steady progress often means small steps');
-  }
-  if (d.regime === 'healthy') {
-    if (!d.converged) add(1, 'train a few more epochs', `training loss still falls ${(100 * -d.trainTrend.slope).toFixed(1)}% per epoch`);
-    else add(1, 'nothing urgent: the run generalizes; compare with a larger model to see if accuracy can rise', `${gapEvidence}`);
-  }
-  return out.sort((a, b) => a.priority - b.priority);
+  if (d.epochs < 5) lower('low', `${d.epochs} epoch${d.epochs === 1 ? '' : 's'} are too few to read a trend`);
+  if (mildOnly) lower('medium', 'the rise of validation loss is mild');
+  if (d.baseline?.source === 'assumed') reasons.push(`the baseline assumes balanced classes (--baseline ACC gives the majority rate)`);
+  return { level, reasons };
 }

@@ -31,8 +31,8 @@ const col = (h: EpochLog[], k: string): number[] => h.map((e) => (typeof e[k] ==
 
 function markers(d: Diagnosis | null): Marker[] {
   if (!d) return [];
-  const m: Marker[] = [{ x: d.bestEpoch + 1, label: `best epoch ${d.bestEpoch + 1}`, color: BEST }];
-  if (d.onsetEpoch !== null && d.onsetEpoch !== d.bestEpoch) m.push({ x: d.onsetEpoch + 1, label: `onset ${d.onsetEpoch + 1}`, color: ONSET, dash: '2 3' });
+  const m: Marker[] = [{ x: d.bestEpoch, label: `best epoch ${d.bestEpoch}`, color: BEST }];
+  if (d.onsetEpoch !== null && d.onsetEpoch !== d.bestEpoch) m.push({ x: d.onsetEpoch, label: `onset ${d.onsetEpoch}`, color: ONSET, dash: '2 3' });
   return m;
 }
 

@@ -14,7 +14,7 @@ const pct = (v: number | null | undefined): string => (v === null || v === undef
 const num = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(4));
 
 const REGIME_COLOR: Record<Diagnosis['regime'], string> = {
-  overfitting: '#d62728', 'partial-overfitting': '#ff7f0e', underfitting: '#8c564b', healthy: '#2ca02c', 'not-converged': '#1f77b4', diverged: '#7f0000',
+  overfitting: '#d62728', 'partial-overfitting': '#ff7f0e', underfitting: '#8c564b', healthy: '#2ca02c', 'not-converged': '#1f77b4', diverged: '#7f0000', 'no-validation': '#7f7f7f',
 };
 
 export const STYLE = `
@@ -47,16 +47,16 @@ function numbersTable(d: Diagnosis, test: ReportInput['test']): string {
     ['accuracy gap (train − val)', pct(d.gaps.final.accuracy), pct(d.gaps.best.accuracy)],
     ['loss gap (val − train)', num(d.gaps.final.loss), num(d.gaps.best.loss)],
   ];
-  let html = `<table><tr><th></th><th>final (epoch ${d.epochs})</th><th>best (epoch ${d.bestEpoch + 1})</th></tr>`;
+  let html = `<table><tr><th></th><th>final (epoch ${d.epochs})</th><th>best (epoch ${d.bestEpoch})</th></tr>`;
   for (const [k, a, b] of rows) html += `<tr><td>${k}</td><td>${a}</td><td>${b}</td></tr>`;
   html += '</table>';
   const facts: [string, string][] = [];
   if (d.onset && d.valLossRise) {
-    facts.push(['onset of overfitting', `epoch ${d.onset.epoch + 1} (${d.onset.confidence} confidence; rise ${Number.isFinite(d.onset.riseSigmas) ? `${d.onset.riseSigmas.toFixed(1)}×` : 'far above'} the noise)`]);
+    facts.push(['onset of overfitting', `epoch ${d.onset.epoch} (${d.onset.confidence} confidence; rise ${Number.isFinite(d.onset.riseSigmas) ? `${d.onset.riseSigmas.toFixed(1)}×` : 'far above'} the noise)`]);
     facts.push(['validation loss rise from its minimum', `${(100 * d.valLossRise.relative).toFixed(0)}% (${d.valLossRise.epochsAfterOnset} epochs trained after the onset)`]);
   }
   facts.push(['training still improving at the end', d.converged ? 'no' : `yes (${(100 * -d.trainTrend.slope).toFixed(1)}% per epoch)`]);
-  if (d.bestEpochByAccuracy !== null) facts.push(['best epoch by validation accuracy', `epoch ${d.bestEpochByAccuracy + 1}`]);
+  if (d.bestEpochByAccuracy !== null) facts.push(['best epoch by validation accuracy', `epoch ${d.bestEpochByAccuracy}`]);
   if (test) facts.push(['test set', `loss ${num(test.loss)}, accuracy ${pct(test.accuracy)}`]);
   if (d.divergence) facts.push(['divergence', d.divergence.reason]);
   html += '<table>' + facts.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('') + '</table>';
@@ -67,7 +67,7 @@ function counterfactualTable(d: Diagnosis): string {
   if (!d.counterfactuals.length) return '<p>No validation curve: no early-stopping counterfactual.</p>';
   let html = '<table><tr><th>EarlyStopping patience</th><th>stops at epoch</th><th>restores epoch</th><th>val loss there</th><th>val accuracy there</th><th>epochs saved</th></tr>';
   for (const cf of d.counterfactuals) {
-    html += `<tr><td>${cf.patience}${cf.own ? ' (this run)' : ''}</td><td>${cf.stopEpoch === null ? 'never' : cf.stopEpoch + 1}</td><td>${cf.restoreEpoch + 1}</td><td>${num(cf.valLoss)}</td><td>${pct(cf.valAccuracy)}</td><td>${cf.epochsSaved}</td></tr>`;
+    html += `<tr><td>${cf.patience}${cf.own ? ' (this run)' : ''}</td><td>${cf.stopEpoch === null ? 'never' : cf.stopEpoch}</td><td>${cf.restoreEpoch}</td><td>${num(cf.valLoss)}</td><td>${pct(cf.valAccuracy)}</td><td>${cf.epochsSaved}</td></tr>`;
   }
   return html + '</table>';
 }
@@ -113,7 +113,7 @@ export function compareTable(rows: CompareRow[]): { header: string[]; cells: str
     const d = r.diagnosis;
     return [
       r.label, d.regime, String(d.epochs), pct(d.final.accuracy), pct(d.final.valAccuracy), pct(d.best.valAccuracy),
-      pct(d.gaps.final.accuracy), d.onsetEpoch === null ? '—' : String(d.onsetEpoch + 1), String(d.bestEpoch + 1), pct(r.test?.accuracy),
+      pct(d.gaps.final.accuracy), d.onsetEpoch === null ? '—' : String(d.onsetEpoch), String(d.bestEpoch), pct(r.test?.accuracy),
     ];
   });
   return { header, cells };

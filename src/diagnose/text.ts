@@ -13,6 +13,7 @@ export const REGIME_LABEL: Record<Diagnosis['regime'], string> = {
   healthy: 'HEALTHY',
   'not-converged': 'NOT CONVERGED',
   diverged: 'DIVERGED',
+  'no-validation': 'NO VALIDATION DATA',
 };
 
 export function diagnosisText(d: Diagnosis, options: { advice?: number; counterfactuals?: boolean } = {}): string {
@@ -20,15 +21,22 @@ export function diagnosisText(d: Diagnosis, options: { advice?: number; counterf
   lines.push(`Diagnosis: ${REGIME_LABEL[d.regime]}`);
   lines.push(`  ${d.summary}`);
   const b = d.best;
-  lines.push(`  best epoch ${d.bestEpoch + 1} of ${d.epochs}: ${d.hasValidation ? `val_loss ${num(b.valLoss)}, val_accuracy ${pct(b.valAccuracy)}` : `loss ${num(b.loss)}`}` +
+  lines.push(`  best epoch ${d.bestEpoch} of ${d.epochs}${d.lateBest ? ' (late)' : ''}: ${d.hasValidation ? `val_loss ${num(b.valLoss)}, val_accuracy ${pct(b.valAccuracy)}` : `loss ${num(b.loss)}`}` +
     (d.gaps.final.accuracy !== null ? `; final gap ${(100 * d.gaps.final.accuracy).toFixed(1)} points (best epoch: ${(100 * (d.gaps.best.accuracy ?? 0)).toFixed(1)})` : ''));
   if (d.onset && d.valLossRise) {
-    lines.push(`  onset of overfitting: epoch ${d.onset.epoch + 1} (${d.onset.confidence} confidence: rise ${d.onset.riseSigmas === Infinity ? 'far above' : `${d.onset.riseSigmas.toFixed(1)}×`} the noise); ${d.valLossRise.epochsAfterOnset} epochs trained after it; validation loss +${(100 * d.valLossRise.relative).toFixed(0)}% from its minimum`);
+    lines.push(`  onset of overfitting: epoch ${d.onset.epoch} (${d.onset.confidence} confidence: rise ${d.onset.riseSigmas === Infinity ? 'far above' : `${d.onset.riseSigmas.toFixed(1)}×`} the noise); ${d.valLossRise.epochsAfterOnset} epochs trained after it; validation loss +${(100 * d.valLossRise.relative).toFixed(0)}% from its minimum`);
+  } else if (d.onsetEpoch !== null) {
+    const by = d.onsetBy === 'accuracy-gap' ? 'the accuracy gap opened for good' : 'validation loss has not improved since';
+    lines.push(`  onset of overfitting: epoch ${d.onsetEpoch} (${by})`);
+  }
+  if (d.baseline) lines.push(`  accuracy baseline: ${d.baseline.text}`);
+  if (d.confidence.level !== 'high' || d.confidence.reasons.length) {
+    lines.push(`  confidence: ${d.confidence.level}${d.confidence.reasons.length ? ` (${d.confidence.reasons.join('; ')})` : ''}`);
   }
   if (options.counterfactuals !== false && d.counterfactuals.length) {
     const parts = d.counterfactuals.map((cf) => cf.stopEpoch === null
       ? `patience ${cf.patience}${cf.own ? ' (this run)' : ''}: never stops`
-      : `patience ${cf.patience}${cf.own ? ' (this run)' : ''}: stop at ${cf.stopEpoch + 1}, keep ${cf.restoreEpoch + 1} (val_acc ${pct(cf.valAccuracy)}), ${cf.epochsSaved} epochs saved`);
+      : `patience ${cf.patience}${cf.own ? ' (this run)' : ''}: stop at ${cf.stopEpoch}, keep ${cf.restoreEpoch} (val_acc ${pct(cf.valAccuracy)}), ${cf.epochsSaved} epochs saved`);
     lines.push(`  early stopping: ${parts.join('; ')}`);
   }
   const n = options.advice ?? 3;
@@ -41,8 +49,9 @@ export function diagnosisText(d: Diagnosis, options: { advice?: number; counterf
 
 /** Loss curves with the best epoch and onset marked. */
 export function curvesChart(history: EpochLog[], d: Diagnosis, title?: string): string {
-  const markers = [{ epoch: d.bestEpoch, mark: '┊', label: `best epoch ${d.bestEpoch + 1}` }];
-  if (d.onsetEpoch !== null && d.onsetEpoch !== d.bestEpoch) markers.push({ epoch: d.onsetEpoch, mark: '╎', label: `onset ${d.onsetEpoch + 1}` });
+  // the chart's markers take 0-based indices into the history; the labels say 1-based epochs
+  const markers = [{ epoch: d.bestEpoch - 1, mark: '┊', label: `best epoch ${d.bestEpoch}` }];
+  if (d.onsetEpoch !== null && d.onsetEpoch !== d.bestEpoch) markers.push({ epoch: d.onsetEpoch - 1, mark: '╎', label: `onset ${d.onsetEpoch}` });
   const series = [{ label: 'training loss', values: history.map((e) => e.loss), mark: '·' }];
   if (d.hasValidation) series.push({ label: 'validation loss', values: history.map((e) => e.val_loss ?? Number.NaN), mark: '•' });
   return asciiChart(series, { title, markers });

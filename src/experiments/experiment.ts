@@ -238,7 +238,7 @@ export class Experiment {
       this.log(
         `[${this.count}/${this.planned}] ${label}${repeats > 1 ? ` (seed ${seed})` : ''}: ${run.epochsRun} epochs in ${run.wallSeconds.toFixed(0)} s; ` +
         `train ${p(d.final.accuracy)}, val ${p(d.final.valAccuracy)} (best ${p(d.best.valAccuracy)}), gap ${p(d.gaps.final.accuracy)}; ${d.regime}` +
-        `${d.onsetEpoch !== null ? ` (onset epoch ${d.onsetEpoch + 1})` : ''}${run.test ? `; test ${p(run.test.accuracy)}` : ''}`,
+        `${d.onsetEpoch !== null ? ` (onset epoch ${d.onsetEpoch})` : ''}${run.test ? `; test ${p(run.test.accuracy)}` : ''}`,
       );
     }
     const arm = summarize(label, runs, opts.extra ?? {});

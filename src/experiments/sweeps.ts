@@ -235,11 +235,11 @@ export async function earlyStoppingStudy(o: ExperimentOptions): Promise<Record<s
   x.conclusions.push(`no early stopping: ${full.epochs.mean} epochs, test ${(100 * full.test.mean).toFixed(2)}%; best with early stopping: ${bestEs.label}, ${bestEs.epochs.mean.toFixed(0)} epochs, test ${(100 * bestEs.test.mean).toFixed(2)}%`);
   // consistency with the diagnosis' counterfactual (the same seed makes the runs prefixes of the full one)
   const cf = full.runs[0].diagnosis.counterfactuals;
-  const rows = cf.map((c) => [String(c.patience), c.stopEpoch === null ? 'never' : String(c.stopEpoch + 1), String(c.restoreEpoch + 1), `${(100 * (c.valAccuracy ?? Number.NaN)).toFixed(1)}%`]);
+  const rows = cf.map((c) => [String(c.patience), c.stopEpoch === null ? 'never' : String(c.stopEpoch), String(c.restoreEpoch), `${(100 * (c.valAccuracy ?? Number.NaN)).toFixed(1)}%`]);
   x.section('What the diagnosis predicted from the full run', `<p>The diagnosis of the run without early stopping computes where each patience would have stopped; the runs above test it.</p>${htmlTable(['patience', 'stops at epoch', 'restores epoch', 'val accuracy there'], rows)}`);
   const check = x.arms.filter((a) => a.extra.patience !== null && a.extra.restore).map((a) => {
     const c = cf.find((q) => q.patience === a.extra.patience);
-    return c ? { patience: a.extra.patience as number, predicted: c.stopEpoch === null ? full.epochs.mean : c.stopEpoch + 1, actual: a.runs[0].epochsRun } : null;
+    return c ? { patience: a.extra.patience as number, predicted: c.stopEpoch === null ? full.epochs.mean : c.stopEpoch, actual: a.runs[0].epochsRun } : null;
   }).filter((c) => c !== null);
   for (const c of check) x.notes.push(`patience ${c.patience}: the diagnosis predicted ${c.predicted} epochs, the run used ${c.actual}`);
   return x.finish({ counterfactualCheck: check });

@@ -146,7 +146,7 @@ export interface LiveRun {
 export interface TrainRunResult {
   runDir: string;
   epochsRun: number;
-  /** epoch with the lowest val_loss (or loss), 0-based */
+  /** epoch with the lowest val_loss (or loss), counted from 1 as Keras prints it (summary.json says epochBase: 1) */
   bestEpoch: number | null;
   final: EpochLog | null;
   best: EpochLog | null;
@@ -419,7 +419,7 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
   const out: TrainRunResult = {
     runDir,
     epochsRun: history.length,
-    bestEpoch: best ? best.epoch : null,
+    bestEpoch: best ? best.epoch + 1 : null,
     final: history[history.length - 1] ?? null,
     best,
     test: test ? { loss: test.loss, accuracy: test.accuracy } : null,

@@ -65,6 +65,7 @@ export interface BatchPoint {
 export interface DiagnosisMarks {
   regime: string;
   summary: string;
+  /** epochs counted from 1, as Keras prints them and the diagnosis text says */
   onsetEpoch: number | null;
   bestEpoch: number | null;
 }

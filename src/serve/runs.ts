@@ -19,6 +19,7 @@ export interface RunRow {
   epochs: number;
   epochsAsked: number | null;
   regime: string | null;
+  /** epochs counted from 1 (older diagnosis.json files counted from 0: see oneBased) */
   onsetEpoch: number | null;
   bestEpoch: number | null;
   final: { loss: number | null; accuracy: number | null; valLoss: number | null; valAccuracy: number | null } | null;
@@ -85,6 +86,14 @@ const reason = (err: unknown): string => (err instanceof Unreadable ? err.messag
 
 const at = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/**
+ * An epoch number from a diagnosis.json, counted from 1. Files written before `epochBase: 1`
+ * was added counted from 0: those get 1 added, so old and new runs read alike.
+ */
+const oneBased = (diag: unknown, key: string): number | null => {
+  const v = numOrNull(at(diag, key));
+  return v === null ? null : at(diag, 'epochBase') === 1 ? v : v + 1;
+};
 const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
 
 export function runRow(root: string, dir: string): RunRow {
@@ -104,8 +113,8 @@ export function runRow(root: string, dir: string): RunRow {
       epochs: h.length,
       epochsAsked: numOrNull(at(config, 'training', 'epochs')),
       regime: typeof diag?.regime === 'string' ? diag.regime : null,
-      onsetEpoch: numOrNull(diag?.onsetEpoch),
-      bestEpoch: numOrNull(diag?.bestEpoch),
+      onsetEpoch: oneBased(diag, 'onsetEpoch'),
+      bestEpoch: oneBased(diag, 'bestEpoch'),
       final: last ? { loss: numOrNull(last.loss), accuracy: numOrNull(last.accuracy), valLoss: numOrNull(last.val_loss), valAccuracy: numOrNull(last.val_accuracy) } : null,
       test: testResult(summary?.test),
       report: realInside(root, join(dir, 'report.html')) !== null,

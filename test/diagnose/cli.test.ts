@@ -42,15 +42,16 @@ describe('fitlab diagnose', () => {
     expect(j.kind).toBe('run');
     expect(j.source).toBe(join(run, 'history.jsonl'));
     expect(j.regime).toBe('overfitting');
-    expect(Math.abs((j.onsetEpoch as number) - OVERFIT_MIN)).toBeLessThanOrEqual(1);
+    expect(Math.abs((j.onsetEpoch as number) - 1 - OVERFIT_MIN)).toBeLessThanOrEqual(1);
     expect(j.onsetEpoch).toBe(lib.onsetEpoch);
-    expect(j.bestEpoch).toBe(OVERFIT_MIN);
+    expect(j.bestEpoch).toBe(OVERFIT_MIN + 1); // 1-based (OVERFIT_MIN is a 0-based index)
+    expect(j.epochBase).toBe(1);
     expect(j.bestEpochByAccuracy).toBe(lib.bestEpochByAccuracy);
     expect(j.classes).toBe(10);
     expect(j.gaps).toEqual(lib.gaps);
     expect(j.valLossRise).toEqual(lib.valLossRise);
     expect(j.counterfactuals).toEqual(lib.counterfactuals);
-    expect(j.counterfactuals.map((c) => [c.patience, c.stopEpoch, c.restoreEpoch, c.epochsSaved])).toEqual([[3, 18, 15, 21], [5, 20, 15, 19], [10, 25, 15, 14]]);
+    expect(j.counterfactuals.map((c) => [c.patience, c.stopEpoch, c.restoreEpoch, c.epochsSaved])).toEqual([[3, 19, 16, 21], [5, 21, 16, 19], [10, 26, 16, 14]]);
     expect(j.advice.length).toBeGreaterThan(2);
     for (const a of j.advice) expect(Object.keys(a).sort()).toEqual(['action', 'evidence', 'priority']);
     expect(j.summary).toBe(lib.summary);
@@ -70,7 +71,7 @@ describe('fitlab diagnose', () => {
     const a = jsonOf<DiagnoseJson>(fitlab(['diagnose', join(FIX, 'keras-history.json'), '--json', '--classes', '10']));
     const b = jsonOf<DiagnoseJson>(fitlab(['diagnose', join(FIX, 'keras-log.csv'), '--json', '--classes', '10']));
     expect([a.kind, b.kind]).toEqual(['keras-json', 'keras-csv']);
-    expect(a.bestEpoch).toBe(3);
+    expect(a.bestEpoch).toBe(4);
     expect(a.regime).toBe('overfitting');
     const { source: _s1, kind: _k1, ...ra } = a;
     const { source: _s2, kind: _k2, ...rb } = b;
@@ -136,7 +137,7 @@ describe('fitlab compare', () => {
     const out = join(tmp, 'compare');
     const r = fitlab(['compare', run, join(FIX, 'keras-log.csv'), '--labels', 'crafted,keras', '--out', out, '--classes', '10', '--json']);
     const j = jsonOf<{ runs: { label: string; regime: string; bestEpoch: number; onsetEpoch: number | null }[]; files: string[] }>(r);
-    expect(j.runs.map((x) => [x.label, x.regime, x.bestEpoch])).toEqual([['crafted', 'overfitting', 15], ['keras', 'overfitting', 3]]);
+    expect(j.runs.map((x) => [x.label, x.regime, x.bestEpoch])).toEqual([['crafted', 'overfitting', 16], ['keras', 'overfitting', 4]]); // 1-based
     expect(j.files.map((f) => f.slice(out.length + 1)).sort()).toEqual(['compare-val-accuracy.png', 'compare-val-accuracy.svg', 'compare-val-loss.png', 'compare-val-loss.svg', 'compare.html']);
     for (const f of j.files) expect(existsSync(f)).toBe(true);
     const png = PNG.sync.read(readFileSync(join(out, 'compare-val-loss.png')));

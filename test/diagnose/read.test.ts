@@ -82,10 +82,10 @@ describe('one run, three formats, the same numbers', () => {
     }
   });
 
-  it('and the same diagnosis: overfitting, best epoch 3 (0-based), the same counterfactuals', () => {
+  it('and the same diagnosis: overfitting, best epoch 4 (1-based), the same counterfactuals', () => {
     const ds = [json, csv, jsonl].map((l) => diagnose(l.history, l.context));
     for (const d of ds) {
-      expect(d.bestEpoch).toBe(3);
+      expect(d.bestEpoch).toBe(4);
       expect(d.regime).toBe('overfitting');
       expect(d.final.valLoss).toBe(f32(1.3));
       expect(d.gaps.final.accuracy).toBeCloseTo(0.98 - 0.69, 6);

@@ -47,12 +47,15 @@ describe('true overfitting (validation loss turns up at epoch 15 of 40)', () => 
   it('regime, onset (±1, high confidence on a clean curve), best epochs exact', () => {
     expect(d.regime).toBe('overfitting');
     expect(d.onsetEpoch).not.toBeNull();
-    expect(Math.abs((d.onsetEpoch as number) - OVERFIT_MIN)).toBeLessThanOrEqual(1);
+    // epochs in a Diagnosis count from 1; OVERFIT_MIN is a 0-based index into the history
+    expect(Math.abs((d.onsetEpoch as number) - 1 - OVERFIT_MIN)).toBeLessThanOrEqual(1);
+    expect(d.onsetBy).toBe('validation-loss');
     expect(d.onset?.confidence).toBe('high');
-    expect(d.bestEpoch).toBe(OVERFIT_MIN);
+    expect(d.bestEpoch).toBe(OVERFIT_MIN + 1);
+    expect(d.epochBase).toBe(1);
     // validation accuracy: 0.86 − 0.4·e^(−i/4) − 0.002·(i − 15)⁺ peaks one epoch later, at 16:
-    // 0.86 − 0.4·e^−4 − 0.002 = 0.85067 > 0.86 − 0.4·e^−3.75 = 0.85059
-    expect(d.bestEpochByAccuracy).toBe(16);
+    // 0.86 − 0.4·e^−4 − 0.002 = 0.85067 > 0.86 − 0.4·e^−3.75 = 0.85059 (index 16: epoch 17)
+    expect(d.bestEpochByAccuracy).toBe(17);
     expect(d.epochs).toBe(40);
     expect(d.chance).toBeCloseTo(0.1, 12);
   });
@@ -70,12 +73,12 @@ describe('true overfitting (validation loss turns up at epoch 15 of 40)', () => 
     expect(d.valLossRise?.absolute).toBeCloseTo(vend - vmin, 12);
     expect(d.valLossRise?.relative).toBeCloseTo((vend - vmin) / vmin, 12);
     expect(d.valLossRise?.epochsAfterBest).toBe(24);
-    expect(d.valLossRise?.epochsAfterOnset).toBe(39 - (d.onsetEpoch as number));
+    expect(d.valLossRise?.epochsAfterOnset).toBe(40 - (d.onsetEpoch as number));
   });
 
-  it('early-stopping counterfactuals: stop = best + patience, restore the best epoch, epochs saved = 39 − stop', () => {
+  it('early-stopping counterfactuals: stop = best + patience, restore the best epoch, epochs saved = 40 − stop (1-based)', () => {
     expect(d.counterfactuals.map((c) => [c.patience, c.stopEpoch, c.restoreEpoch, c.epochsSaved])).toEqual([
-      [3, 18, 15, 21], [5, 20, 15, 19], [10, 25, 15, 14],
+      [3, 19, 16, 21], [5, 21, 16, 19], [10, 26, 16, 14],
     ]);
     for (const c of d.counterfactuals) {
       expect(c.valLoss).toBe(v[15]);
@@ -85,7 +88,7 @@ describe('true overfitting (validation loss turns up at epoch 15 of 40)', () => 
     // the run's own patience joins the list, in order, marked as its own
     const own = diagnose(h, { ...TEN, earlyStoppingPatience: 4 });
     expect(own.counterfactuals.map((c) => c.patience)).toEqual([3, 4, 5, 10]);
-    expect(own.counterfactuals[1]).toMatchObject({ patience: 4, stopEpoch: 19, restoreEpoch: 15, epochsSaved: 20, own: true });
+    expect(own.counterfactuals[1]).toMatchObject({ patience: 4, stopEpoch: 20, restoreEpoch: 16, epochsSaved: 20, own: true });
   });
 
   it('the summary, the text and the advice quote those numbers', () => {
@@ -94,17 +97,19 @@ describe('true overfitting (validation loss turns up at epoch 15 of 40)', () => 
     const trainAcc = mean(ta.slice(-3));
     const valAcc = mean(va.slice(-3));
     expect(d.summary).toBe(
-      `Overfitting since epoch ${(d.onsetEpoch as number) + 1} (high confidence): validation loss rose ${rise}% from its minimum 0.500 while training loss kept falling; ` +
+      `Overfitting since epoch ${d.onsetEpoch as number} (high confidence): validation loss rose ${rise}% from its minimum 0.500 while training loss kept falling; ` +
       `training accuracy ${(100 * trainAcc).toFixed(1)}% vs validation ${(100 * valAcc).toFixed(1)}% (gap ${(100 * (trainAcc - valAcc)).toFixed(1)} points).`,
     );
     const text = diagnosisText(d);
     expect(text).toMatch(/^Diagnosis: OVERFITTING\n/);
     expect(text).toContain('best epoch 16 of 40: val_loss 0.500, val_accuracy 85.1%');
     expect(text).toContain('patience 3: stop at 19, keep 16 (val_acc 85.1%), 21 epochs saved; patience 5: stop at 21, keep 16 (val_acc 85.1%), 19 epochs saved; patience 10: stop at 26, keep 16 (val_acc 85.1%), 14 epochs saved');
-    expect(text).toContain(`onset of overfitting: epoch ${(d.onsetEpoch as number) + 1} (high confidence`);
+    expect(text).toContain(`onset of overfitting: epoch ${d.onsetEpoch as number} (high confidence`);
 
     expect(d.advice[0].action).toBe('early stopping with patience 3 and restoreBestWeights');
-    expect(d.advice[0].evidence).toBe('it would stop at epoch 19, keep epoch 16 (val_loss 0.500, val_accuracy 85.1%) and save 21 epochs');
+    // the counterfactual keeps the run's best epoch and states its cost against the best validation
+    // accuracy (epoch 17 is 0.008 points better: the same to 0.1 point)
+    expect(d.advice[0].evidence).toBe("it would stop at epoch 19 and keep epoch 16, the run's best (val_loss 0.500, val_accuracy 85.1%: also the best validation accuracy of the run, to 0.1 point), saving 21 epochs");
     const actions = d.advice.map((a) => a.action).join('\n');
     expect(actions).toMatch(/Dropout 0\.2–0\.5/);
     expect(actions).toMatch(/L2 kernel regularizer/);
@@ -115,11 +120,11 @@ describe('true overfitting (validation loss turns up at epoch 15 of 40)', () => 
   it('advice follows the model: no dropout/L2 advice when they are there; a smaller model when parameters per example are many', () => {
     const reg = diagnose(h, { ...TEN, hasDropout: true, hasWeightPenalty: true });
     expect(reg.advice.map((a) => a.action).join('\n')).not.toMatch(/Dropout 0\.2|L2 kernel/);
-    const big = diagnose(h, { ...TEN, params: 400_000, trainExamples: 1000, imageData: true, dataset: 'fashion-mnist' });
+    const big = diagnose(h, { ...TEN, params: 400_000, trainExamples: 1000, imageData: true, dataset: 'fashion-mnist', hasAugmentation: false });
     const smaller = big.advice.find((a) => a.action.startsWith('use a smaller model'));
     expect(smaller?.evidence).toBe('400,000 parameters for 1,000 training examples (400 per example)');
     // the augmentation preset of the dataset: Fashion-MNIST flips (clothes are symmetric), digits never do
-    const augment = (dataset: string): string | undefined => diagnose(h, { ...TEN, imageData: true, dataset }).advice.find((a) => a.action.startsWith('augment'))?.action;
+    const augment = (dataset: string): string | undefined => diagnose(h, { ...TEN, imageData: true, dataset, hasAugmentation: false }).advice.find((a) => a.action.startsWith('augment'))?.action;
     expect(big.advice.find((a) => a.action.startsWith('augment'))?.action).toBe('augment the training images: --augment fashion (Fashion-MNIST: horizontal flips, shifts ±10%, rotation ±8°)');
     expect(augment('mnist')).toMatch(/^augment the training images: --augment digits \(.*no flips\)$/);
     expect(augment('cifar10')).toMatch(/^augment the training images: --augment cifar10 /);
@@ -136,34 +141,35 @@ describe('true overfitting (validation loss turns up at epoch 15 of 40)', () => 
     const dn = diagnose(hn, TEN);
     expect(dn.regime).toBe('overfitting');
     expect(dn.onsetEpoch).not.toBeNull();
-    expect(Math.abs((dn.onsetEpoch as number) - OVERFIT_MIN)).toBeLessThanOrEqual(1);
-    expect(dn.bestEpoch).toBe(indexOfMin(vn));
+    expect(Math.abs((dn.onsetEpoch as number) - 1 - OVERFIT_MIN)).toBeLessThanOrEqual(1);
+    expect(dn.bestEpoch).toBe(indexOfMin(vn) + 1);
     for (const c of dn.counterfactuals) {
       const k = kerasEarlyStopping(vn, c.patience);
-      expect([c.stopEpoch, c.restoreEpoch]).toEqual([k.stop, k.restore]);
+      expect([c.stopEpoch, c.restoreEpoch]).toEqual([k.stop === null ? null : k.stop + 1, k.restore + 1]);
       expect(c.epochsSaved).toBe(k.stop === null ? 0 : 39 - k.stop);
       expect(c.valLoss).toBe(vn[k.restore]);
     }
   });
 });
 
-describe('overfitting shown by the accuracy gap alone (validation loss flat, no onset)', () => {
+describe('overfitting shown by the accuracy gap alone (validation loss flat, no loss onset)', () => {
   const h = history(30, {
     loss: (i) => 0.01 + 2 * Math.exp(-i / 4),
     accuracy: (i) => 1 - 0.6 * Math.exp(-i / 4),
     val_loss: (i) => 0.7 + 1.5 * Math.exp(-i / 4),
     val_accuracy: (i) => 0.8 - 0.5 * Math.exp(-i / 4),
   });
-  it('is overfitting with onsetEpoch null, and says validation stopped following', () => {
+  it('is overfitting with the onset where the gap opened for good (here from epoch 1: 0.2 − 0.1·e^(−i/4) ≥ 0.1), and says so', () => {
     const d = diagnose(h, TEN);
     expect(d.regime).toBe('overfitting');
-    expect(d.onsetEpoch).toBeNull();
-    expect(d.bestEpoch).toBe(29);
+    expect(d.onset).toBeNull();
+    expect([d.onsetEpoch, d.onsetBy]).toEqual([1, 'accuracy-gap']);
+    expect(d.bestEpoch).toBe(30);
     // the last three epochs averaged: 1 − 0.6·mean(e^−27/4, e^−28/4, e^−29/4) = 99.93%, 80.0% → 19.9 points
     const ta = mean([27, 28, 29].map((i) => 1 - 0.6 * Math.exp(-i / 4)));
     const va = mean([27, 28, 29].map((i) => 0.8 - 0.5 * Math.exp(-i / 4)));
     expect((100 * ta).toFixed(1)).toBe('99.9');
-    expect(d.summary).toBe(`Overfitting: validation stopped following training; training accuracy 99.9% vs validation ${(100 * va).toFixed(1)}% (gap ${(100 * (ta - va)).toFixed(1)} points).`);
+    expect(d.summary).toBe(`Overfitting since epoch 1: the accuracy gap opened then and validation has stopped improving; training accuracy 99.9% vs validation ${(100 * va).toFixed(1)}% (gap ${(100 * (ta - va)).toFixed(1)} points).`);
   });
 });
 
@@ -172,15 +178,20 @@ describe('partial overfitting (60% train / 40% validation, validation loss turns
   it('regime, onset ±1, best epoch; capacity advice, never "simplify"', () => {
     const d = diagnose(h, TEN);
     expect(d.regime).toBe('partial-overfitting');
-    expect(Math.abs((d.onsetEpoch as number) - PARTIAL_MIN)).toBeLessThanOrEqual(1);
-    expect(d.bestEpoch).toBe(PARTIAL_MIN);
+    expect(Math.abs((d.onsetEpoch as number) - 1 - PARTIAL_MIN)).toBeLessThanOrEqual(1);
+    expect(d.bestEpoch).toBe(PARTIAL_MIN + 1);
     expect(d.summary).toMatch(/^Partial overfitting since epoch \d+ .*simplifying it will not help\.$/);
     expect(d.advice[0].action).toMatch(/^add capacity rather than regularization/);
     expect(d.advice.some((a) => /smaller model|Dropout 0\.2|L2 kernel|early stopping/.test(a.action))).toBe(false);
   });
   it('advice for the model: a dense net already large for its data gets "convolutional", not "more capacity"', () => {
     const d = diagnose(h, { ...TEN, params: 400_000, trainExamples: 1000, imageData: true, convolutional: false });
-    expect(d.advice.map((a) => a.action)).toEqual(['use a convolutional model (e.g. lecture-cnn)', 'train longer or with a learning-rate schedule']);
+    // regularization unknown (not in this context): a conditional line, after the convolutional advice
+    expect(d.advice.map((a) => a.action)).toEqual([
+      'use a convolutional model (e.g. lecture-cnn)', 'if the model uses dropout, a weight penalty or augmentation, reduce them first', 'train longer or with a learning-rate schedule',
+    ]);
+    const known = diagnose(h, { ...TEN, params: 400_000, trainExamples: 1000, imageData: true, convolutional: false, hasDropout: false, hasWeightPenalty: false, hasAugmentation: false });
+    expect(known.advice.map((a) => a.action)).toEqual(['use a convolutional model (e.g. lecture-cnn)', 'train longer or with a learning-rate schedule']);
   });
   it('advice for the model: a regularized one is told to reduce regularization first, naming what it uses', () => {
     const d = diagnose(h, { ...TEN, hasDropout: true, hasWeightPenalty: true, params: 400_000, trainExamples: 1000 });
@@ -194,7 +205,7 @@ describe('partial overfitting (60% train / 40% validation, validation loss turns
   it.each(SEEDS)('with noise (seed %i): still partial overfitting, onset ±1', (seed) => {
     const d = diagnose(noisy(h, seed, 0.02), TEN);
     expect(d.regime).toBe('partial-overfitting');
-    expect(Math.abs((d.onsetEpoch as number) - PARTIAL_MIN)).toBeLessThanOrEqual(1);
+    expect(Math.abs((d.onsetEpoch as number) - 1 - PARTIAL_MIN)).toBeLessThanOrEqual(1);
   });
 });
 
@@ -205,9 +216,9 @@ describe('healthy', () => {
     expect(d.regime).toBe('healthy');
     expect(d.onsetEpoch).toBeNull();
     expect(d.onset).toBeNull();
-    expect(d.bestEpoch).toBe(29);
+    expect(d.bestEpoch).toBe(30);
     expect(d.converged).toBe(true);
-    expect(d.counterfactuals.map((c) => [c.stopEpoch, c.restoreEpoch, c.epochsSaved])).toEqual([[null, 29, 0], [null, 29, 0], [null, 29, 0]]);
+    expect(d.counterfactuals.map((c) => [c.stopEpoch, c.restoreEpoch, c.epochsSaved])).toEqual([[null, 30, 0], [null, 30, 0], [null, 30, 0]]);
     expect(d.summary).toMatch(/^Healthy: validation follows training, training accuracy 93\.0% vs validation 91\.0% \(gap 2\.0 points\); the best validation loss is at epoch 30 of 30\.$/);
     expect(d.advice[0].action).toMatch(/^nothing urgent/);
   });
@@ -216,7 +227,7 @@ describe('healthy', () => {
     const d = diagnose(hn, TEN);
     expect(d.regime).toBe('healthy');
     expect(d.onsetEpoch).toBeNull();
-    expect(d.bestEpoch).toBe(indexOfMin(col(hn, 'val_loss')));
+    expect(d.bestEpoch).toBe(indexOfMin(col(hn, 'val_loss')) + 1);
   });
   it('a one-epoch spike in validation loss (mid-run or at the last epoch, in runs of 15 to 30 epochs) is not an onset', () => {
     for (const n of [15, 20, 25, 30]) {
@@ -253,7 +264,7 @@ describe('underfitting', () => {
   it('low flat accuracy (28% against 10% chance) is underfitting, with capacity advice', () => {
     const d = diagnose(h, { ...TEN, hasDropout: true });
     expect(d.regime).toBe('underfitting');
-    expect(d.summary).toContain('(chance is 10.0%)');
+    expect(d.summary).toContain('(baseline: chance 10.0% if the 10 classes are balanced)');
     expect(d.advice[0].action).toBe('add capacity: more units/filters or layers');
     expect(d.advice.map((a) => a.action)).toContain('reduce regularization (dropout, L2)');
   });
@@ -296,7 +307,7 @@ describe('diverged', () => {
   it('NaN training loss: diverged at the first NaN epoch', () => {
     const d = diagnose(base([2, 1.5, 1.2, Number.NaN, Number.NaN], [2, 1.6, 1.3, Number.NaN, Number.NaN]), TEN);
     expect(d.regime).toBe('diverged');
-    expect(d.divergence?.epoch).toBe(3);
+    expect(d.divergence?.epoch).toBe(4);
     expect(d.summary).toBe('Diverged: the training loss is NaN at epoch 4.');
     expect(d.onsetEpoch).toBeNull();
     expect(d.advice[0].action).toMatch(/^lower the learning rate/);
@@ -304,12 +315,12 @@ describe('diverged', () => {
   it('infinite validation loss alone is divergence too', () => {
     const d = diagnose(base([2, 1.5, 1.2, 1.1], [2, 1.6, Infinity, 1.4]), TEN);
     expect(d.regime).toBe('diverged');
-    expect(d.divergence).toEqual({ epoch: 2, reason: 'the validation loss is Infinity at epoch 3' });
+    expect(d.divergence).toEqual({ epoch: 3, reason: 'the validation loss is Infinity at epoch 3' });
   });
   it('an exploding (finite) loss: diverged from the epoch after its minimum; a learning rate in the advice', () => {
     const d = diagnose(base([2, 1, 0.8, 0.9, 3, 40], [2, 1.1, 0.9, 1, 3.5, 45]), { ...TEN, learningRate: 0.1 });
     expect(d.regime).toBe('diverged');
-    expect(d.divergence).toEqual({ epoch: 3, reason: 'the training loss exploded from 0.800 (epoch 3) to 40.0' });
+    expect(d.divergence).toEqual({ epoch: 4, reason: 'the training loss exploded from 0.800 (epoch 3) to 40.0' });
     expect(d.advice[0].action).toBe('lower the learning rate (try 0.010)');
   });
   it('a loss huge from the first epoch and still falling (--lr 1e10: 7e20) is diverged, not "not converged"', () => {
@@ -317,7 +328,7 @@ describe('diverged', () => {
     const loss = Array.from({ length: 10 }, (_, i) => 7e20 * 0.95 ** i);
     const d = diagnose(base(loss, loss.map((v) => 1.1 * v)), { ...TEN, learningRate: 1e10 });
     expect(d.regime).toBe('diverged');
-    expect(d.divergence).toEqual({ epoch: 0, reason: 'the training loss exploded to 7.00e+20 at epoch 1, far above ln(10) = 2.30, the loss of a chance guess' });
+    expect(d.divergence).toEqual({ epoch: 1, reason: 'the training loss exploded to 7.00e+20 at epoch 1, far above ln(10) = 2.30, the loss of a chance guess' });
     expect(d.summary).toBe('Diverged: the training loss exploded to 7.00e+20 at epoch 1, far above ln(10) = 2.30, the loss of a chance guess.');
     expect(d.advice[0].action).toBe('lower the learning rate (try 1.0e+9)');
     expect(diagnosisText(d)).not.toMatch(/raise the learning rate/);
@@ -336,48 +347,62 @@ describe('diverged', () => {
     const loss = [2.3, 2.1, 250, 240, 230, 220, 210, 200];
     const d = diagnose(base(loss), { ...TEN, learningRate: 0.5 });
     expect(d.regime).toBe('diverged');
-    expect(d.divergence).toEqual({ epoch: 2, reason: 'the training loss exploded to 250 at epoch 3, far above ln(10) = 2.30, the loss of a chance guess' });
+    expect(d.divergence).toEqual({ epoch: 3, reason: 'the training loss exploded to 250 at epoch 3, far above ln(10) = 2.30, the loss of a chance guess' });
     // with 1000 classes the ceiling is 100·ln(1000) ≈ 691: the 100× rise over epoch 1 is what fires
     const wide = diagnose(base(loss), { classes: 1000 });
-    expect(wide.divergence).toEqual({ epoch: 2, reason: 'the training loss exploded from 2.30 (epoch 1) to 250 at epoch 3' });
+    expect(wide.divergence).toEqual({ epoch: 3, reason: 'the training loss exploded from 2.30 (epoch 1) to 250 at epoch 3' });
     expect(wide.advice[0].action).toMatch(/^lower the learning rate/);
   });
   it.each(SEEDS)('noise on a run that turns NaN does not change the epoch (seed %i)', (seed) => {
     const h = noisy(overfitting(), seed, 0.02).map((e, i) => (i >= 22 ? { ...e, loss: Number.NaN, val_loss: Number.NaN } : e));
     const d = diagnose(h, TEN);
     expect(d.regime).toBe('diverged');
-    expect(d.divergence?.epoch).toBe(22);
+    expect(d.divergence?.epoch).toBe(23);
   });
 });
 
-describe('a history without validation', () => {
-  it('is judged on the training loss alone: best epoch by loss, no counterfactuals', () => {
-    const h = history(20, { loss: (i) => 0.1 + 2 * Math.exp(-i / 3), accuracy: (i) => 0.95 - 0.5 * Math.exp(-i / 3) });
+describe('a history without validation (issue 15 §3: not "healthy")', () => {
+  const h = history(40, { loss: (i) => 0.1 + 2 * Math.exp(-i / 3), accuracy: (i) => 0.95 - 0.5 * Math.exp(-i / 3) });
+  it('is no-validation: generalization cannot be judged; best epoch by loss, no counterfactuals', () => {
     const d = diagnose(h, TEN);
     expect(d.hasValidation).toBe(false);
-    expect(d.bestEpoch).toBe(19);
+    expect(d.regime).toBe('no-validation');
+    expect(d.bestEpoch).toBe(40);
     expect(d.counterfactuals).toEqual([]);
     expect(d.valLossRise).toBeNull();
-    expect(d.regime).toBe('healthy');
+    // what can be said: converged (2·e^(−i/3) is ≈1e-5 in the last epochs), training accuracy against its baseline
+    expect(d.summary).toMatch(/^No validation data: generalization cannot be judged from this history\. What can be said: training loss has levelled off; training accuracy 95\.0% \(baseline: chance 10\.0% if the 10 classes are balanced\)\.$/);
+    expect(diagnosisText(d)).not.toMatch(/healthy|validation follows/i);
+    expect(d.advice[0].action).toMatch(/^hold out validation data/);
+  });
+  it('a run still improving says so and advises training longer; no class count, no baseline named', () => {
+    const d = diagnose(h.slice(0, 6));
+    expect(d.regime).toBe('no-validation');
+    expect(d.summary).toMatch(/training loss is still falling \d+\.\d% per epoch/);
+    expect(d.summary).not.toMatch(/baseline/);
+    expect(d.advice.map((a) => a.action)).toContain('train longer');
+  });
+  it('a diverged run without validation is still diverged', () => {
+    expect(diagnose(h.map((e, i) => (i >= 10 ? { ...e, loss: Number.NaN } : e)), TEN).regime).toBe('diverged');
   });
 });
 
 describe('early-stopping counterfactual on hand-worked curves', () => {
-  // epochs:      0    1    2    3     4     5     6     7     8     9     10    11
+  // epochs (1-based): 1    2    3    4     5     6     7     8     9     10    11    12
   const val = [1.0, 0.8, 0.7, 0.72, 0.71, 0.69, 0.75, 0.76, 0.77, 0.78, 0.79, 0.8];
   const acc = val.map((v) => 1 - v);
   it.each([
-    // patience, stop, restore, saved
-    [2, 4, 2, 7],
-    [3, 8, 5, 3],
-    [5, 10, 5, 1],
-    [6, 11, 5, 0],
-    [10, null, 5, 0],
-  ])('patience %i: stops at %s, restores %i, saves %i', (patience, stop, restore, saved) => {
+    // patience, stop, restore (1-based epochs), saved
+    [2, 5, 3, 7],
+    [3, 9, 6, 3],
+    [5, 11, 6, 1],
+    [6, 12, 6, 0],
+    [10, null, 6, 0],
+  ])('patience %i: stops at epoch %s, restores epoch %i, saves %i', (patience, stop, restore, saved) => {
     const cf = earlyStoppingCounterfactual(val, acc, patience);
-    expect(cf).toEqual({ patience, stopEpoch: stop, restoreEpoch: restore, valLoss: val[restore], valAccuracy: acc[restore], epochsSaved: saved });
+    expect(cf).toEqual({ patience, stopEpoch: stop, restoreEpoch: restore, valLoss: val[restore - 1], valAccuracy: acc[restore - 1], epochsSaved: saved });
   });
   it('an equal value is no improvement (Keras: min_delta 0, strictly less); the first best is kept', () => {
-    expect(earlyStoppingCounterfactual([1, 0.9, 0.9, 0.9], null, 2)).toEqual({ patience: 2, stopEpoch: 3, restoreEpoch: 1, valLoss: 0.9, valAccuracy: null, epochsSaved: 0 });
+    expect(earlyStoppingCounterfactual([1, 0.9, 0.9, 0.9], null, 2)).toEqual({ patience: 2, stopEpoch: 4, restoreEpoch: 2, valLoss: 0.9, valAccuracy: null, epochsSaved: 0 });
   });
 });

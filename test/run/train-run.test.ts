@@ -137,7 +137,7 @@ describe('a run directory', () => {
 
     // model-best and model-final are the models whose validation numbers the history reports
     const best = r.history.reduce((a, b) => ((b.val_loss as number) < (a.val_loss as number) ? b : a));
-    expect(r.bestEpoch).toBe(best.epoch);
+    expect(r.bestEpoch).toBe(best.epoch + 1); // 1-based, the history's epoch field 0-based
     const evBest = evaluateOnVal(join(dir, 'model-best'), 3);
     expect(evBest.loss).toBeCloseTo(best.val_loss as number, 6);
     expect(evBest.accuracy).toBe(best.val_accuracy);
@@ -145,12 +145,12 @@ describe('a run directory', () => {
     expect(evFinal.loss).toBeCloseTo(r.history[1].val_loss as number, 6);
 
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Record<string, unknown>;
-    expect(summary).toMatchObject({ runDir: dir, epochsRun: 2, bestEpoch: best.epoch, interrupted: false, stopReason: null, dataset: 'moons', model: 'tiny-dropout' });
+    expect(summary).toMatchObject({ runDir: dir, epochsRun: 2, bestEpoch: best.epoch + 1, interrupted: false, stopReason: null, dataset: 'moons', model: 'tiny-dropout' });
     expect(summary.test).toEqual(r.test);
     expect(summary).not.toHaveProperty('history');
     const diagnosis = JSON.parse(readFileSync(join(dir, 'diagnosis.json'), 'utf8')) as { regime: string; bestEpoch: number };
     expect(typeof diagnosis.regime).toBe('string');
-    expect(diagnosis.bestEpoch).toBe(best.epoch);
+    expect(diagnosis.bestEpoch).toBe(best.epoch + 1);
   });
 });
 

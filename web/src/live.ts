@@ -122,8 +122,8 @@ function eventX(s: LiveState, e: KnobEvent): number {
 function marks(s: LiveState): Mark[] {
   const m: Mark[] = [];
   const d = s.diagnosis;
-  if (d?.onsetEpoch !== null && d?.onsetEpoch !== undefined) m.push({ x: d.onsetEpoch + 1, label: `onset (epoch ${d.onsetEpoch + 1})`, color: '#d62728' });
-  if (d?.bestEpoch !== null && d?.bestEpoch !== undefined) m.push({ x: d.bestEpoch + 1, label: `best (epoch ${d.bestEpoch + 1})`, color: '#2ca02c' });
+  if (d?.onsetEpoch !== null && d?.onsetEpoch !== undefined) m.push({ x: d.onsetEpoch, label: `onset (epoch ${d.onsetEpoch})`, color: '#d62728' });
+  if (d?.bestEpoch !== null && d?.bestEpoch !== undefined) m.push({ x: d.bestEpoch, label: `best (epoch ${d.bestEpoch})`, color: '#2ca02c' });
   for (const e of s.events) {
     if (e.knob) m.push({ x: eventX(s, e), label: `${e.knob}→${fmt(e.to ?? null, 3)}`, color: '#9467bd' });
     else if (e.action === 'pause' || e.action === 'stop') m.push({ x: eventX(s, e), label: e.action, color: '#7f7f7f' });

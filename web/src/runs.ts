@@ -57,7 +57,7 @@ export async function refreshRuns(): Promise<void> {
       el('td', {}, regime ? el('span', { class: `regime ${regime}` }, regime) : '–'),
       el('td', { class: 'num' }, pct(r.final?.accuracy)), el('td', { class: 'num' }, pct(r.final?.valAccuracy)),
       el('td', { class: 'num' }, fmt(r.final?.valLoss)),
-      el('td', { class: 'num' }, r.bestEpoch === null ? '–' : r.bestEpoch + 1), el('td', { class: 'num' }, r.onsetEpoch === null ? '–' : r.onsetEpoch + 1),
+      el('td', { class: 'num' }, r.bestEpoch === null ? '–' : r.bestEpoch), el('td', { class: 'num' }, r.onsetEpoch === null ? '–' : r.onsetEpoch),
       el('td', { class: 'num' }, pct(r.test?.accuracy)),
       el('td', {},
         el('button', { type: 'button', onclick: () => void openRun(r.id).then(() => switchTab('live')) }, 'view'), ' ',
@@ -80,7 +80,7 @@ export async function compare(): Promise<void> {
   const data = align(runs.map((r) => r.history.map((h) => ({ x: (h.epoch ?? 0) + 1, y: h[metric] ?? null }))));
   compareChart?.destroy();
   compareChart = new Chart($('compare-chart'), runs.map((r, i) => ({ label: `${r.id}${r.diagnosis ? ` (${String(r.diagnosis.regime)})` : ''}`, color: PALETTE[i % PALETTE.length], width: 2, points: true })), metric);
-  const marks = runs.flatMap((r, i) => (r.diagnosis?.onsetEpoch !== null && r.diagnosis?.onsetEpoch !== undefined ? [{ x: r.diagnosis.onsetEpoch + 1, label: 'onset', color: PALETTE[i % PALETTE.length] }] : []));
+  const marks = runs.flatMap((r, i) => (r.diagnosis?.onsetEpoch !== null && r.diagnosis?.onsetEpoch !== undefined ? [{ x: r.diagnosis.onsetEpoch, label: 'onset', color: PALETTE[i % PALETTE.length] }] : []));
   compareChart.set(data.x, data.ys, marks);
 }
 
