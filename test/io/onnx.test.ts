@@ -1,8 +1,9 @@
 /**
  * ONNX export against the real onnxruntime (onnxruntime-node, CPU): for every preset and for a
  * residual graph using every exported operator, onnxruntime's outputs on 100 images match
- * fitlab's within 1e-5. 28×28×1 presets see the first 100 MNIST test digits when the test data
- * is there (seeded uniform noise otherwise); 32×32×3 presets see seeded uniform noise.
+ * fitlab's within 1e-5. 28×28×1 presets see the first 100 MNIST test digits, 32×32×3 presets the
+ * first 100 CIFAR-10 test images (the user cache, never downloaded here), when those are there;
+ * seeded uniform noise otherwise, and for the other shapes.
  * Batch-norm statistics and biases are perturbed so that every weight matters.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/backend/index.js';
+import { loadDataset } from '../../src/data/locate.js';
 import { encodeModel } from '../../src/io/onnx-proto.js';
 import { ONNX_OPSET, modelToOnnx } from '../../src/io/onnx.js';
 import type { Model } from '../../src/nn/model.js';
@@ -24,8 +26,15 @@ const backend = createBackend();
 const N = 100;
 const data = testDataRoot();
 let mnist: Float32Array | null = null;
+let cifar: Float32Array | null = null;
 let tmp = '';
-beforeAll(() => {
+beforeAll(async () => {
+  try {
+    const ds = await loadDataset('cifar10', { download: false });
+    if (ds.test) cifar = Float32Array.from(ds.test.x.subarray(0, N * 3072), (v) => v * ds.scale);
+  } catch {
+    cifar = null; // not cached here: noise stands in
+  }
   tmp = mkdtempSync(join(tmpdir(), 'fitlab-onnx-'));
   if (data.root) {
     const raw = gunzipSync(readFileSync(join(data.root, 'mnist', 't10k-images-idx3-ubyte.gz')));
@@ -36,6 +45,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function images(shape: readonly number[], seed: number): Float32Array {
   if (mnist && shape.join() === '28,28,1') return mnist;
+  if (cifar && shape.join() === '32,32,3') return cifar;
   const x = new Float32Array(N * shape.reduce((a, b) => a * b, 1));
   new RandomStream(seed).fillUniform(x, 0, 1);
   return x;
