@@ -1,6 +1,6 @@
 /**
- * Keras files in: real Keras 2 .hdf5 classifiers from a public repository reproduce their
- * published MNIST test accuracy through the real CLI; a Keras 3 .keras archive written with h5py
+ * Keras files in: real Keras 2 .h5 classifiers from two public repositories reproduce their
+ * published MNIST and Fashion-MNIST test accuracy through the real CLI; a Keras 3 .keras archive written with h5py
  * in the layout Keras' saving_lib defines (layers/<snake_case class>/vars/<i>) loads with every
  * weight where it belongs; unsupported layers are one-line errors naming the layer.
  */
@@ -113,6 +113,17 @@ json.dump(config, open(out + "/config.json", "w"))
 json.dump({"keras_version": "3.6.0", "date_saved": "2026-12-07@12:00:00"}, open(out + "/metadata.json", "w"))
 json.dump(expected, open(out + "/expected.json", "w"))
 `;
+
+const FASHION = '/usr/share/datasets/fashion-mnist';
+describe.skipIf(!existsSync(join(FASHION, 't10k-images-idx3-ubyte.gz')))('a real tf.keras Fashion-MNIST CNN (fixtures/keras/README.md)', () => {
+  it('fashion-mnist-cnn2.h5: published accuracy 0.91, loss 0.26 (two decimals); fitlab 90.68%, 0.2588', () => {
+    const r = runCli(['evaluate', join(FIX, 'fashion-mnist-cnn2.h5'), '--dataset', FASHION, '--json']);
+    const got = JSON.parse(r.stdout) as { accuracy: number; loss: number };
+    expect(Math.abs(got.accuracy - 0.91)).toBeLessThanOrEqual(0.005);
+    expect(Math.abs(got.loss - 0.26)).toBeLessThanOrEqual(0.005);
+    expect(got.accuracy).toBeCloseTo(0.9068, 6);
+  });
+});
 
 describe.skipIf(!hasH5py)('Keras 3 .keras archive (layout from keras/src/saving/saving_lib.py, written by h5py)', () => {
   function makeKeras(mutate?: (config: Record<string, unknown>) => void): string {
