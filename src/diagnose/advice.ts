@@ -19,7 +19,7 @@ const points = (v: number): string => `${(100 * Math.abs(v)).toFixed(1)} points`
 
 export function summarize(d: Diagnosis, x: DiagnosisNumbers): string {
   const text = summaryText(d, x);
-  const late = d.lateBest && d.regime !== 'diverged' ? ` The best epoch is late (${d.bestEpoch} of ${d.epochs}): validation was still improving near the end.` : '';
+  const late = d.lateBest && d.regime !== 'diverged' && d.regime !== 'not-converged' ? ` The best epoch is late (${d.bestEpoch} of ${d.epochs}): validation was still improving near the end.` : '';
   const low = d.confidence.level === 'low' ? ` Low confidence: ${d.confidence.reasons.join('; ')}.` : '';
   return `${text}${late}${low}`;
 }
@@ -40,7 +40,10 @@ function summaryText(d: Diagnosis, x: DiagnosisNumbers): string {
     case 'overfitting':
     case 'partial-overfitting':
       return overfitSummary(d, accs, gapTxt);
+    case 'noisy':
+      return `Too noisy to read: validation loss jumps by about ${(100 * x.valNoise).toFixed(0)}% of its level from one epoch to the next, so no trend, onset or best epoch can be trusted${accs ? `; ${accs}` : ''}.`;
     case 'not-converged':
+      if (!d.trainTrend.improving) return `Not converged: validation loss is still reaching new bests (the best is at ${ep(d.bestEpoch)} of ${d.epochs}) and no overfitting shows yet${accs ? `; ${accs}` : ''}.`;
       return `Not converged: ${x.trendOf} loss is still falling ${(100 * -d.trainTrend.slope).toFixed(1)}% per epoch over the last ${d.trainTrend.window} epochs and no overfitting shows yet${accs ? `; ${accs}` : ''}.`;
     case 'underfitting':
       if (x.stuckAccuracy) return `Underfitting: the accuracy does not move at all (${accs}): the model predicts the same class whatever the input, so the accuracy is that class's share, not skill.`;
@@ -173,9 +176,16 @@ export function advise(d: Diagnosis, ctx: DiagnoseContext, x: DiagnosisNumbers):
     if (ctx.hasDropout || ctx.hasWeightPenalty) add(3, 'reduce regularization (dropout, L2)', 'regularization is holding back a model that does not fit the training data');
     add(4, 'try a larger learning rate or train longer', `the training loss changes by ${(100 * d.trainTrend.slope).toFixed(2)}% per epoch at the end`);
   }
+  if (d.regime === 'noisy') {
+    add(1, 'use a larger validation set (at least a few hundred examples, or carve one from the training data)', `validation loss jumps by about ${(100 * x.valNoise).toFixed(0)}% of its level between epochs`);
+    add(2, 'lower the learning rate or add a schedule that decays it', 'large steps make every epoch\'s weights land somewhere else');
+    add(3, 'check the loss and the input scaling if the numbers are implausible for the task', 'a broken loss or unscaled inputs swing the same way');
+    return out;
+  }
   if (d.regime === 'not-converged') {
     const epochsMore = Math.max(5, Math.round(d.epochs * 0.5));
-    add(1, `train longer (≈${epochsMore} more epochs: \`fitlab train --resume <run> --epochs ${d.epochs + epochsMore}\`)`, `${x.trendOf} loss still falls ${(100 * -d.trainTrend.slope).toFixed(1)}% per epoch`);
+    const why = d.trainTrend.improving ? `${x.trendOf} loss still falls ${(100 * -d.trainTrend.slope).toFixed(1)}% per epoch` : `validation loss reached its best at ${ep(d.bestEpoch)} of ${d.epochs}`;
+    add(1, `train longer (≈${epochsMore} more epochs: \`fitlab train --resume <run> --epochs ${d.epochs + epochsMore}\`)`, why);
     add(2, 'or raise the learning rate a little', 'slow steady progress often means small steps');
   }
   if (d.regime === 'healthy') {

@@ -6,13 +6,16 @@
  *  - diverged            the loss became NaN/Inf or exploded
  *  - no-validation       the history has no validation numbers: generalization cannot be judged
  *                        (the summary says what can: converged, still improving)
+ *  - noisy               validation loss jumps by 30%+ of its level from epoch to epoch (a tiny
+ *                        validation set, a broken loss): no trend, onset or best epoch can be read
  *  - overfitting         "true" overfitting: training accuracy near 100% (skill ≥ 0.9 above
  *                        the baseline) while validation loss rises after an onset, or an accuracy
  *                        gap opened at an onset and validation has stopped improving
  *  - partial-overfitting the same signs with a modest training accuracy (the model lacks the
  *                        capacity to truly overfit, so simplifying will not help), or a mild late
  *                        rise of validation loss (e.g. cut short by EarlyStopping)
- *  - not-converged       no overfitting yet, training (or validation) loss still falling
+ *  - not-converged       no overfitting yet, training (or validation) loss still falling, or
+ *                        validation still reaching new bests at the end of the run
  *  - underfitting        accuracy low against its baseline and flat, or stuck at one value
  *  - healthy             validation follows training
  * Accuracy is judged as skill above the baseline: (acc − b) / (1 − b), b from --baseline, the
@@ -27,11 +30,11 @@ import { FitlabError } from '../errors.js';
 import type { EpochLog } from '../train/history.js';
 import { advise, summarize } from './advice.js';
 import { type Divergence, type Onset, type Trend, argmax, argmin, endTrend, findDivergence, findOnset, smooth } from './curves.js';
-import { type Baseline, GAP_THRESHOLD, SMALL_VALIDATION, type ValidationSize, baselineOf, findMildRise, gapOnset, inferValidationSize } from './evidence.js';
+import { type Baseline, GAP_THRESHOLD, SMALL_VALIDATION, type ValidationSize, baselineOf, findMildRise, gapOnset, inferValidationSize, relativeNoise, stillImproving, stillRising } from './evidence.js';
 
 export type { Baseline, ValidationSize } from './evidence.js';
 
-export type Regime = 'underfitting' | 'healthy' | 'overfitting' | 'partial-overfitting' | 'not-converged' | 'diverged' | 'no-validation';
+export type Regime = 'underfitting' | 'healthy' | 'overfitting' | 'partial-overfitting' | 'not-converged' | 'diverged' | 'no-validation' | 'noisy';
 
 /**
  * What is known about the model and data, for advice. Every fact is tri-state: true, false, or
@@ -104,7 +107,7 @@ export interface Diagnosis {
   confidence: { level: 'high' | 'medium' | 'low'; reasons: string[] };
   /** epoch (1-based) of the lowest validation loss (training loss when there is no validation) */
   bestEpoch: number;
-  /** the best epoch falls in the last 10% of a run of 10+ epochs: validation was still improving */
+  /** the best epoch falls in the last 10% of a run of 10+ epochs while validation still improves */
   lateBest: boolean;
   /** epoch (1-based) of the highest validation accuracy (training accuracy without validation) */
   bestEpochByAccuracy: number | null;
@@ -220,6 +223,8 @@ export interface DiagnosisNumbers {
   patienceForBest: number | null;
   /** which loss trainTrend was measured on: validation when the log has no training loss */
   trendOf: 'training' | 'validation';
+  /** epoch-to-epoch noise of validation loss relative to its level (0 when not measurable) */
+  valNoise: number;
 }
 
 export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Diagnosis {
@@ -266,10 +271,16 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
   const trainSkill = skill(trainAcc);
   const accGap = trainAcc !== null && valAcc !== null ? trainAcc - valAcc : null;
   const lossGapRel = hasVal && final.valLoss !== null && final.loss > 0 ? (final.valLoss - final.loss) / final.loss : null;
-  const valStillImproving = valTrend !== null && valTrend.improving;
+  // validation still reaching new bests at the end: the run is still buying generalization
+  const bestAtEnd = best0 === n - 1 || (n >= 10 && best0 >= Math.floor(0.9 * n));
+  const accBestAtEnd = c.valAccuracy !== null && argmax(c.valAccuracy) >= Math.floor(0.9 * n);
+  // (loss: its end trend still falls ≥ 0.2% per epoch too, and the validation accuracy, when
+  // logged, also peaks in the last 10%: one lucky last epoch on a flattened curve is not "improving")
+  const lossStillFalls = bestAtEnd && (c.valAccuracy === null || accBestAtEnd) && valTrend !== null && valTrend.slope <= -0.002 && stillImproving(c.valLoss as number[]);
+  const valStillImproving = hasVal && (lossStillFalls || (accBestAtEnd && stillRising(c.valAccuracy as number[])));
   // a gap is a verdict only once validation has stopped improving: while it still improves, the
   // run is still buying generalization (the dashboard's spirals run: best epoch 194 of 200)
-  const gapOpen = !valStillImproving && (accGap !== null ? accGap >= GAP_THRESHOLD : lossGapRel !== null && lossGapRel >= 0.3 && onset !== null);
+  const gapOpen = !valStillImproving && !(valTrend?.improving ?? false) && (accGap !== null ? accGap >= GAP_THRESHOLD : lossGapRel !== null && lossGapRel >= 0.3 && onset !== null);
   const gapStart = gapOpen && c.accuracy && c.valAccuracy ? gapOnset(c.accuracy, c.valAccuracy) : null;
   const mild = hasVal && hasTrain && !divergence && !onset ? findMildRise(c.loss, c.valLoss as number[]) : null;
   // an accuracy frozen to the digit over every epoch, with no baseline to judge it by, is the
@@ -277,23 +288,27 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
   // the accuracy is judged against it instead
   const stuckAccuracy = chance === null && stuck(c.accuracy) && (c.valAccuracy === null || stuck(c.valAccuracy));
   const trueFit = trainSkill === null || trainSkill >= 0.9;
+  // a run of a few epochs whose validation loss is still at its best and falling is too short to
+  // have converged, whatever its accuracy
+  const shortAndImproving = n < 5 && hasVal && best0 === n - 1 && (valTrend?.slope ?? 0) < 0;
 
   let regime: Regime;
   let onsetIndex: number | null = null;
   let onsetBy: Diagnosis['onsetBy'] = null;
   if (divergence) regime = 'diverged';
   else if (!hasVal) regime = 'no-validation';
+  else if (relativeNoise(c.valLoss as number[]) >= NOISY) regime = 'noisy';
   else if (stuckAccuracy) regime = 'underfitting';
   else if (onset) {
     regime = trueFit ? 'overfitting' : 'partial-overfitting';
-    [onsetIndex, onsetBy] = [onset.epoch, 'validation-loss'];
+    [onsetIndex, onsetBy] = [firstAfterMinimum(c.valLoss as number[], onset.epoch), 'validation-loss'];
   } else if (gapOpen && (gapStart !== null || accGap === null)) {
     regime = trueFit ? 'overfitting' : 'partial-overfitting';
     if (gapStart !== null) [onsetIndex, onsetBy] = [gapStart, 'accuracy-gap'];
   } else if (mild) {
     regime = 'partial-overfitting';
     [onsetIndex, onsetBy] = [mild.best + 1 < n ? mild.best + 1 : mild.best, 'mild-rise'];
-  } else if (trainTrend.improving && (trainSkill === null || trainSkill < 0.9)) regime = 'not-converged';
+  } else if (((trainTrend.improving || valStillImproving) && (trainSkill === null || trainSkill < 0.9)) || shortAndImproving) regime = 'not-converged';
   else if (trainSkill !== null && trainSkill < 0.6 && (baseline?.source !== 'assumed' || trainSkill < 0.35 || nearChanceLoss(c.loss, classes))) regime = 'underfitting';
   else regime = 'healthy';
 
@@ -317,9 +332,9 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
   const diagnosis: Diagnosis = {
     regime, summary: '', epochBase: 1, epochs: n, classes, chance, baseline, hasValidation: hasVal, validationSize,
     confidence: { level: 'high', reasons: [] },
-    bestEpoch: best0 + 1, lateBest: n >= 10 && best0 >= Math.floor(0.9 * n) && best0 < n - 1, bestEpochByAccuracy: byAcc >= 0 ? byAcc + 1 : null,
+    bestEpoch: best0 + 1, lateBest: n >= 10 && bestAtEnd && valStillImproving, bestEpochByAccuracy: byAcc >= 0 ? byAcc + 1 : null,
     final, best, gaps: { final: gap(final), best: gap(best) },
-    onsetEpoch: onsetIndex === null ? null : onsetIndex + 1, onsetBy, onset: onset ? { ...onset, epoch: onset.epoch + 1 } : null,
+    onsetEpoch: onsetIndex === null ? null : onsetIndex + 1, onsetBy, onset: onset && onsetIndex !== null ? { ...onset, epoch: onsetIndex + 1 } : null,
     valLossRise, converged: !trainTrend.improving, trainTrend, valTrend,
     divergence: divergence ? { ...divergence, epoch: divergence.epoch + 1 } : null, counterfactuals, advice: [],
   };
@@ -329,10 +344,24 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
     trainAcc, valAcc, bestValAcc: bestVal, stuckAccuracy,
     patienceForBest: hasVal ? patienceToReach(c.valLoss as number[], best0) : null,
     trendOf: hasTrain ? 'training' : 'validation',
+    valNoise: hasVal ? relativeNoise(c.valLoss as number[]) : 0,
   };
   diagnosis.summary = summarize(diagnosis, numbers);
   diagnosis.advice = advise(diagnosis, context, numbers);
   return diagnosis;
+}
+
+/** Relative epoch-to-epoch noise of validation loss at or above which the curve is unreadable. */
+const NOISY = 0.3;
+
+/**
+ * The onset of overfitting as a user counts it: the first epoch after validation loss's minimum
+ * (the first epoch that is worse). The smoothed minimum (curves.ts) can sit one epoch off the raw
+ * one; the raw minimum within ±1 of it is the epoch whose weights are best.
+ */
+function firstAfterMinimum(val: number[], smoothedMin: number): number {
+  const raw = argmin(val, Math.max(0, smoothedMin - 1), Math.min(val.length, smoothedMin + 2));
+  return Math.min(val.length - 1, (raw < 0 ? smoothedMin : raw) + 1);
 }
 
 /** Validation loss at the end against its minimum (epochs after the onset when there is one). */

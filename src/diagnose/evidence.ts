@@ -5,7 +5,7 @@
  * the strict onset test (curves.ts findOnset) rejects because EarlyStopping cut the run short.
  * Pure functions of numbers; epochs here are 0-based indices into the curves.
  */
-import { argmin, noiseLevel, smooth } from './curves.js';
+import { argmin, finiteCount, noiseLevel, smooth } from './curves.js';
 
 /** The accuracy a model reaches without learning anything from the inputs. */
 export interface Baseline {
@@ -119,4 +119,41 @@ export function findMildRise(train: number[], val: number[]): MildRise | null {
   const trainDrop = Number.isFinite(from) && from > 0 ? (from - to) / from : 0;
   if (!(trainDrop >= 0.1)) return null;
   return { best, riseRelative: rise / Math.abs(minimum || 1), trainDrop };
+}
+
+/**
+ * Epoch-to-epoch noise of a validation loss relative to its median level (0 for fewer than 8
+ * epochs, where the noise cannot be told from the trend).
+ */
+export function relativeNoise(val: number[]): number {
+  if (finiteCount(val) < 8) return 0;
+  const s = val.filter(Number.isFinite).sort((a, b) => a - b);
+  const median = s[s.length >> 1];
+  return median ? noiseLevel(val) / Math.abs(median) : 0;
+}
+
+/**
+ * Validation loss still improving at the end, even slowly: the mean of the last quarter of the
+ * run is below the mean of the quarter before by more than 2% and more than 3 noise units of a
+ * k-epoch mean (a level that has flattened out moves less). False under 8 epochs.
+ */
+export function stillImproving(val: number[]): boolean {
+  const xs = val.filter(Number.isFinite);
+  const n = xs.length;
+  if (n < 8) return false;
+  const k = Math.max(3, Math.floor(n / 4));
+  const mean = (a: number[]): number => a.reduce((p, q) => p + q, 0) / a.length;
+  const last = mean(xs.slice(n - k));
+  const before = mean(xs.slice(n - 2 * k, n - k));
+  return before - last >= Math.max(0.02 * Math.abs(before), (3 * noiseLevel(xs)) / Math.sqrt(k));
+}
+
+/** The same for a validation accuracy: the last quarter's mean ≥ 1 point above the quarter before. */
+export function stillRising(valAcc: number[]): boolean {
+  const xs = valAcc.filter(Number.isFinite);
+  const n = xs.length;
+  if (n < 8) return false;
+  const k = Math.max(3, Math.floor(n / 4));
+  const mean = (a: number[]): number => a.reduce((p, q) => p + q, 0) / a.length;
+  return mean(xs.slice(n - k)) - mean(xs.slice(n - 2 * k, n - k)) >= Math.max(0.01, (3 * noiseLevel(xs)) / Math.sqrt(k));
 }

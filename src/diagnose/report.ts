@@ -14,7 +14,7 @@ const pct = (v: number | null | undefined): string => (v === null || v === undef
 const num = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(4));
 
 const REGIME_COLOR: Record<Diagnosis['regime'], string> = {
-  overfitting: '#d62728', 'partial-overfitting': '#ff7f0e', underfitting: '#8c564b', healthy: '#2ca02c', 'not-converged': '#1f77b4', diverged: '#7f0000', 'no-validation': '#7f7f7f',
+  overfitting: '#d62728', 'partial-overfitting': '#ff7f0e', underfitting: '#8c564b', healthy: '#2ca02c', 'not-converged': '#1f77b4', diverged: '#7f0000', 'no-validation': '#7f7f7f', noisy: '#bcbd22',
 };
 
 export const STYLE = `

@@ -14,6 +14,7 @@ export const REGIME_LABEL: Record<Diagnosis['regime'], string> = {
   'not-converged': 'NOT CONVERGED',
   diverged: 'DIVERGED',
   'no-validation': 'NO VALIDATION DATA',
+  noisy: 'TOO NOISY TO READ',
 };
 
 export function diagnosisText(d: Diagnosis, options: { advice?: number; counterfactuals?: boolean } = {}): string {
