@@ -74,7 +74,8 @@ function findManual(table: Table, flag: string, name: string): number {
   if (exact >= 0) return exact;
   const loose = table.names.findIndex((n) => normName(n) === normName(name));
   if (loose >= 0) return loose;
-  throw new ArgumentError(`${flag} ${JSON.stringify(name)}: no such column (columns: ${table.names.join(', ')})`);
+  const shown = table.names.slice(0, 30).join(', ') + (table.names.length > 30 ? `, … (${table.names.length - 30} more)` : '');
+  throw new ArgumentError(`${flag} ${JSON.stringify(name)}: no such column (columns: ${shown})`);
 }
 
 export function mapColumns(table: Table, manual: ManualColumns = {}): ColumnMap {

@@ -226,13 +226,19 @@ function segmentLengths(epochs: Values | null, n: number, name: string, notes: s
   return lengths;
 }
 
+/** Column names for a message: at most 30, each at most 40 characters (a binary file has a long "header"). */
+export function nameList(names: string[]): string {
+  const shown = names.slice(0, 30).map((n) => (n.length > 40 ? `${n.slice(0, 39)}…` : n));
+  return shown.join(', ') + (names.length > 30 ? `, … (${names.length - 30} more)` : '');
+}
+
 /** A table read as epoch logs: columns mapped, checked, merged, split into segments. */
 export function readTable(table: Table, where: string, opts: ReadOptions = {}): ReadResult {
   const map = mapColumns(table, opts.columns);
   const { roles } = map;
   const notes = [...table.notes, ...map.notes];
   if (roles.loss === undefined && roles.val_loss === undefined) {
-    const what = table.json ? `the history has no "loss" list (keys: ${table.names.join(', ')})` : `the CSV header has no "loss" column (columns: ${table.names.join(', ')})`;
+    const what = table.json ? `the history has no "loss" list (keys: ${nameList(table.names)})` : `the CSV header has no "loss" column (columns: ${nameList(table.names)})`;
     throw new FitlabError(`${where}: ${what}`, `accepted names — ${ACCEPTED_TEXT}; or name the columns with --loss COL --val-loss COL --acc COL --val-acc COL`);
   }
   const classifier = Boolean(opts.classifier) || roles.accuracy !== undefined || roles.val_accuracy !== undefined;
@@ -333,28 +339,29 @@ export function fromCsv(text: string, where: string): EpochLog[] {
 
 // ---- files --------------------------------------------------------------------------------------
 
-function parseJsonText(text: string, path: string): unknown {
-  try {
-    return parsePythonJson(text);
-  } catch (err) {
-    if (err instanceof FitlabError) throw new FitlabError(`${path}: ${err.message}`);
-    // V8 quotes the text around the fault, newlines included: keep the message one line
-    throw new FitlabError(`${path} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`);
-  }
+/** The JSON error for a file, one line, naming the file. */
+function jsonError(err: unknown, path: string): FitlabError {
+  if (err instanceof FitlabError) return new FitlabError(`${path}: ${err.message}`, err.hint);
+  // V8 quotes the text around the fault, newlines included: keep the message one line
+  return new FitlabError(`${path} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}`);
 }
 
 /** The table a history file holds, by its content: JSON, JSON lines or CSV/TSV, whatever its name. */
 function tableOfFile(path: string, text: string): Table {
   const head = text.replace(/^\uFEFF/, '').trimStart();
-  if (head.startsWith('{') || head.startsWith('[') || /\.json$/i.test(path)) {
+  const jsonish = head.startsWith('{') || head.startsWith('[');
+  if (jsonish || /\.json$/i.test(path)) {
+    let parsed: unknown;
     try {
-      return tableFromJson(parsePythonJson(text), path);
+      parsed = parsePythonJson(text);
     } catch (err) {
       const records = jsonLines(text, parsePythonJson);
       if (records && records.length > 1) return fromRecords(records, 'jsonl', (i) => `line ${i + 1}:`);
-      if (err instanceof FitlabError) throw err.message.startsWith(path) ? err : new FitlabError(`${path}: ${err.message}`, err.hint);
-      return tableFromJson(parseJsonText(text, path), path);
+      // a .json that holds a CSV is read as the CSV
+      const csvLike = !jsonish && /[,;\t]/.test(head.split(/\r?\n/)[0]);
+      if (!csvLike) throw jsonError(err, path);
     }
+    if (parsed !== undefined) return tableFromJson(parsed, path);
   }
   const table = parseCsv(text, path);
   const norms = table.names.map(normName);

@@ -356,3 +356,17 @@ describe('fitlab diagnose on a log from elsewhere (the real CLI)', () => {
     expect((JSON.parse(r.stdout) as { columns: Record<string, string> }).columns).toEqual({ loss: 'cost', val_loss: 'dev_cost' });
   });
 });
+
+describe('content over extension, and messages that stay short', () => {
+  it('a CSV saved as .json is read as the CSV; an empty .json is invalid JSON', () => {
+    expect(col(load('history.json', 'epoch,loss,val_loss\n0,1.0,1.1\n1,0.8,0.9\n').history, 'val_loss')).toEqual([1.1, 0.9]);
+    expect(errorOf(() => load('empty.json', '')).message).toMatch(/empty\.json is not valid JSON/);
+  });
+
+  it('a file that is no log (40 long garbage "column names"): one short error, not its whole header', () => {
+    const header = Array.from({ length: 40 }, (_, i) => `${'\u00ff\u00fe'.repeat(50)}${i}`).join(',');
+    const err = errorOf(() => load('model.bin', `${header}\n${header}\n`));
+    expect(err.message).toMatch(/model\.bin: the CSV header has no "loss" column \(columns: .*, … \(10 more\)\)$/);
+    expect(err.message.length).toBeLessThan(1400);
+  });
+});
