@@ -97,16 +97,16 @@ function earlyStoppingAdvice(d: Diagnosis, x: DiagnosisNumbers): Advice | null {
 }
 
 /** A known fact stated; an unknown one turned into a condition. */
-function ifNot(known: boolean | undefined, fact: string, condition: string): { when: string; because: string } | null {
+function ifNot(known: boolean | undefined, fact: string, what: string, aWhat = what): { when: string; because: string } | null {
   if (known === true) return null;
-  return known === false ? { when: '', because: `; ${fact}` } : { when: `if ${condition}, `, because: `; the history does not say whether ${condition.replace(/^the model has no /, 'the model uses ').replace(/ yet$/, '')}` };
+  return known === false ? { when: '', because: `; ${fact}` } : { when: `if the model has no ${what} yet, `, because: `; the history does not say whether the model uses ${aWhat}` };
 }
 
 function overfitAdvice(d: Diagnosis, ctx: DiagnoseContext, x: DiagnosisNumbers, add: (p: number, a: string, e: string) => void): void {
   const gapEvidence = x.trainAcc !== null && x.valAcc !== null ? `training accuracy ${pct(x.trainAcc)} vs validation ${pct(x.valAcc)}` : `validation loss ${num(d.final.valLoss)} vs training loss ${num(d.final.loss)}`;
-  const dropout = ifNot(ctx.hasDropout, 'the model has no dropout', 'the model has no dropout yet');
+  const dropout = ifNot(ctx.hasDropout, 'the model has no dropout', 'dropout');
   if (dropout) add(2, `${dropout.when}add Dropout 0.2–0.5 before the dense layers`, `${gapEvidence}${dropout.because}`);
-  const l2 = ifNot(ctx.hasWeightPenalty, 'no weight penalty is used', 'the model has no weight penalty yet');
+  const l2 = ifNot(ctx.hasWeightPenalty, 'no weight penalty is used', 'weight penalty', 'a weight penalty');
   if (l2) add(3, `${l2.when}add an L2 kernel regularizer, λ between 1e-4 and 1e-2 (or weight decay with AdamW)`, `${gapEvidence}${l2.because}`);
   if (ctx.imageData && ctx.hasAugmentation === false) {
     const preset = presetForDataset(ctx.dataset ?? '');

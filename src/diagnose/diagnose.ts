@@ -75,6 +75,11 @@ export interface Counterfactual {
   epochsSaved: number;
   /** true for the run's own EarlyStopping setting */
   own?: boolean;
+  /**
+   * what the kept epoch costs (negative) or gains against the run's best epoch (lowest validation
+   * loss): differences in validation loss and accuracy; set by diagnose()
+   */
+  vsBest?: { epoch: number; valLoss: number; valAccuracy: number | null };
 }
 
 export interface Advice {
@@ -302,12 +307,14 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
   else if (onset) {
     regime = trueFit ? 'overfitting' : 'partial-overfitting';
     [onsetIndex, onsetBy] = [firstAfterMinimum(c.valLoss as number[], onset.epoch), 'validation-loss'];
+  } else if (mild) {
+    // validation's own best pins the onset better than the epoch a gap crossed a threshold; the
+    // rise alone is mild (partial), with a wide gap on a fitted model it is overfitting
+    regime = gapOpen && trueFit ? 'overfitting' : 'partial-overfitting';
+    [onsetIndex, onsetBy] = [mild.best + 1 < n ? mild.best + 1 : mild.best, 'mild-rise'];
   } else if (gapOpen && (gapStart !== null || accGap === null)) {
     regime = trueFit ? 'overfitting' : 'partial-overfitting';
     if (gapStart !== null) [onsetIndex, onsetBy] = [gapStart, 'accuracy-gap'];
-  } else if (mild) {
-    regime = 'partial-overfitting';
-    [onsetIndex, onsetBy] = [mild.best + 1 < n ? mild.best + 1 : mild.best, 'mild-rise'];
   } else if (((trainTrend.improving || valStillImproving) && (trainSkill === null || trainSkill < 0.9)) || shortAndImproving) regime = 'not-converged';
   else if (trainSkill !== null && trainSkill < 0.6 && (baseline?.source !== 'assumed' || trainSkill < 0.35 || nearChanceLoss(c.loss, classes))) regime = 'underfitting';
   else regime = 'healthy';
@@ -321,6 +328,8 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
     for (const p of [...pats].sort((a, b) => a - b)) {
       const cf = earlyStoppingCounterfactual(c.valLoss as number[], c.valAccuracy, p);
       if (p === own) cf.own = true;
+      const bestAcc = c.valAccuracy ? c.valAccuracy[best0] : null;
+      cf.vsBest = { epoch: best0 + 1, valLoss: cf.valLoss - (c.valLoss as number[])[best0], valAccuracy: cf.valAccuracy !== null && bestAcc !== null ? cf.valAccuracy - bestAcc : null };
       counterfactuals.push(cf);
     }
   }

@@ -98,7 +98,7 @@ export interface MildRise {
 
 /**
  * Validation loss reached its minimum and never came back over the last ≥ max(3, 10%) epochs,
- * sitting on average clearly above it (≥ 3% and ≥ 2σ of its noise), while training loss kept
+ * sitting on average clearly above it (≥ 3% and ≥ 1.5σ of its noise), while training loss kept
  * falling (≥ 10%): the model is fitting the training set in a way that no longer helps
  * validation, even if EarlyStopping stopped it before the rise grew. A converged plateau (both
  * curves flat) or a single spike does not qualify.
@@ -112,7 +112,7 @@ export function findMildRise(train: number[], val: number[]): MildRise | null {
   const minimum = val[best];
   const meanAfter = after.reduce((a, b) => a + b, 0) / after.length;
   const rise = meanAfter - minimum;
-  if (!(rise >= 0.03 * Math.abs(minimum) && rise >= 2 * noiseLevel(val))) return null;
+  if (!(rise >= 0.03 * Math.abs(minimum) && rise >= 1.5 * noiseLevel(val))) return null;
   const st = smooth(train);
   const from = st[best];
   const to = st[n - 1];

@@ -65,9 +65,9 @@ function numbersTable(d: Diagnosis, test: ReportInput['test']): string {
 
 function counterfactualTable(d: Diagnosis): string {
   if (!d.counterfactuals.length) return '<p>No validation curve: no early-stopping counterfactual.</p>';
-  let html = '<table><tr><th>EarlyStopping patience</th><th>stops at epoch</th><th>restores epoch</th><th>val loss there</th><th>val accuracy there</th><th>epochs saved</th></tr>';
+  let html = '<table><tr><th>EarlyStopping patience</th><th>stops at epoch</th><th>restores epoch</th><th>val loss there</th><th>val accuracy there</th><th>vs the best epoch</th><th>epochs saved</th></tr>';
   for (const cf of d.counterfactuals) {
-    html += `<tr><td>${cf.patience}${cf.own ? ' (this run)' : ''}</td><td>${cf.stopEpoch === null ? 'never' : cf.stopEpoch}</td><td>${cf.restoreEpoch}</td><td>${num(cf.valLoss)}</td><td>${pct(cf.valAccuracy)}</td><td>${cf.epochsSaved}</td></tr>`;
+    html += `<tr><td>${cf.patience}${cf.own ? ' (this run)' : ''}</td><td>${cf.stopEpoch === null ? 'never' : cf.stopEpoch}</td><td>${cf.restoreEpoch}</td><td>${num(cf.valLoss)}</td><td>${pct(cf.valAccuracy)}</td><td>${cf.vsBest && cf.restoreEpoch !== cf.vsBest.epoch ? (cf.vsBest.valAccuracy !== null ? `${(100 * cf.vsBest.valAccuracy).toFixed(1)} points` : `val loss +${num(cf.vsBest.valLoss)}`) : 'is the best'}</td><td>${cf.epochsSaved}</td></tr>`;
   }
   return html + '</table>';
 }

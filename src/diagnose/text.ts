@@ -17,6 +17,14 @@ export const REGIME_LABEL: Record<Diagnosis['regime'], string> = {
   noisy: 'TOO NOISY TO READ',
 };
 
+/** A counterfactual's cost against the run's best epoch, when it keeps another one. */
+function vsBest(cf: Diagnosis['counterfactuals'][number]): string {
+  const v = cf.vsBest;
+  if (!v || cf.restoreEpoch === v.epoch) return ', the best epoch';
+  if (v.valAccuracy !== null) return `, ${v.valAccuracy <= 0 ? '' : '+'}${(100 * v.valAccuracy).toFixed(1)} points vs best epoch ${v.epoch}`;
+  return `, val_loss +${num(v.valLoss)} vs best epoch ${v.epoch}`;
+}
+
 export function diagnosisText(d: Diagnosis, options: { advice?: number; counterfactuals?: boolean } = {}): string {
   const lines: string[] = [];
   lines.push(`Diagnosis: ${REGIME_LABEL[d.regime]}`);
@@ -37,7 +45,7 @@ export function diagnosisText(d: Diagnosis, options: { advice?: number; counterf
   if (options.counterfactuals !== false && d.counterfactuals.length) {
     const parts = d.counterfactuals.map((cf) => cf.stopEpoch === null
       ? `patience ${cf.patience}${cf.own ? ' (this run)' : ''}: never stops`
-      : `patience ${cf.patience}${cf.own ? ' (this run)' : ''}: stop at ${cf.stopEpoch}, keep ${cf.restoreEpoch} (val_acc ${pct(cf.valAccuracy)}), ${cf.epochsSaved} epochs saved`);
+      : `patience ${cf.patience}${cf.own ? ' (this run)' : ''}: stop at ${cf.stopEpoch}, keep ${cf.restoreEpoch} (val_acc ${pct(cf.valAccuracy)}${vsBest(cf)}), ${cf.epochsSaved} epochs saved`);
     lines.push(`  early stopping: ${parts.join('; ')}`);
   }
   const n = options.advice ?? 3;

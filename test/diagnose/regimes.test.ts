@@ -7,7 +7,9 @@
  * hand arithmetic, and that the summary and advice quote those same numbers.
  */
 import { describe, expect, it } from 'vitest';
-import { diagnose, earlyStoppingCounterfactual } from '../../src/diagnose/diagnose.js';
+import { join } from 'node:path';
+import { type Diagnosis, diagnose, earlyStoppingCounterfactual } from '../../src/diagnose/diagnose.js';
+import { loadHistory } from '../../src/diagnose/read.js';
 import { diagnosisText } from '../../src/diagnose/text.js';
 import type { EpochLog } from '../../src/train/history.js';
 import {
@@ -104,7 +106,7 @@ describe('true overfitting (validation loss turns up at epoch 15 of 40)', () => 
     const text = diagnosisText(d);
     expect(text).toMatch(/^Diagnosis: OVERFITTING\n/);
     expect(text).toContain('best epoch 16 of 40: val_loss 0.500, val_accuracy 85.1%');
-    expect(text).toContain('patience 3: stop at 19, keep 16 (val_acc 85.1%), 21 epochs saved; patience 5: stop at 21, keep 16 (val_acc 85.1%), 19 epochs saved; patience 10: stop at 26, keep 16 (val_acc 85.1%), 14 epochs saved');
+    expect(text).toContain('patience 3: stop at 19, keep 16 (val_acc 85.1%, the best epoch), 21 epochs saved; patience 5: stop at 21, keep 16 (val_acc 85.1%, the best epoch), 19 epochs saved; patience 10: stop at 26, keep 16 (val_acc 85.1%, the best epoch), 14 epochs saved');
     expect(text).toContain(`onset of overfitting: epoch ${d.onsetEpoch as number} (high confidence`);
 
     expect(d.advice[0].action).toBe('early stopping with patience 3 and restoreBestWeights');
@@ -405,5 +407,189 @@ describe('early-stopping counterfactual on hand-worked curves', () => {
   });
   it('an equal value is no improvement (Keras: min_delta 0, strictly less); the first best is kept', () => {
     expect(earlyStoppingCounterfactual([1, 0.9, 0.9, 0.9], null, 2)).toEqual({ patience: 2, stopEpoch: 4, restoreEpoch: 2, valLoss: 0.9, valAccuracy: null, epochsSaved: 0 });
+  });
+});
+
+/** Every epoch an advice line tells the user to keep ("keep epoch N"), 1-based. */
+function keptEpochs(d: Diagnosis): number[] {
+  return d.advice.flatMap((a) => [...`${a.action} ${a.evidence}`.matchAll(/keep (?:the checkpoint with the best validation accuracy \()?epoch (\d+)/g)].map((m) => Number(m[1])));
+}
+
+/** No advice keeps an epoch worse than the run's best, by validation loss or by validation accuracy. */
+function expectNoWorseCheckpoint(d: Diagnosis, h: EpochLog[]): void {
+  const va = col(h, 'val_accuracy');
+  const bestAcc = Math.max(...va.filter(Number.isFinite));
+  for (const e of keptEpochs(d)) {
+    const atBestLoss = e === d.bestEpoch;
+    const atBestAcc = Number.isFinite(va[e - 1]) && va[e - 1] >= bestAcc - 1e-12;
+    expect(atBestLoss || atBestAcc, `advice keeps epoch ${e}: ${JSON.stringify(d.advice)}`).toBe(true);
+  }
+}
+
+describe("issue 15 §6: the dashboard's default spirals run gets no harmful advice", () => {
+  // trained for real: fitlab train --dataset spirals with the dashboard's defaults (its MLP spec
+  // with Dropout 0.1, 200 epochs, batch 16, adam 0.003, --val 0.3, seed 42): 140 training
+  // examples; validation loss rises early, then falls to its best at epoch 194 (88.3%)
+  const loaded = loadHistory(join(import.meta.dirname, 'fixtures', 'spirals-dashboard'));
+  const d = diagnose(loaded.history, loaded.context);
+  it('is not "overfitting" without an onset; the late best epoch is reported as such', () => {
+    expect(d.bestEpoch).toBe(194);
+    expect(d.best.valAccuracy).toBeCloseTo(53 / 60, 12);
+    expect(d.regime === 'overfitting' || d.regime === 'partial-overfitting').toBe(false);
+    expect(d.onsetEpoch).toBeNull();
+    expect(d.lateBest).toBe(true);
+    expect(d.summary).toContain('The best epoch is late (194 of 200)');
+    expect(diagnosisText(d)).toContain('best epoch 194 of 200 (late)');
+  });
+  it('no advice keeps an earlier epoch; every counterfactual states its cost against epoch 194', () => {
+    expectNoWorseCheckpoint(d, loaded.history);
+    expect(d.advice.map((a) => a.action).join('\n')).not.toMatch(/early stopping with patience 3\b/);
+    for (const cf of d.counterfactuals) {
+      expect(cf.restoreEpoch).toBe(3);
+      // 61.7% (37/60) kept against 88.3% (53/60) at the best epoch: 16 of 60 examples, 26.7 points
+      expect(cf.vsBest?.epoch).toBe(194);
+      expect(cf.vsBest?.valAccuracy).toBeCloseTo(-16 / 60, 12);
+    }
+    expect(diagnosisText(d)).toContain('keep 3 (val_acc 61.7%, -26.7 points vs best epoch 194)');
+  });
+  it('the baseline comes from the run\'s class counts (68 and 72 of 140: the majority class, 51.4%)', () => {
+    expect(d.baseline).toEqual({ accuracy: 72 / 140, source: 'majority', text: 'the majority class, 51.4% of the training set' });
+  });
+});
+
+describe('issue 15 §6: curves of the same kind (an early dip, the best epoch late) get no harmful advice', () => {
+  // validation loss dips at epoch 3, rises for a while, then falls to its best near the end;
+  // training loss falls all along; training accuracy ends near 100%
+  const kind = (n: number, late: number): EpochLog[] => history(n, {
+    loss: (i) => 0.05 + 0.65 * Math.exp(-i / (n / 4)),
+    accuracy: (i) => 0.99 - 0.45 * Math.exp(-i / (n / 4)),
+    val_loss: (i) => (i < 3 ? 0.7 - 0.02 * i : i < late / 3 ? 0.66 + 0.004 * (i - 3) : 0.66 + 0.004 * (late / 3 - 3) - ((0.3 + 0.004 * (late / 3 - 3)) * (i - late / 3)) / (late - late / 3)) + (i > late ? 0.002 * (i - late) : 0),
+    val_accuracy: (i) => (i < late ? 0.6 + (0.28 * i) / late : 0.88 - 0.001 * (i - late)),
+  });
+  it.each([[60, 55], [100, 94], [200, 194], [200, 170]])('%i epochs, best near epoch %i: no checkpoint worse than the best', (n, late) => {
+    for (const seed of SEEDS) {
+      const h = noisy(kind(n, late), seed, 0.01, 0.005);
+      const d = diagnose(h, { classes: 2 });
+      expectNoWorseCheckpoint(d, h);
+      for (const a of d.advice) expect(a.action).not.toMatch(/early stopping/);
+      if (d.regime === 'overfitting' || d.regime === 'partial-overfitting') expect(d.onsetEpoch).not.toBeNull();
+    }
+  });
+});
+
+describe('issue 15 §7: mild late overfitting cut short by EarlyStopping', () => {
+  // 30 epochs (patience 10 stopped it): validation loss falls to 0.30 at epoch 20, then sits 5%
+  // above it (0.315 ± noise) while validation accuracy slips 2.5 points and training loss halves
+  const h = history(30, {
+    loss: (i) => 0.05 + 0.9 * Math.exp(-i / 8),
+    accuracy: (i) => 0.99 - 0.5 * Math.exp(-i / 8),
+    val_loss: (i) => (i <= 19 ? 0.3 + 0.6 * (1 - i / 19) ** 2 : 0.315 + 0.004 * Math.sin(i)),
+    val_accuracy: (i) => (i <= 19 ? 0.6 + 0.31 * (i / 19) : 0.885),
+  });
+  it('clean: overfitting from epoch 21 (the first epoch after the best), not healthy; early stopping keeps epoch 20', () => {
+    // noiseless, a 5% rise is far above the noise: the strict onset test sees it
+    const d = diagnose(h, { classes: 10, earlyStoppingPatience: 10 });
+    expect(d.regime).toBe('overfitting');
+    expect([d.onsetEpoch, d.onsetBy, d.bestEpoch]).toEqual([21, 'validation-loss', 20]);
+    expect(d.advice[0].evidence).toMatch(/^it would stop at epoch 23 and keep epoch 20, the run's best/);
+    expectNoWorseCheckpoint(d, h);
+  });
+  // the last epochs before the minimum lie within the noise of it (0.3066 at epoch 18, 0.3017 at
+  // epoch 19), so the noisy minimum, and the onset after it, may come up to 3 epochs early
+  it.each(SEEDS)('with noise (seed %i, σ = 0.01 on a 0.3 loss: the rise is under 3σ): (partial) overfitting, onset 18–22, never healthy', (seed) => {
+    const hn = noisy(h, seed, 0.01, 0.005);
+    const d = diagnose(hn, { classes: 10, earlyStoppingPatience: 10 });
+    expect(['overfitting', 'partial-overfitting']).toContain(d.regime);
+    expect(d.onsetEpoch).toBeGreaterThanOrEqual(18);
+    expect(d.onsetEpoch).toBeLessThanOrEqual(22);
+    expect(d.onsetEpoch).toBe(d.bestEpoch + 1);
+    if (d.onsetBy === 'mild-rise') {
+      expect(d.summary).toMatch(/^(Partial o|O)verfitting since epoch \d+ \(mild\): validation loss has not improved on its minimum/);
+      expect(d.confidence.level).not.toBe('high');
+    }
+    expectNoWorseCheckpoint(d, hn);
+  });
+  it('a converged plateau (training flat too) is not', () => {
+    const flat = h.map((e, i) => ({ ...e, loss: i >= 19 ? h[19].loss : e.loss }));
+    expect(diagnose(flat, { classes: 10 }).onsetBy).not.toBe('mild-rise');
+  });
+});
+
+describe('issue 15 §7: a tiny validation set lowers the confidence', () => {
+  // 13 validation examples: accuracies are k/13 (0.846, 0.769, 0.923, 1.0 …)
+  const steps = [9, 10, 11, 10, 12, 11, 13, 12, 13, 13];
+  const h = history(10, {
+    loss: (i) => 0.02 + 0.5 * Math.exp(-i / 2),
+    accuracy: (i) => 1 - 0.3 * Math.exp(-i / 2),
+    val_loss: (i) => 0.12 + 0.3 * Math.exp(-i / 3),
+    val_accuracy: (i) => steps[i] / 13,
+  });
+  it('the size is inferred from the accuracy steps (1/13 = 7.7 points), said, and the confidence is low', () => {
+    const d = diagnose(h);
+    expect(d.validationSize).toEqual({ examples: 13, source: 'inferred' });
+    expect(d.confidence.level).toBe('low');
+    expect(d.summary).toContain('Low confidence: the validation set has only 13 examples (inferred: its accuracy moves in steps of 1/13 = 7.7 points)');
+    expect(d.advice.some((a) => a.action.startsWith('use a larger validation set'))).toBe(true);
+  });
+  it('a run config gives the size; 5,000 validation examples keep the confidence', () => {
+    expect(diagnose(h, { validationExamples: 13 }).validationSize).toEqual({ examples: 13, source: 'config' });
+    const big = history(10, { loss: (i) => 1 / (i + 1), val_loss: (i) => 1.1 / (i + 1), accuracy: (i) => 0.5 + 0.04 * i, val_accuracy: (i) => 0.49 + 0.04 * i });
+    expect(diagnose(big, { validationExamples: 5000 }).confidence.level).toBe('high');
+  });
+});
+
+describe('issue 15 §5: the accuracy baseline', () => {
+  // a churn-like binary model: converged at 80% training / 79.5% validation, losses well below ln 2
+  const churn = history(25, {
+    loss: (i) => 0.42 + 0.2 * Math.exp(-i / 3),
+    accuracy: (i) => 0.8 - 0.1 * Math.exp(-i / 3),
+    val_loss: (i) => 0.44 + 0.2 * Math.exp(-i / 3),
+    val_accuracy: (i) => 0.795 - 0.1 * Math.exp(-i / 3),
+  });
+  it('--classes 2 alone: "chance 50.0% if the 2 classes are balanced", and no underfitting on that basis', () => {
+    const d = diagnose(churn, { classes: 2 });
+    expect(d.baseline).toEqual({ accuracy: 0.5, source: 'assumed', text: 'chance 50.0% if the 2 classes are balanced' });
+    expect(d.regime).toBe('healthy');
+    expect(diagnosisText(d)).toContain('accuracy baseline: chance 50.0% if the 2 classes are balanced');
+  });
+  it('--baseline overrides and is named; class counts give the majority rate or balanced chance', () => {
+    const given = diagnose(churn, { classes: 2, baseline: 0.8 });
+    expect(given.baseline?.text).toBe('the baseline you gave, 80.0%');
+    expect(given.chance).toBe(0.8);
+    // at the majority rate it has learned nothing: underfitting, said against that baseline
+    expect(given.regime).toBe('underfitting');
+    expect(given.summary).toContain('(baseline: the baseline you gave, 80.0%)');
+    expect(diagnose(churn, { classCounts: [800, 200] }).baseline).toEqual({ accuracy: 0.8, source: 'majority', text: 'the majority class, 80.0% of the training set' });
+    expect(diagnose(churn, { classCounts: [100, 102, 99] }).baseline).toEqual({ accuracy: 1 / 3, source: 'balanced', text: 'chance 33.3% for 3 balanced classes' });
+  });
+  it('an assumed baseline still calls a clearly low accuracy underfitting (28% on 10 classes)', () => {
+    expect(diagnose(underfitting(), TEN).regime).toBe('underfitting');
+  });
+  it('an accuracy frozen to the digit at every epoch (no baseline known) is a one-class predictor: underfitting', () => {
+    const one = history(12, { loss: (i) => 0.14 - 0.002 * i, accuracy: () => 0.938347, val_loss: (i) => 0.14 - 0.001 * i, val_accuracy: () => 0.937463 });
+    const d = diagnose(one);
+    expect(d.regime).toBe('underfitting');
+    expect(d.advice[0].action).toMatch(/^check the labels and the class balance/);
+  });
+});
+
+describe('issue 15 §4: unknown model facts give conditional advice', () => {
+  const h = overfitting();
+  it('a bare history: "if the model has no dropout yet, …", saying the history does not tell', () => {
+    const d = diagnose(h, TEN);
+    const dropout = d.advice.find((a) => a.action.includes('Dropout'));
+    expect(dropout?.action).toBe('if the model has no dropout yet, add Dropout 0.2–0.5 before the dense layers');
+    expect(dropout?.evidence).toMatch(/the history does not say whether the model uses dropout$/);
+    const l2 = d.advice.find((a) => a.action.includes('L2'));
+    expect(l2?.action).toMatch(/^if the model has no weight penalty yet, add an L2 kernel regularizer/);
+    expect(l2?.evidence).toMatch(/the history does not say whether the model uses a weight penalty$/);
+    expect(d.advice.map((a) => a.evidence).join('\n')).not.toMatch(/the model has no dropout|no weight penalty is used/);
+  });
+  it('a run config that says there is none: stated plainly; one that says there is: no such advice', () => {
+    const known = diagnose(h, { ...TEN, hasDropout: false, hasWeightPenalty: false });
+    expect(known.advice.find((a) => a.action.includes('Dropout'))?.action).toBe('add Dropout 0.2–0.5 before the dense layers');
+    expect(known.advice.find((a) => a.action.includes('Dropout'))?.evidence).toMatch(/; the model has no dropout$/);
+    const has = diagnose(h, { ...TEN, hasDropout: true, hasWeightPenalty: true });
+    expect(has.advice.some((a) => /Dropout|L2/.test(a.action))).toBe(false);
   });
 });
