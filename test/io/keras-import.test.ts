@@ -67,6 +67,16 @@ describe.skipIf(!hasMnist)('real Keras 2 .hdf5 classifiers reproduce their publi
       expect(r.stdout).toContain(`loss ${loss}`);
     });
   }
+  it('fine-tunes from the Keras weights: the run starts where the file left off', () => {
+    const out = tempDir();
+    const r = runCli(['train', '--model', join(FIX, 'dnn-repair-mnist-c-epoch01.hdf5'), '--dataset', 'mnist', '--data-dir', MNIST, '--subset', '20', '--epochs', '1', '--lr', '0', '--out', out, '--json']);
+    const run = JSON.parse(r.stdout) as { runDir: string; test: { accuracy: number } };
+    // learning rate 0: the run's test accuracy is the loaded model's own (on x/255 inputs, as runs scale)
+    const direct = JSON.parse(runCli(['evaluate', join(FIX, 'dnn-repair-mnist-c-epoch01.hdf5'), '--dataset', 'mnist', '--data-dir', MNIST, '--json']).stdout) as { accuracy: number };
+    expect(run.test.accuracy).toBeCloseTo(direct.accuracy, 6);
+    expect((JSON.parse(readFileSync(join(run.runDir, 'config.json'), 'utf8')) as { model: { label: string } }).model.label).toBe('dnn-repair-mnist-c-epoch01');
+  });
+
   it('summary reads the Keras file and predict lists its predictions', () => {
     const s = runCli(['summary', '--model', join(FIX, 'dnn-repair-mnist-c-epoch01.hdf5')]);
     expect(s.status).toBe(0);
