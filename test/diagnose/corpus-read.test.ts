@@ -7,10 +7,13 @@
  * the diagnosed segment; a Hugging Face log's fractional epoch). The expectations below were
  * written from the README and judgements.json, not from fitlab's output.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type LoadedHistory, loadHistory } from '../../src/diagnose/read.js';
+import { FitlabError } from '../../src/errors.js';
+import { RandomStream } from '../../src/tensor/prng.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'real');
 
@@ -99,5 +102,53 @@ describe('the real corpus: every file is read as its judge read it', () => {
     const accuracies = l.history.flatMap((e) => [e.accuracy, e.val_accuracy]).filter((v): v is number => v !== undefined && Number.isFinite(v));
     for (const a of accuracies) expect(a >= 0 && a <= 1, `${a}`).toBe(true);
     expect(bestEpochOf(l)).toBe(judgement.bestEpoch);
+  });
+});
+
+/** Damage a file as a disk, an editor or a copy-paste would: cut it, insert bytes, drop a run, change digits. */
+function damage(text: string, r: RandomStream): string {
+  const at = r.uniformInt(text.length + 1);
+  switch (r.uniformInt(4)) {
+    case 0:
+      return text.slice(0, at);
+    case 1:
+      return text.slice(0, at) + String.fromCharCode(...Array.from({ length: 1 + r.uniformInt(20) }, () => r.uniformInt(256))) + text.slice(at);
+    case 2:
+      return text.slice(0, at) + text.slice(Math.min(text.length, at + 1 + r.uniformInt(40)));
+    default:
+      return text.replace(/\d/g, (d) => (r.uniformInt(10) === 0 ? String(r.uniformInt(10)) : d));
+  }
+}
+
+describe('damaged copies of the real logs', () => {
+  it('20 seeded damages of each file: a history, or a one-line FitlabError naming the file', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'fitlab-corpus-damage-'));
+    try {
+      const r = new RandomStream(15);
+      let read = 0;
+      let refused = 0;
+      for (const file of Object.keys(EXPECTED)) {
+        const text = readFileSync(join(DIR, file), 'latin1');
+        for (let k = 0; k < 20; k++) {
+          const p = join(tmp, `${k}-${file}`);
+          writeFileSync(p, damage(text, r), 'latin1');
+          try {
+            const l = loadHistory(p);
+            expect(l.history.length).toBeGreaterThan(0);
+            read++;
+          } catch (err) {
+            expect(err, String(err)).toBeInstanceOf(FitlabError);
+            expect((err as Error).message).toContain(p);
+            expect((err as Error).message.split('\n')).toHaveLength(1);
+            refused++;
+          }
+        }
+      }
+      // both outcomes happen: the damage is neither always harmless nor always fatal
+      expect(read).toBeGreaterThan(100);
+      expect(refused).toBeGreaterThan(10);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
