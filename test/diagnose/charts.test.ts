@@ -131,7 +131,7 @@ describe('SVG charts', () => {
     for (let i = 1; i < 40; i++) expect(train[0][i][1]).toBeGreaterThanOrEqual(train[0][i - 1][1]);
     // markers, shading, legend, labels
     expect(svg).toContain(`>best epoch ${OVERFIT_MIN + 1}</text>`);
-    expect(svg).toContain(`>onset ${(d.onsetEpoch as number) + 1}</text>`);
+    expect(svg).toContain(`>onset ${d.onsetEpoch as number}</text>`);
     expect(svg).toContain('>overfitting</text>');
     expect(svg).toMatch(/<text[^>]*>training loss<\/text>/);
     expect(svg).toMatch(/<text[^>]*>validation loss<\/text>/);
@@ -263,9 +263,9 @@ describe('report.html and the run report files', () => {
     expect((html.match(/<svg /g) ?? []).length).toBe(5);
     expect(html).toContain('<title>crafted &lt;run&gt; — fitlab report</title>');
     expect(html).toContain('>OVERFITTING</span>');
-    expect(html).toContain(`since epoch ${(d.onsetEpoch as number) + 1}`);
+    expect(html).toContain(`since epoch ${d.onsetEpoch as number}`);
     // the counterfactual table: patience 4 (this run) stops at 20 (1-based), keeps 16, saves 20
-    expect(html).toContain('<tr><td>4 (this run)</td><td>20</td><td>16</td><td>0.5004</td><td>85.1%</td><td>20</td></tr>');
+    expect(html).toContain('<tr><td>4 (this run)</td><td>20</td><td>16</td><td>0.5004</td><td>85.1%</td><td>is the best</td><td>20</td></tr>');
     expect(html).toContain('<td>test set</td><td>loss 0.6100, accuracy 84.0%</td>');
     expect(html).toContain('<td>dense</td><td>12.5%</td>');
     for (const a of d.advice) expect(html).toContain(a.evidence.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'));
@@ -294,7 +294,7 @@ describe('terminal chart', () => {
     expect(text).toContain('· training loss');
     expect(text).toContain('• validation loss');
     expect(text).toContain(`┊ best epoch ${OVERFIT_MIN + 1}`);
-    expect(text).toContain(`╎ onset ${(d.onsetEpoch as number) + 1}`);
+    expect(text).toContain(`╎ onset ${d.onsetEpoch as number}`);
     expect(lines.filter((l) => l.includes('│'))).toHaveLength(10);
   });
 });

@@ -93,7 +93,7 @@ describe('one run, three formats, the same numbers', () => {
     expect(ds[1]).toEqual(ds[0]);
     expect(ds[2]).toEqual(ds[0]);
     // patience 3: epochs 4, 5, 6 do not improve on 0.85 → stops at 6, keeps 3, 1 epoch saved
-    expect(ds[0].counterfactuals[0]).toMatchObject({ patience: 3, stopEpoch: 6, restoreEpoch: 3, epochsSaved: 1, valLoss: f32(0.85) });
+    expect(ds[0].counterfactuals[0]).toMatchObject({ patience: 3, stopEpoch: 7, restoreEpoch: 4, epochsSaved: 1, valLoss: f32(0.85) }); // 1-based epochs
   });
 });
 
