@@ -1,6 +1,6 @@
 /** `fitlab diagnose`: read a run (or a Keras history) and say whether and how it overfits. */
 import { Command, InvalidArgumentError } from 'commander';
-import { type DiagnoseContext, diagnose } from '../diagnose/diagnose.js';
+import { diagnose } from '../diagnose/diagnose.js';
 import { type LoadedHistory, loadHistory } from '../diagnose/read.js';
 import { curvesChart, diagnosisText } from '../diagnose/text.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ export function registerDiagnose(program: Command): void {
         segment: flags.segment,
         columns: { loss: flags.loss, valLoss: flags.valLoss, acc: flags.acc, valAcc: flags.valAcc },
       });
-      if (flags.baseline !== undefined) (loaded.context as DiagnoseContext & { baseline?: number }).baseline = flags.baseline;
+      if (flags.baseline !== undefined) loaded.context.baseline = flags.baseline;
       const d = diagnose(loaded.history, loaded.context);
       // temporaries that a killed writer left in the run directory go first (not while a
       // trainer holds the run: one on another host has PIDs this host cannot check)
