@@ -10,7 +10,7 @@ import { ArgumentError, FitlabError } from '../errors.js';
 import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
 import { h5Ready } from '../io/h5.js';
 import { saveKeras } from '../io/keras-export.js';
-import { kerasFileKind, readKeras } from '../io/keras.js';
+import { kerasFileKind, readKeras, refuseMisnamedKeras } from '../io/keras.js';
 import { prepareModelSource, resolveModelSource } from '../io/model-source.js';
 import { checkDirTarget, checkFileTarget } from '../io/owned.js';
 import { ONNX_OPSET, saveOnnx } from '../io/onnx.js';
@@ -40,6 +40,7 @@ export interface LoadedModel {
 export async function loadSavedModel(path: string, which: 'final' | 'best' | 'initial', batchSize: number): Promise<LoadedModel> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new FitlabError(`${path} does not exist`);
+  if (statSync(abs).isFile()) refuseMisnamedKeras(abs);
   if (statSync(abs).isFile() && kerasFileKind(abs)) {
     await h5Ready();
     return { model: modelFromTfjs(readKeras(abs), { batchSize, backend: getBackend() }), dir: abs, run: null, note: null };

@@ -17,7 +17,9 @@ let lib: H5Lib | null = null;
 export async function h5Ready(): Promise<H5Lib> {
   if (!lib) {
     const mod = await import('h5wasm/node');
-    await mod.ready;
+    const module = await mod.ready;
+    // HDF5 prints its error stack to stderr by default; thrown, it becomes one line of ours
+    module.activate_throwing_error_handler();
     lib = mod;
   }
   return lib;
@@ -36,6 +38,16 @@ export function isHdf5Bytes(head: Uint8Array): boolean {
   return head.length >= 8 && HDF5_MAGIC.every((b, i) => head[i] === b);
 }
 
+/**
+ * HDF5's error stack ("#000: … in H5Fopen(): unable to open file", … "#006: … truncated file:
+ * eof = 5000, …") as one line: its innermost reason, which is the most specific.
+ */
+export function h5ErrorSummary(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const reasons = [...text.matchAll(/in \w+\(\): ([^\n]+)/g)].map((m) => m[1].trim());
+  return reasons.length ? reasons[reasons.length - 1] : text.replace(/\s+/g, ' ').slice(0, 200);
+}
+
 /** Open `path` for reading; a file HDF5 cannot open is a one-line error naming it. */
 export function openH5(path: string): H5File {
   const { File } = h5();
@@ -45,7 +57,7 @@ export function openH5(path: string): H5File {
     if (!f.file_id) throw new Error('not an HDF5 file');
     return f;
   } catch (err) {
-    throw new FitlabError(`${path} cannot be read as HDF5: ${(err as Error).message.replace(/\s+/g, ' ')}`);
+    throw new FitlabError(`${path} cannot be read as HDF5 (corrupt or truncated file): ${h5ErrorSummary(err)}`);
   }
 }
 

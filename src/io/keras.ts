@@ -28,7 +28,7 @@ import { unzipSync } from 'fflate';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
 import { checkSpecDepth } from '../nn/config.js';
 import { type ModelSpec, modelFromSpec } from '../nn/spec.js';
-import { type H5File, type H5Group, groupAt, isHdf5Bytes, openH5, readFloatDataset, stringAttr, stringListAttr } from './h5.js';
+import { type H5File, type H5Group, groupAt, h5ErrorSummary, isHdf5Bytes, openH5, readFloatDataset, stringAttr, stringListAttr } from './h5.js';
 import { CLASS_OF, type LoadedTfjs, type WeightSpec, topologyToSpec } from './tfjs.js';
 
 export type KerasFileKind = 'keras-zip' | 'hdf5';
@@ -48,6 +48,22 @@ export function kerasFileKind(path: string): KerasFileKind | null {
   if (isHdf5Bytes(head)) return 'hdf5';
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'keras-zip';
   return null;
+}
+
+/**
+ * A file named like a Keras file whose bytes are neither HDF5 nor zip (truncated, a Git LFS
+ * pointer, an HTML error page saved as .h5): say so, instead of trying it as JSON.
+ */
+export function refuseMisnamedKeras(path: string): void {
+  if (!/\.(keras|h5|hdf5)$/i.test(path) || kerasFileKind(path)) return;
+  let head = '';
+  try {
+    head = readFileSync(path).subarray(0, 64).toString('latin1');
+  } catch {
+    return; // the caller reports a file it cannot read
+  }
+  const lfs = head.startsWith('version https://git-lfs') ? ' (it is a Git LFS pointer: fetch the real file with git lfs pull)' : '';
+  throw new ArgumentError(`${path} is named like a Keras file but is neither an HDF5 file nor a .keras zip archive by its first bytes${lfs}`);
 }
 
 interface RawLayer { class_name?: unknown; config?: { name?: unknown } }
@@ -232,9 +248,19 @@ function readKerasH5(path: string): LoadedTfjs {
 /** Read a Keras model file (.keras or full-model .h5). Await `h5Ready()` first. */
 export function readKeras(path: string): LoadedTfjs {
   const kind = kerasFileKind(path);
-  if (kind === 'keras-zip') return readKerasZip(path);
-  if (kind === 'hdf5') return readKerasH5(path);
+  if (kind === 'keras-zip') return oneLine(path, () => readKerasZip(path));
+  if (kind === 'hdf5') return oneLine(path, () => readKerasH5(path));
   throw new ArgumentError(`${path} is neither a Keras .keras archive (zip) nor an HDF5 .h5 file`);
+}
+
+/** An HDF5 failure inside a file that opened (a damaged object) as one line naming the file. */
+function oneLine<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof FitlabError) throw err;
+    throw new FitlabError(`${path} cannot be read (corrupt or truncated Keras file): ${h5ErrorSummary(err)}`);
+  }
 }
 
 /**
@@ -245,6 +271,10 @@ export function readKeras(path: string): LoadedTfjs {
  */
 export function readKerasWeights(path: string, spec: ModelSpec, kerasConfig: Record<string, unknown> | null = null): LoadedTfjs {
   if (kerasFileKind(path) !== 'hdf5') throw new ArgumentError(`${path} is not an HDF5 weights file`);
+  return oneLine(path, () => readWeightsFile(path, spec, kerasConfig));
+}
+
+function readWeightsFile(path: string, spec: ModelSpec, kerasConfig: Record<string, unknown> | null): LoadedTfjs {
   const file = openH5(path);
   try {
     const root = groupAt(file, 'model_weights') ?? file;

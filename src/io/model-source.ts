@@ -9,7 +9,7 @@ import { ArgumentError, FitlabError } from '../errors.js';
 import { PRESET_NAMES, isPreset, presetSpec } from '../nn/presets.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { h5Ready } from './h5.js';
-import { kerasFileKind, readKeras } from './keras.js';
+import { kerasFileKind, readKeras, refuseMisnamedKeras } from './keras.js';
 import { type LoadedTfjs, readTfjs } from './tfjs.js';
 
 export interface ModelSource {
@@ -33,6 +33,7 @@ export function resolveModelSource(arg: string, options: { input?: number[]; cla
       `presets: ${PRESET_NAMES.join(', ')}; or a spec .json file, a TF.js model.json, or a Keras .keras / .h5 file`,
     );
   }
+  refuseMisnamedKeras(path);
   if (kerasFileKind(path)) {
     const keras = readKeras(path);
     return { kind: 'keras', label: basename(path).replace(/(\.weights)?\.(keras|h5|hdf5)$/i, '') || 'model', spec: keras.spec, tfjs: keras };

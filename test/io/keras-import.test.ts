@@ -181,6 +181,26 @@ describe.skipIf(!hasH5py)('Keras 3 .keras archive (layout from keras/src/saving/
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('a .h5 that is no HDF5 file (a Git LFS pointer) is one line saying so, not a JSON error', () => {
+    const dir = tempDir();
+    const pointer = join(dir, 'model.h5');
+    writeFileSync(pointer, 'version https://git-lfs.github.com/spec/v1\noid sha256:0123\nsize 940648\n');
+    for (const args of [['summary', '--model', pointer], ['evaluate', pointer, '--dataset', 'spirals']]) {
+      const r = runCli(args);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`fitlab: error: ${pointer} is named like a Keras file but is neither an HDF5 file nor a .keras zip archive by its first bytes (it is a Git LFS pointer: fetch the real file with git lfs pull)\n`);
+    }
+  });
+
+  it('a truncated .h5 is one line with HDF5\'s own reason, and HDF5 prints no error stack', () => {
+    const dir = tempDir();
+    const cut = join(dir, 'cut.h5');
+    writeFileSync(cut, readFileSync(join(FIX, 'dnn-repair-mnist-c-epoch01.hdf5')).subarray(0, 600_000));
+    const r = runCli(['summary', '--model', cut]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`fitlab: error: ${cut} cannot be read as HDF5 (corrupt or truncated file): truncated file: eof = 600000, sblock->base_addr = 0, stored_eof = 940648\n`);
+  });
+
   it('a truncated .keras archive is one error line', () => {
     const dir = makeKeras();
     const bytes = readFileSync(join(dir, 'residual.keras'));
