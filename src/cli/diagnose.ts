@@ -112,7 +112,7 @@ function readLines(loaded: LoadedHistory): string[] {
   const entries = Object.entries(loaded.columns);
   if (!entries.length) return [];
   const cols = entries.map(([role, name]) => `${role} ← "${name}"`).join(', ');
-  const epochs = loaded.epochColumn ? `; epochs from "${loaded.epochColumn}"` : '; epochs in row order';
+  const epochs = loaded.kind === 'hf-trainer-state' ? '; points from log_history' : loaded.epochColumn ? `; epochs from "${loaded.epochColumn}"` : '; epochs in row order';
   const ignored = loaded.ignored.length ? `; not read: ${loaded.ignored.join(', ')}` : '';
   return [`read as ${loaded.kind}: ${cols}${epochs}${ignored}`, ...loaded.notes.map((n) => `  note: ${n}`)];
 }

@@ -346,6 +346,14 @@ describe('fitlab diagnose on a log from elsewhere (the real CLI)', () => {
     }
   });
 
+  it('a real trainer_state.json: the text names its columns and says the points come from log_history', () => {
+    const p = join(import.meta.dirname, 'fixtures', 'real', 'hf-trainer-state-finnews-imbalanced.json');
+    const r = fitlab(['diagnose', p, '--no-chart']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('read as hf-trainer-state: loss ← "loss", val_loss ← "eval_loss", val_accuracy ← "eval_accuracy", learning_rate ← "learning_rate"; points from log_history');
+    expect(r.stdout).toContain('  note: one point per evaluation (10), training loss averaged since the previous one');
+  });
+
   it('--loss and friends name the columns by hand', () => {
     const p = write('log.csv', 'epoch,cost,dev_cost\n0,1.0,1.1\n1,0.8,0.9\n2,0.7,0.85\n');
     const refused = fitlab(['diagnose', p]);
