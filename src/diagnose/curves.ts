@@ -7,7 +7,8 @@
  *  - the curve is smoothed (median of 3, then a centred moving average);
  *  - the noise level σ is estimated from the raw curve's epoch-to-epoch residuals (MAD);
  *  - the onset is the smoothed curve's minimum, accepted only when the curve afterwards rises
- *    by a margin of max(3σ, 2% of the minimum) and stays above it through the end, and at
+ *    by a margin of max(3σ, 2% of the minimum) (10% of the minimum under 8 epochs, where σ
+ *    cannot be told from the trend) and stays above it through the end, and at
  *    least two raw epochs after the minimum are above it too (one spike is not a rise);
  *  - confidence grows with the size of the rise in σ units and the number of epochs after it.
  */
@@ -108,7 +109,10 @@ export function findOnset(train: Curve, val: Curve, minEpochsAfter?: number): On
   const need = minEpochsAfter ?? Math.max(2, Math.round(0.1 * n));
   if (n - 1 - m < need) return null;
   const minimum = sv[m];
-  const margin = Math.max(3 * noise, 0.02 * Math.abs(minimum), 1e-6);
+  // under 8 epochs the residuals around the smoothed curve are mostly trend, not noise: a rise
+  // must then clear 10% of the minimum instead of 3σ
+  const noiseKnown = finiteCount(val) >= 8;
+  const margin = noiseKnown ? Math.max(3 * noise, 0.02 * Math.abs(minimum), 1e-6) : Math.max(0.1 * Math.abs(minimum), 1e-6);
   const end = sv[n - 1];
   const rise = end - minimum;
   if (!(rise > margin)) return null;
@@ -130,7 +134,7 @@ export function findOnset(train: Curve, val: Curve, minEpochsAfter?: number): On
   if (!(trainDrop > 0.01 || trainFlatLow)) return null;
   const sigmas = noise > 0 ? rise / noise : Infinity;
   const after = n - 1 - m;
-  const confidence: Onset['confidence'] = sigmas >= 8 && after >= 4 ? 'high' : sigmas >= 4 && after >= 2 ? 'medium' : 'low';
+  const confidence: Onset['confidence'] = !noiseKnown ? 'low' : sigmas >= 8 && after >= 4 ? 'high' : sigmas >= 4 && after >= 2 ? 'medium' : 'low';
   return { epoch: m, confidence, rise, riseRelative: rise / Math.abs(minimum || 1), riseSigmas: sigmas, noise, trainDrop };
 }
 

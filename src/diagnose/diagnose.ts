@@ -287,7 +287,11 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
   // run is still buying generalization (the dashboard's spirals run: best epoch 194 of 200)
   const gapOpen = !valStillImproving && !(valTrend?.improving ?? false) && (accGap !== null ? accGap >= GAP_THRESHOLD : lossGapRel !== null && lossGapRel >= 0.3 && onset !== null);
   const gapStart = gapOpen && c.accuracy && c.valAccuracy ? gapOnset(c.accuracy, c.valAccuracy) : null;
-  const mild = hasVal && hasTrain && !divergence && !onset ? findMildRise(c.loss, c.valLoss as number[]) : null;
+  // (not while the smoothed validation trend over the last fifth of the run, 10+ epochs, still
+  // falls: then the minimum was a lucky dip on an improving curve; a trend over fewer noisy
+  // epochs cannot overrule the level comparison findMildRise makes)
+  const valFalling = valTrend !== null && valTrend.window >= 10 && valTrend.improving;
+  const mild = hasVal && hasTrain && !divergence && !onset && !valFalling ? findMildRise(c.loss, c.valLoss as number[]) : null;
   // an accuracy frozen to the digit over every epoch, with no baseline to judge it by, is the
   // classic majority-class predictor (its accuracy is that class's share); with a known baseline
   // the accuracy is judged against it instead

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { type Diagnosis, diagnose, earlyStoppingCounterfactual } from '../../src/diagnose/diagnose.js';
+import { findMildRise } from '../../src/diagnose/evidence.js';
 import { loadHistory } from '../../src/diagnose/read.js';
 import { diagnosisText } from '../../src/diagnose/text.js';
 import type { EpochLog } from '../../src/train/history.js';
@@ -591,5 +592,36 @@ describe('issue 15 §4: unknown model facts give conditional advice', () => {
     expect(known.advice.find((a) => a.action.includes('Dropout'))?.evidence).toMatch(/; the model has no dropout$/);
     const has = diagnose(h, { ...TEN, hasDropout: true, hasWeightPenalty: true });
     expect(has.advice.some((a) => /Dropout|L2/.test(a.action))).toBe(false);
+  });
+});
+
+describe('short and zig-zag curves', () => {
+  it('4 epochs: validation loss flat, then +53% and +64% while training loss falls 10×: overfitting from epoch 3, low confidence', () => {
+    // under 8 epochs σ cannot be estimated; a rise must clear 10% of the minimum instead
+    const val = [0.1858, 0.1859, 0.2845, 0.3053];
+    const loss = [0.2706, 0.1169, 0.052, 0.0282];
+    const h = history(4, { loss: (i) => loss[i], accuracy: (i) => [0.885, 0.957, 0.982, 0.99][i], val_loss: (i) => val[i], val_accuracy: (i) => [0.923, 0.932, 0.92, 0.917][i] });
+    const d = diagnose(h);
+    expect(d.regime).toBe('overfitting');
+    // the minimum is epoch 1 (0.1858; epoch 2 ties within 0.0001): the first epoch after it is 2
+    expect([d.bestEpoch, d.onsetEpoch, d.onset?.confidence]).toEqual([1, 2, 'low']);
+    // a 5% rise on so few epochs is no onset
+    expect(diagnose(history(4, { loss: (i) => loss[i], val_loss: (i) => [0.186, 0.185, 0.19, 0.194][i] })).onsetEpoch).toBeNull();
+  });
+  it('a zig-zag validation curve still falling over its last 20 epochs, with one lucky dip, is not overfitting', () => {
+    // two interleaved measurements (a 0.06 swing) on a curve falling 0.005 per epoch (≈0.8% at the
+    // end); epoch 89 dips 0.15 low, so the level after it sits well above that minimum
+    const h = history(100, {
+      loss: (i) => 0.05 + 1.4 * Math.exp(-i / 25),
+      accuracy: (i) => 0.93 - 0.5 * Math.exp(-i / 25),
+      val_loss: (i) => 1.0 - 0.005 * i + (i % 2 ? 0.03 : -0.03) - (i === 88 ? 0.15 : 0),
+      val_accuracy: (i) => 0.5 + 0.004 * i + (i % 2 ? -0.02 : 0.02),
+    });
+    // the level comparison alone would call it a mild rise; the 20-epoch falling trend overrules it
+    expect(findMildRise(col(h, 'loss'), col(h, 'val_loss'))?.best).toBe(88);
+    const d = diagnose(h);
+    expect(d.valTrend?.improving).toBe(true);
+    expect(d.regime === 'overfitting' || d.regime === 'partial-overfitting').toBe(false);
+    expect(d.onsetEpoch).toBeNull();
   });
 });
