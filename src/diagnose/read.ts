@@ -312,6 +312,11 @@ function assemble(table: Table, map: ColumnMap, input: Map<number, Values>, extr
   }
   if (count > 1) notes.push(`the epoch column restarts: ${count} runs appended (${lengths.join(' + ')} epochs); diagnosing segment ${k} of ${count} (--segment N picks another)`);
   const start = lengths.slice(0, k - 1).reduce((a, b) => a + b, 0);
+  // a resumed run (Keras initial_epoch) starts its epoch column late: the output counts its rows
+  const firstEpoch = values(epochCol)?.[start];
+  if (firstEpoch !== undefined && firstEpoch !== null && Number.isFinite(firstEpoch) && firstEpoch !== 0 && firstEpoch !== 1 && lengths.length === 1) {
+    notes.push(`the epoch column "${table.names[epochCol as number]}" starts at ${firstEpoch}: "epoch 1" below is its first row`);
+  }
   const history: EpochLog[] = [];
   for (let i = 0; i < lengths[k - 1]; i++) {
     const r = start + i;

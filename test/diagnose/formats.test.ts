@@ -190,6 +190,13 @@ describe('epoch columns: all zero, restarting (runs appended to one log), 1-base
     const l = load('log.csv', 'epoch,train_loss,val_loss\n1,1.0,1.1\n2,0.8,0.9\n3,0.7,0.85\n');
     expect(l.segments.lengths).toEqual([3]);
     expect(col(l.history, 'epoch')).toEqual([0, 1, 2]);
+    expect(l.notes).toEqual([]);
+  });
+
+  it('a resumed run whose epoch column starts at 20: the output counts its rows, and says so', () => {
+    const l = load('training.log', 'epoch,loss,val_loss\n20,1.0,1.1\n21,0.8,0.9\n');
+    expect(col(l.history, 'epoch')).toEqual([0, 1]);
+    expect(l.notes).toEqual(['the epoch column "epoch" starts at 20: "epoch 1" below is its first row']);
   });
 });
 
