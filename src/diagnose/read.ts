@@ -248,7 +248,7 @@ export function readTable(table: Table, where: string, opts: ReadOptions = {}): 
     if (c === undefined) continue;
     let values = numericColumn(table, c, where, true) as Values;
     if (role === 'accuracy' || role === 'val_accuracy') {
-      values = fractionColumn(values, table, c, map.errorRate.has(role) ? `${role.replace('accuracy', 'error rate')}` : role, where, notes);
+      values = fractionColumn(values, table, c, map.errorRate.has(role) ? 'an error rate' : role, where, notes);
       if (map.errorRate.has(role)) {
         values = values.map((v) => (v === null ? null : 1 - v));
         notes.push(`"${table.names[c]}" is an error rate: ${role} = 1 − error`);

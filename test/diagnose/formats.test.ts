@@ -244,6 +244,8 @@ describe('library layouts', () => {
     expect(l.columns).toEqual({ loss: 'train_loss', val_loss: 'valid_loss', val_accuracy: 'error_rate' });
     expect(col(l.history, 'val_accuracy')).toEqual([0.75, 0.875]);
     expect(l.notes).toContain('"error_rate" is an error rate: val_accuracy = 1 − error');
+    const bad = errorOf(() => load('history.csv', 'epoch,train_loss,valid_loss,error_rate,time\n0,1.2,0.9,0.25,00:12\n1,0.8,0.7,4,00:11\n2,0.7,0.6,0.1,00:11\n'));
+    expect(bad.message).toMatch(/line 3, column "error_rate": an error rate is 4; an accuracy must be in \[0, 1\]$/);
   });
 
   const HF = (logHistory: object[]): string => JSON.stringify({ epoch: 2, global_step: 40, log_history: logHistory }, null, 2);
