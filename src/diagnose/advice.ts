@@ -50,7 +50,10 @@ function summaryText(d: Diagnosis, x: DiagnosisNumbers): string {
       return `Underfitting: ${accs || 'the losses'} are both low${base} and flat — the model does not fit even the training data.`;
     case 'healthy': {
       const still = d.converged ? '' : ' Training loss is still falling: more epochs may help.';
-      return `Healthy: validation follows training${gapTxt ? `, ${accs}${gapTxt}` : ''}; the best validation loss is at ${ep(d.bestEpoch)} of ${d.epochs}.${still}`;
+      const modest = d.baseline && trainAcc !== null && trainAcc - d.baseline.accuracy < 0.6 * (1 - d.baseline.accuracy)
+        ? ` Accuracy is only ${(100 * (trainAcc - d.baseline.accuracy)).toFixed(1)} points above the baseline (${d.baseline.text}): the data may allow no more, or the model needs more capacity or better features.`
+        : '';
+      return `Healthy: validation follows training${gapTxt ? `, ${accs}${gapTxt}` : ''}; the best validation loss is at ${ep(d.bestEpoch)} of ${d.epochs}.${still}${modest}`;
     }
   }
 }

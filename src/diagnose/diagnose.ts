@@ -320,7 +320,7 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
     regime = trueFit ? 'overfitting' : 'partial-overfitting';
     if (gapStart !== null) [onsetIndex, onsetBy] = [gapStart, 'accuracy-gap'];
   } else if (((trainTrend.improving || valStillImproving) && (trainSkill === null || trainSkill < 0.9)) || shortAndImproving) regime = 'not-converged';
-  else if (trainSkill !== null && trainSkill < 0.6 && (baseline?.source !== 'assumed' || trainSkill < 0.35 || nearChanceLoss(c.loss, classes))) regime = 'underfitting';
+  else if (trainSkill !== null && trainSkill < 0.6 && (trainSkill < 0.3 || nearChanceLoss(c.loss, classes))) regime = 'underfitting';
   else regime = 'healthy';
 
   // early-stopping counterfactuals
@@ -389,11 +389,11 @@ function riseOf(v: number[], onsetIndex: number | null): Diagnosis['valLossRise'
 }
 
 /**
- * With a baseline assumed from the class count alone, a middling accuracy (skill 0.35–0.6: 68–80%
- * on 2 classes) says "underfitting" only when the training loss agrees: still within 80% of
+ * A middling accuracy (skill 0.3–0.6 above the baseline: 65–80% on 2 balanced classes, 86% over
+ * an 80% majority) says "underfitting" only when the training loss agrees: still within 80% of
  * ln(classes), the cross-entropy of a chance guess. A converged loss well below that is a model
- * that learned what the data allows (a churn model at 80% may be at its noise ceiling, and its
- * majority class may be 80% already).
+ * that learned what the data allows (a churn model may be at its noise ceiling): accuracy against
+ * a baseline alone does not tell underfitting from noisy data.
  */
 function nearChanceLoss(loss: number[], classes: number | null): boolean {
   const end = tailMean(loss, 3);
@@ -414,6 +414,5 @@ function confidenceOf(d: Diagnosis, mildOnly: boolean): Diagnosis['confidence'] 
   }
   if (d.epochs < 5) lower('low', `${d.epochs} epoch${d.epochs === 1 ? '' : 's'} are too few to read a trend`);
   if (mildOnly) lower('medium', 'the rise of validation loss is mild');
-  if (d.baseline?.source === 'assumed') reasons.push(`the baseline assumes balanced classes (--baseline ACC gives the majority rate)`);
   return { level, reasons };
 }

@@ -557,9 +557,16 @@ describe('issue 15 §5: the accuracy baseline', () => {
     const given = diagnose(churn, { classes: 2, baseline: 0.8 });
     expect(given.baseline?.text).toBe('the baseline you gave, 80.0%');
     expect(given.chance).toBe(0.8);
-    // at the majority rate it has learned nothing: underfitting, said against that baseline
+    // converged at the majority rate it gave: nothing learned beyond it, underfitting, said so
     expect(given.regime).toBe('underfitting');
     expect(given.summary).toContain('(baseline: the baseline you gave, 80.0%)');
+    // 10 points above a 70% baseline (skill 0.33) with a loss well below 0.8·ln 2: not underfitting
+    // on the accuracy alone; healthy, saying how little it gained
+    const modest = diagnose(churn, { classes: 2, baseline: 0.7 });
+    expect(modest.regime).toBe('healthy');
+    expect(modest.summary).toContain('Accuracy is only 10.0 points above the baseline (the baseline you gave, 70.0%)');
+    // the same 10 points with a loss still near ln 2: underfitting
+    expect(diagnose(churn.map((e) => ({ ...e, loss: 0.66, val_loss: 0.67 })), { classes: 2, baseline: 0.7 }).regime).toBe('underfitting');
     expect(diagnose(churn, { classCounts: [800, 200] }).baseline).toEqual({ accuracy: 0.8, source: 'majority', text: 'the majority class, 80.0% of the training set' });
     expect(diagnose(churn, { classCounts: [100, 102, 99] }).baseline).toEqual({ accuracy: 1 / 3, source: 'balanced', text: 'chance 33.3% for 3 balanced classes' });
   });
