@@ -353,14 +353,16 @@ function jsonError(err: unknown, path: string): FitlabError {
 
 /** The table a history file holds, by its content: JSON, JSON lines or CSV/TSV, whatever its name. */
 function tableOfFile(path: string, text: string): Table {
-  const head = text.replace(/^\uFEFF/, '').trimStart();
+  // Windows tools (Excel, Notepad) start UTF-8 files with a byte-order mark
+  const body = text.replace(/^\uFEFF/, '');
+  const head = body.trimStart();
   const jsonish = head.startsWith('{') || head.startsWith('[');
   if (jsonish || /\.json$/i.test(path)) {
     let parsed: unknown;
     try {
-      parsed = parsePythonJson(text);
+      parsed = parsePythonJson(body);
     } catch (err) {
-      const records = jsonLines(text, parsePythonJson);
+      const records = jsonLines(body, parsePythonJson);
       if (records && records.length > 1) return fromRecords(records, 'jsonl', (i) => `line ${i + 1}:`);
       // a .json that holds a CSV is read as the CSV
       const csvLike = !jsonish && /[,;\t]/.test(head.split(/\r?\n/)[0]);

@@ -66,6 +66,11 @@ describe('the format comes from the content, not the extension', () => {
     expect(semi.columns).toEqual({ loss: 'Train Loss', val_loss: 'Validation Loss' });
   });
 
+  it('a CSV saved by Excel (UTF-8 byte-order mark) and a JSON with one', () => {
+    expect(load('log.csv', '\uFEFFepoch,loss,val_loss\n0,1.0,1.1\n1,0.8,0.9\n').columns).toEqual({ loss: 'loss', val_loss: 'val_loss' });
+    expect(col(load('h.json', '\uFEFF{"loss": [1.0, 0.8]}').history, 'loss')).toEqual([1.0, 0.8]);
+  });
+
   it('a Keras history JSON saved as .txt, and fitlab-style JSON lines saved without extension', () => {
     const json = load('history.txt', '{"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]}');
     expect(json.kind).toBe('keras-json');
