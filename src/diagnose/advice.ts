@@ -142,7 +142,10 @@ function partialAdvice(d: Diagnosis, ctx: DiagnoseContext, x: DiagnosisNumbers, 
 /** Keeping the epoch with the best validation accuracy, when the loss-best epoch costs accuracy. */
 function accuracyCheckpointAdvice(d: Diagnosis, x: DiagnosisNumbers, add: (p: number, a: string, e: string) => void): void {
   const b = x.bestValAcc;
-  if (!b || d.best.valAccuracy === null || b.epoch === d.bestEpoch) return;
+  // only a later epoch: the model kept classifying better while its loss grew over-confident. An
+  // earlier one with a worse loss is more often an artifact (a majority-class predictor on
+  // imbalanced data scores its best accuracy at epoch 1) than a better model
+  if (!b || d.best.valAccuracy === null || b.epoch <= d.bestEpoch) return;
   const cost = b.value - d.best.valAccuracy;
   if (cost < 0.01) return;
   add(1.5, `keep the checkpoint with the best validation accuracy (${ep(b.epoch)}, ${pct(b.value)}): monitor val_accuracy for checkpoints and early stopping`,

@@ -407,6 +407,9 @@ function confidenceOf(d: Diagnosis, mildOnly: boolean): Diagnosis['confidence'] 
     reasons.push(why);
     if (to === 'low' || level === 'high') level = to;
   };
+  if (d.onset && d.onset.confidence !== 'high') {
+    reasons.push(Number.isFinite(d.onset.riseSigmas) ? `the rise of validation loss is only ${d.onset.riseSigmas.toFixed(1)}× its epoch-to-epoch noise` : 'the run is too short to measure the noise');
+  }
   const vs = d.validationSize;
   if (vs && vs.examples <= SMALL_VALIDATION) {
     const how = vs.source === 'config' ? '' : ` (inferred: its accuracy moves in steps of 1/${vs.examples} = ${(100 / vs.examples).toFixed(1)} points)`;

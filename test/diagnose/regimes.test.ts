@@ -632,3 +632,24 @@ describe('short and zig-zag curves', () => {
     expect(d.onsetEpoch).toBeNull();
   });
 });
+
+describe('issue 15 §6: the best-accuracy checkpoint', () => {
+  // validation loss bottoms at epoch 16 and drifts up; validation accuracy keeps rising to epoch 23
+  const later = history(30, {
+    loss: (i) => 0.1 + 0.5 * Math.exp(-i / 8),
+    accuracy: (i) => 0.96 - 0.4 * Math.exp(-i / 8),
+    val_loss: (i) => 0.38 + (i < 15 ? 0.02 * (15 - i) : 0.008 * (i - 15)),
+    val_accuracy: (i) => (i <= 22 ? 0.7 + 0.2 * (i / 22) : 0.9 - 0.002 * (i - 22)),
+  });
+  it('a later epoch with better accuracy is offered, with the cost of the loss-best one', () => {
+    const d = diagnose(later);
+    const a = d.advice.find((x) => x.action.startsWith('keep the checkpoint with the best validation accuracy'));
+    expect(a?.action).toMatch(/^keep the checkpoint with the best validation accuracy \(epoch 23, 90\.0%\)/);
+    expect(a?.evidence).toMatch(/restoring it would cost \d+\.\d points of validation accuracy$/);
+  });
+  it('an earlier epoch with better accuracy (a majority-class start on imbalanced data) is never offered', () => {
+    const early = later.map((e, i) => (i === 0 ? { ...e, val_accuracy: 0.95 } : e));
+    const d = diagnose(early);
+    expect(d.advice.some((x) => /keep (the checkpoint with the best validation accuracy \()?epoch 1\b/.test(`${x.action} ${x.evidence}`))).toBe(false);
+  });
+});
