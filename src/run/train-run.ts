@@ -544,8 +544,20 @@ export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides:
     if (!hasCheckpoint(runDir)) throw new FitlabError(`${runDir} has no checkpoint to resume from`, 'a run writes its first checkpoint at the end of its first epoch (or on Ctrl-C)');
     const state = loadCheckpoint(runDir);
     const config: TrainRunConfig = { ...saved.command, epochs: overrides.epochs ?? saved.command.epochs, threads: overrides.threads ?? saved.backend.threads };
-    if (state.epoch >= config.epochs && state.batchInEpoch === 0) {
+    const stoppedAt = earlyStopEpoch(state.callbacks);
+    const further = overrides.epochs !== undefined && overrides.epochs > state.epoch;
+    if (stoppedAt !== null && further && state.batchInEpoch === 0 && !missingEndFiles(runDir).length) {
+      // more epochs asked of a run that early stopping ended: train on, as a second Keras fit()
+      // would, with patience starting afresh (from the checkpoint's weights, those of the last epoch)
+      const es = state.callbacks.EarlyStopping as { stoppedEpoch: number; wait: number };
+      es.stoppedEpoch = 0;
+      es.wait = 0;
+      log(`fitlab: early stopping ended this run after epoch ${stoppedAt + 1}; training on to epoch ${config.epochs} (patience starts afresh)`);
+    } else if ((state.epoch >= config.epochs || stoppedAt !== null) && state.batchInEpoch === 0) {
       const missing = missingEndFiles(runDir);
+      if (!missing.length && stoppedAt !== null) {
+        throw new ArgumentError(`the run already finished: early stopping ended it after epoch ${stoppedAt + 1} of ${config.epochs}`, `pass --epochs N with N > ${state.epoch} to train further (patience starts afresh)`);
+      }
       if (!missing.length) {
         throw new ArgumentError(`the run already finished ${state.epoch} of ${config.epochs} epochs`, `pass --epochs N with N > ${state.epoch} to train further`);
       }
@@ -569,6 +581,15 @@ export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides:
   }
 }
 
+/**
+ * The (0-based) epoch after which early stopping ended the run, as a checkpoint's callback
+ * state records it; null when it has not fired (or the run has no early stopping).
+ */
+function earlyStopEpoch(callbacks: unknown): number | null {
+  const es = (callbacks as Record<string, { stoppedEpoch?: unknown } | undefined> | undefined)?.EarlyStopping;
+  return typeof es?.stoppedEpoch === 'number' && es.stoppedEpoch > 0 ? es.stoppedEpoch : null;
+}
+
 /** What a run writes after its last epoch, in this order (summary.json last). */
 const END_FILES = ['model-final', 'diagnosis.json', 'report.html', 'summary.json'];
 
@@ -580,7 +601,7 @@ const END_FILES = ['model-final', 'diagnosis.json', 'report.html', 'summary.json
  * when summary.json itself is missing the completion rewrites whatever applies.
  */
 export function missingEndFiles(runDir: string): string[] {
-  let state: { epoch?: number; batchInEpoch?: number };
+  let state: { epoch?: number; batchInEpoch?: number; callbacks?: unknown };
   let epochs: number | undefined;
   try {
     state = JSON.parse(readFileSync(join(runDir, RUN_FILES.checkpoint, 'state.json'), 'utf8')) as typeof state;
@@ -588,7 +609,8 @@ export function missingEndFiles(runDir: string): string[] {
   } catch {
     return [];
   }
-  if (epochs === undefined || state.epoch === undefined || state.epoch < epochs || state.batchInEpoch !== 0) return [];
+  if (epochs === undefined || state.epoch === undefined || state.batchInEpoch !== 0) return [];
+  if (state.epoch < epochs && earlyStopEpoch(state.callbacks) === null) return [];
   const missing = END_FILES.filter((f) => !existsSync(join(runDir, f)));
   return existsSync(join(runDir, 'summary.json')) ? missing.filter((f) => f !== 'model-final') : missing;
 }

@@ -47,6 +47,13 @@ export abstract class Callback {
     return null;
   }
   setState(_state: unknown): void {}
+  /**
+   * Why training is over, when a restored state says this callback already ended it: a
+   * checkpoint taken at the end of the epoch in which early stopping fired. Null otherwise.
+   */
+  endedTraining(): string | null {
+    return null;
+  }
 }
 
 /** A callback's saved state; `weights`, when present, is stored as binary by checkpoints. */
@@ -156,8 +163,16 @@ export class EarlyStopping extends Callback {
     if (this.wait >= this.patience && epoch > 0) {
       this.stoppedEpoch = epoch;
       this.ctx.stopTraining = true;
-      this.ctx.stopReason = `early stopping: ${this.monitor} did not improve for ${this.patience} epochs (best ${this.best.toPrecision(4)} at epoch ${this.bestEpoch + 1})`;
+      this.ctx.stopReason = this.reason();
     }
+  }
+
+  private reason(): string {
+    return `early stopping: ${this.monitor} did not improve for ${this.patience} epochs (best ${this.best.toPrecision(4)} at epoch ${this.bestEpoch + 1})`;
+  }
+
+  override endedTraining(): string | null {
+    return this.stoppedEpoch > 0 ? this.reason() : null;
   }
 
   override onTrainEnd(): void {

@@ -349,6 +349,13 @@ export class Trainer {
       sums = { ...resume.partial };
       epochSeconds = resume.epochSeconds;
       this.shuffleStream = RandomStream.fromState(resume.epochShuffle);
+      // a checkpoint taken after early stopping fired is of a run that is over: no more epochs
+      // (the loop is skipped; onTrainEnd still restores the best weights, as the run did)
+      const ended = startBatch === 0 ? callbacks.map((cb) => cb.endedTraining()).find((r) => r !== null) : undefined;
+      if (ended) {
+        ctx.stopTraining = true;
+        ctx.stopReason = ended;
+      }
     }
 
     const augment = options.augment && !isIdentity(options.augment) ? options.augment : null;

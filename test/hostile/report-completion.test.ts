@@ -25,9 +25,9 @@ afterAll(() => {
 const TRAIN = ['train', '--model', 'paper-mlp', '--dataset', 'moons', '--epochs', '2', '--seed', '3', '--threads', '1'];
 const PRELOAD = join(ROOT, 'test', 'hostile', 'kill-at-write.ts');
 
-/** Train TRAIN into `out`, SIGKILLed when it opens the temporary of `file`; the run directory. */
-function killedRun(out: string, file: string): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', PRELOAD, BIN, ...TRAIN, '--out', out, '--quiet'], {
+/** Train `args` (TRAIN) into `out`, SIGKILLed when it opens the temporary of `file`; the run directory. */
+function killedRun(out: string, file: string, args: string[] = TRAIN): string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', PRELOAD, BIN, ...args, '--out', out, '--quiet'], {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, FITLAB_TEST_KILL_AT: file }, timeout: 300_000,
   });
   expect(r.signal, r.stderr).toBe('SIGKILL');
@@ -96,6 +96,37 @@ describe('killed while writing summary.json', () => {
     const again = fitlab(['diagnose', run, '--write', '--no-chart']);
     expect(again.status).toBe(0);
     expect(again.stdout + again.stderr).not.toContain('missing');
+  });
+});
+
+describe('an early-stopped run killed while writing its end files', () => {
+  // moons, patience 1: early stopping ends this run after 9 of 40 epochs (asserted below)
+  const STOPPING = ['train', '--model', 'paper-mlp', '--dataset', 'moons', '--epochs', '40', '--seed', '3', '--threads', '1', '--early-stopping', '1'];
+
+  it('`train --resume` completes it without training (no extra epoch), as the run never killed; more epochs only when asked', () => {
+    const whole = jsonOf<{ runDir: string; epochsRun: number }>(fitlab([...STOPPING, '--out', join(tmp, 'es-whole'), '--quiet', '--json']));
+    expect(whole.epochsRun).toBeLessThan(40);
+    const run = killedRun(join(tmp, 'es-killed'), 'diagnosis.json', STOPPING);
+    const history = read(run, 'history.jsonl');
+    const r = fitlab(['train', '--resume', run]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain('finished training but diagnosis.json, report.html, summary.json are missing');
+    expect(read(run, 'history.jsonl')).toBe(history);
+    expect(read(run, 'diagnosis.json')).toBe(read(whole.runDir, 'diagnosis.json'));
+    // model-final holds the restored best weights, bit for bit those of the run never killed
+    expect(readFileSync(join(run, 'model-final', 'group1-shard1of1.bin')).equals(readFileSync(join(whole.runDir, 'model-final', 'group1-shard1of1.bin')))).toBe(true);
+    const summary = JSON.parse(read(run, 'summary.json')) as { epochsRun: number; stopReason: string };
+    expect(summary.epochsRun).toBe(whole.epochsRun);
+    expect(summary.stopReason).toMatch(/^early stopping: val_loss did not improve/);
+
+    // complete: a plain resume is refused, naming the stop; --epochs trains on
+    const again = fitlab(['train', '--resume', run]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain(`fitlab: error: the run already finished: early stopping ended it after epoch ${whole.epochsRun} of 40`);
+    const more = fitlab(['train', '--resume', run, '--epochs', String(whole.epochsRun + 2)]);
+    expect(more.status, more.stderr).toBe(0);
+    expect(more.stdout + more.stderr).toContain(`early stopping ended this run after epoch ${whole.epochsRun}; training on`);
+    expect(read(run, 'history.jsonl').trim().split('\n').length).toBeGreaterThan(whole.epochsRun);
   });
 });
 
