@@ -37,7 +37,8 @@ function markers(d: Diagnosis | null): Marker[] {
 }
 
 function shade(d: Diagnosis | null): { from: number; label: string; color: string } | undefined {
-  return d && d.onsetEpoch !== null ? { from: d.onsetEpoch, label: 'overfitting', color: ONSET } : undefined;
+  // the shade starts at an x index (0-based); the diagnosis counts epochs from 1
+  return d && d.onsetEpoch !== null ? { from: d.onsetEpoch - 1, label: 'overfitting', color: ONSET } : undefined;
 }
 
 function pair(h: EpochLog[], key: string, valKey: string, smoothing: number, what: string): Series[] {

@@ -133,6 +133,11 @@ describe('SVG charts', () => {
     expect(svg).toContain(`>best epoch ${OVERFIT_MIN + 1}</text>`);
     expect(svg).toContain(`>onset ${d.onsetEpoch as number}</text>`);
     expect(svg).toContain('>overfitting</text>');
+    // the shaded span starts exactly at the onset marker (both count epochs from 1)
+    const shadeX = /<rect x="([\d.]+)"[^>]*opacity="0\.10"/.exec(svg)?.[1];
+    const onsetX = new RegExp(`<line x1="([\\d.]+)"[^>]*stroke-dasharray="2 3"`).exec(svg)?.[1];
+    expect(shadeX).toBeDefined();
+    expect(shadeX).toBe(onsetX);
     expect(svg).toMatch(/<text[^>]*>training loss<\/text>/);
     expect(svg).toMatch(/<text[^>]*>validation loss<\/text>/);
     expect(svg).toMatch(/<text[^>]*font-weight="bold"[^>]*>Loss<\/text>/);
