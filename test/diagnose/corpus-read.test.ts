@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { type LoadedHistory, loadHistory } from '../../src/diagnose/read.js';
 import { FitlabError } from '../../src/errors.js';
 import { RandomStream } from '../../src/tensor/prng.js';
+import { mutateText } from '../hostile/mutate.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'real');
 
@@ -105,21 +106,6 @@ describe('the real corpus: every file is read as its judge read it', () => {
   });
 });
 
-/** Damage a file as a disk, an editor or a copy-paste would: cut it, insert bytes, drop a run, change digits. */
-function damage(text: string, r: RandomStream): string {
-  const at = r.uniformInt(text.length + 1);
-  switch (r.uniformInt(4)) {
-    case 0:
-      return text.slice(0, at);
-    case 1:
-      return text.slice(0, at) + String.fromCharCode(...Array.from({ length: 1 + r.uniformInt(20) }, () => r.uniformInt(256))) + text.slice(at);
-    case 2:
-      return text.slice(0, at) + text.slice(Math.min(text.length, at + 1 + r.uniformInt(40)));
-    default:
-      return text.replace(/\d/g, (d) => (r.uniformInt(10) === 0 ? String(r.uniformInt(10)) : d));
-  }
-}
-
 describe('damaged copies of the real logs', () => {
   it('20 seeded damages of each file: a history, or a one-line FitlabError naming the file', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'fitlab-corpus-damage-'));
@@ -131,7 +117,7 @@ describe('damaged copies of the real logs', () => {
         const text = readFileSync(join(DIR, file), 'latin1');
         for (let k = 0; k < 20; k++) {
           const p = join(tmp, `${k}-${file}`);
-          writeFileSync(p, damage(text, r), 'latin1');
+          writeFileSync(p, mutateText(text, r), 'latin1');
           try {
             const l = loadHistory(p);
             expect(l.history.length).toBeGreaterThan(0);

@@ -14,6 +14,7 @@ import { FitlabError } from '../../src/errors.js';
 import type { ModelSpec } from '../../src/nn/spec.js';
 import { resumeRun, trainRun } from '../../src/run/train-run.js';
 import { shards } from '../cli/cli-helpers.js';
+import { seeded } from './mutate.js';
 
 const SPEC: ModelSpec = { name: 'fuzz-mlp', input: [2], layers: [
   { type: 'dense', units: 8, activation: 'relu' }, { type: 'dropout', rate: 0.2 }, { type: 'dense', units: 2, activation: 'softmax' },
@@ -24,17 +25,6 @@ let tmp = '';
 let base = '';
 let reference: Buffer;
 let copies = 0;
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function copyRun(): string {
   const dir = join(tmp, `case-${++copies}`);

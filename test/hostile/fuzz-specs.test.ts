@@ -27,6 +27,7 @@ import { resolveModelSource } from '../../src/io/model-source.js';
 import { modelFromTfjs, readTfjs, saveTfjs } from '../../src/io/tfjs.js';
 import { modelFromSpec } from '../../src/nn/spec.js';
 import { RandomStream } from '../../src/tensor/prng.js';
+import { mutateText } from './mutate.js';
 
 const CASES = 250;
 const backend = getBackend();
@@ -155,21 +156,6 @@ function mutateTree(root: Json, r: RandomStream): string {
       set({ type: LAYER_TYPES[r.uniformInt(LAYER_TYPES.length)] });
       return `${String(key)} → a bare layer`;
     }
-  }
-}
-
-/** Seeded text damage: truncation, garbage bytes, a chunk cut out. */
-function mutateText(text: string, r: RandomStream): string {
-  const at = r.uniformInt(text.length + 1);
-  switch (r.uniformInt(4)) {
-    case 0:
-      return text.slice(0, at);
-    case 1:
-      return text.slice(0, at) + String.fromCharCode(...Array.from({ length: 1 + r.uniformInt(20) }, () => r.uniformInt(256))) + text.slice(at);
-    case 2:
-      return text.slice(0, at) + text.slice(Math.min(text.length, at + 1 + r.uniformInt(40)));
-    default:
-      return text.replace(/\d/g, (d) => (r.uniformInt(10) === 0 ? String(r.uniformInt(10)) : d));
   }
 }
 

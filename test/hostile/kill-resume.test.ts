@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/io/run-dir.js';
 import { readTfjs } from '../../src/io/tfjs.js';
 import { BIN, ROOT, ensureBuilt, fitlab, shards } from '../cli/cli-helpers.js';
+import { seeded } from './mutate.js';
 
 const EPOCHS = 6;
 /** Dropout draws from the layer's PRNG stream, so the stream state must survive a kill too. */
@@ -34,18 +35,6 @@ let reference: Buffer;
 const trainArgs = (out: string): string[] => [
   'train', '--model', spec, '--dataset', 'spirals', '--epochs', String(EPOCHS), '--threads', '1', '--seed', '11', '--batch-size', '2', '--out', out,
 ];
-
-/** mulberry32: a small seeded generator for the kill schedule. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A progress event on the CLI's stdout: the run starts (or resumes), or an epoch ends. */
 const EVENT = /^(run directory: |resuming |Epoch \d+\/\d+ )/;
