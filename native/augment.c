@@ -1,8 +1,8 @@
 /*
  * Affine warp of NHWC float images for augmentation (rotation, shift, zoom, shear, flip, crop),
- * with TensorFlow's fill modes. Mirrors src/data/warp.ts operation for operation in double
- * precision — the coordinates, the fold into the image and the bilinear weights — so both
- * backends produce the same floats.
+ * with TensorFlow's fill modes. Mirrors src/backend/reference/augment.ts operation for
+ * operation in double precision — the coordinates, the fold into the image and the bilinear
+ * weights — so both backends produce the same floats.
  *
  * y (n,h,w,c) ← x (n,h,w,c) through per-image 2×3 matrices m (n,6) mapping OUTPUT pixel (x, y)
  * to INPUT coordinates: xin = m0·x + m1·y + m2, yin = m3·x + m4·y + m5.

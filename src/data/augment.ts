@@ -19,11 +19,11 @@
  * transforms on resume and no state has to be saved; a new epoch draws new ones.
  * Presets: digits never flip ("a 3 flipped is no 3").
  */
-import type { Backend, F32, FillMode } from '../backend/backend.js';
+import { type Backend, type F32, FILL_MODES, type FillMode } from '../backend/backend.js';
 import { ArgumentError, describe } from '../errors.js';
 import { ConfigReader } from '../nn/config.js';
 import { RandomStream } from '../tensor/prng.js';
-import { type Affine, FILL_MODES, IDENTITY, compose, flip, rotation, shear, translation, zoom } from './warp.js';
+import { type Affine, IDENTITY, compose, flip, rotation, shear, translation, zoom } from '../tensor/affine.js';
 
 export interface AugmentSpec {
   rotationRange: number;

@@ -1,6 +1,6 @@
 /**
  * Batch augmentation with ImageDataGenerator semantics (src/data/augment.ts on the affine-warp
- * kernel of src/data/warp.ts), on tiny images with hand-computed results, on the native and
+ * kernel affineWarp, maps from src/tensor/affine.ts), on tiny images with hand-computed results, on the native and
  * the reference backend:
  *   - a 180° rotation maps pixel (i, j) to (H−1−i, W−1−j); a horizontal flip mirrors each row;
  *     flips happen to about half the images and both flips together are the 180° rotation
@@ -19,7 +19,7 @@ import type { Backend, FillMode } from '../../src/backend/backend.js';
 import { createBackend } from '../../src/backend/index.js';
 import { loadAddon } from '../../src/backend/native/index.js';
 import { AUGMENT_PRESETS, type AugmentSpec, augmentBatch, exampleStream, isIdentity, parseAugment, sampleTransform } from '../../src/data/augment.js';
-import { rotation } from '../../src/data/warp.js';
+import { rotation } from '../../src/tensor/affine.js';
 import { RandomFlip, RandomRotation, RandomTranslation, RandomZoom } from '../../src/nn/layers/augment.js';
 import { sequential } from '../../src/nn/model.js';
 import { ArgumentError } from '../../src/errors.js';

@@ -2,7 +2,7 @@
  * Training-only augmentation layers with Keras factor semantics: identity at inference, a fresh
  * random transform per image and step in training. Parameters are drawn from the layer's own
  * seeded stream (separate from applying the transform, so both are testable), then the affine
- * warp of src/data/warp.ts applies them.
+ * warp (the backend's affineWarp, maps from src/tensor/affine.ts) applies them.
  *
  * - RandomFlip(mode): 'horizontal' | 'vertical' | 'horizontal_and_vertical', each axis with p=½
  * - RandomRotation(factor): angle uniform in factor·2π (a number f means [−f, f]); positive is
@@ -11,8 +11,8 @@
  *   keeps the aspect ratio
  * - RandomTranslation(heightFactor, widthFactor): fractions of the size; positive moves down/right
  */
-import type { Backend, F32 } from '../../backend/backend.js';
-import { type Affine, FILL_MODES, type FillMode, IDENTITY, INTERPOLATIONS, type Interpolation, flip, rotation, translation, zoom } from '../../data/warp.js';
+import { type Backend, type F32, FILL_MODES, type FillMode, INTERPOLATIONS, type Interpolation } from '../../backend/backend.js';
+import { type Affine, IDENTITY, flip, rotation, translation, zoom } from '../../tensor/affine.js';
 import { ConfigReader } from '../config.js';
 import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, layerStream } from '../layer.js';
 import type { Shape } from '../shape.js';

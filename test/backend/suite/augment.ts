@@ -6,7 +6,7 @@
  */
 import { expect, it } from 'vitest';
 import type { FillMode, Interpolation } from '../../../src/backend/backend.js';
-import { type Affine, IDENTITY, compose, flip, rotation, shear, translation, zoom } from '../../../src/data/warp.js';
+import { type Affine, IDENTITY, compose, flip, rotation, shear, translation, zoom } from '../../../src/tensor/affine.js';
 import { RandomStream } from '../../../src/tensor/prng.js';
 import type { SuiteContext } from './helpers.js';
 import { expectBits, uniform } from './helpers.js';
