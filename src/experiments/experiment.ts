@@ -11,7 +11,8 @@ import { writePngCopy } from '../diagnose/run-report.js';
 import { ArgumentError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { createRunDir, toJson } from '../io/run-dir.js';
-import { type LiveRun, type RunHooks, type TrainRunConfig, trainRun } from '../run/train-run.js';
+import { type RunExecutor, localExecutor } from '../run/executor.js';
+import type { LiveRun, RunHooks, TrainRunConfig } from '../run/train-run.js';
 import type { EpochLog } from '../train/history.js';
 import { textTable } from '../util/table.js';
 import { renderExperiment } from './report.js';
@@ -35,6 +36,8 @@ export interface ExperimentOptions {
   subset?: number;
   /** a line of progress output */
   log: (line: string) => void;
+  /** trains or resumes each planned run (src/run/executor.ts); default: in this process */
+  executor?: RunExecutor;
 }
 
 export interface Stat {
@@ -218,9 +221,13 @@ export class Experiment {
       let measured: Record<string, unknown> = {};
       let live: LiveRun | null = null;
       const slug = label.replace(/[^A-Za-z0-9.=+-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'arm';
-      const result = await trainRun({
-        ...config, threads: config.threads ?? this.options.threads, dataDir: config.dataDir ?? this.options.dataDir,
-        seed, out: this.runsDir, name: repeats > 1 ? `${slug}-seed${seed}` : slug,
+      const execute = this.options.executor ?? localExecutor;
+      const result = await execute({
+        index: this.count, label: repeats > 1 ? `${label} (seed ${seed})` : label, resumeDir: null,
+        config: {
+          ...config, threads: config.threads ?? this.options.threads, dataDir: config.dataDir ?? this.options.dataDir,
+          seed, out: this.runsDir, name: repeats > 1 ? `${slug}-seed${seed}` : slug,
+        },
       }, {
         afterTraining: opts.measure ? (ctx) => { measured = opts.measure!(ctx); } : undefined,
         onStart: (run) => { live = run; },
