@@ -21,7 +21,7 @@
  */
 import { type Backend, type F32, FILL_MODES, type FillMode } from '../backend/backend.js';
 import { ArgumentError, describe } from '../errors.js';
-import { ConfigReader } from '../nn/config.js';
+import { ConfigReader } from '../util/config-reader.js';
 import { RandomStream } from '../tensor/prng.js';
 import { type Affine, IDENTITY, compose, flip, rotation, shear, translation, zoom } from '../tensor/affine.js';
 

@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
-import { checkSpecDepth } from '../nn/config.js';
+import { checkSpecDepth } from '../util/config-reader.js';
 import { type ModelSpec, modelFromSpec } from '../nn/spec.js';
 import { type H5File, type H5Group, groupAt, h5ErrorSummary, isHdf5Bytes, openH5, readFloatDataset, stringAttr, stringListAttr } from './h5.js';
 import { CLASS_OF, type LoadedTfjs, type WeightSpec, topologyToSpec } from './tfjs.js';

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
-import { checkSpecDepth } from '../nn/config.js';
+import { checkSpecDepth } from '../util/config-reader.js';
 import type { InitializerConfig } from '../nn/initializers.js';
 import type { Layer } from '../nn/layer.js';
 import { MODEL_INPUT, type Model } from '../nn/model.js';

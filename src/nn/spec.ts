@@ -7,7 +7,7 @@
  * fields are errors.
  */
 import { ArgumentError, FitlabError, describe } from '../errors.js';
-import { checkSpecDepth } from './config.js';
+import { checkSpecDepth } from '../util/config-reader.js';
 import { createLayer } from './registry.js';
 import { MODEL_INPUT, Model, type ModelLayer } from './model.js';
 

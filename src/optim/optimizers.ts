@@ -10,9 +10,21 @@
  */
 import type { Backend, F32 } from '../backend/backend.js';
 import { ArgumentError, describe } from '../errors.js';
-import { ConfigReader } from '../nn/config.js';
-import type { Param } from '../nn/layer.js';
+import { ConfigReader } from '../util/config-reader.js';
 import { type LearningRateSchedule, parseSchedule, scheduleValue } from './schedules.js';
+
+/**
+ * What an optimizer reads and updates: a layer's Param (src/nn/layer.ts) is one. Declared here
+ * with only the fields an update uses, because optim sits on a floor below nn.
+ */
+export interface TrainableParam {
+  /** unique key of the optimizer's slots (moments, velocities) for this weight */
+  readonly name: string;
+  readonly value: F32;
+  /** null for weights that are never trained */
+  readonly grad: F32 | null;
+  readonly trainable: boolean;
+}
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'nadam' | 'rmsprop';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'adam', 'adamw', 'nadam', 'rmsprop'];
@@ -67,7 +79,7 @@ export abstract class Optimizer {
     return this.schedule ? scheduleValue(this.schedule, this.iterations) : this.learningRate;
   }
 
-  protected slot(kind: string, p: Param, backend: Backend): F32 {
+  protected slot(kind: string, p: TrainableParam, backend: Backend): F32 {
     let bySlot = this.slots.get(kind);
     if (!bySlot) {
       bySlot = new Map();
@@ -82,7 +94,7 @@ export abstract class Optimizer {
   }
 
   /** One update of every trainable weight from its gradient. */
-  step(params: Param[], backend: Backend): void {
+  step(params: TrainableParam[], backend: Backend): void {
     const lr = this.currentLearningRate();
     if (!Number.isFinite(lr)) throw new ArgumentError(`${this.className}: the learning rate is ${lr}; it must be a finite number`);
     const live = params.filter((p) => p.trainable && p.grad);
@@ -94,9 +106,9 @@ export abstract class Optimizer {
 
   protected beforeUpdates(): void {}
 
-  protected abstract update(p: Param, g: F32, lr: number, backend: Backend): void;
+  protected abstract update(p: TrainableParam, g: F32, lr: number, backend: Backend): void;
 
-  private clip(params: Param[], backend: Backend): void {
+  private clip(params: TrainableParam[], backend: Backend): void {
     if (this.clipvalue !== null) {
       const v = this.clipvalue;
       for (const p of params) {
@@ -173,7 +185,7 @@ export class SGD extends Optimizer {
     this.nesterov = r.bool('nesterov', false);
     r.done();
   }
-  protected update(p: Param, g: F32, lr: number, backend: Backend): void {
+  protected update(p: TrainableParam, g: F32, lr: number, backend: Backend): void {
     const v = this.momentum > 0 ? this.slot('momentum', p, backend) : null;
     backend.sgdUpdate(p.value, g, v, lr, this.momentum, this.nesterov, this.weightDecay);
   }
@@ -198,7 +210,7 @@ export class Adam extends Optimizer {
     this.amsgrad = r.bool('amsgrad', false);
     r.done();
   }
-  protected update(p: Param, g: F32, lr: number, backend: Backend): void {
+  protected update(p: TrainableParam, g: F32, lr: number, backend: Backend): void {
     backend.adamUpdate(
       p.value, g, this.slot('momentum', p, backend), this.slot('velocity', p, backend),
       this.amsgrad ? this.slot('velocity_hat', p, backend) : null, lr, this.beta1, this.beta2, this.epsilon,
@@ -249,7 +261,7 @@ export class Nadam extends Optimizer {
     this.coefG = (1 - uT) / (1 - this.uProduct);
     this.vCorrection = 1 / (1 - this.beta2 ** t);
   }
-  protected update(p: Param, g: F32, lr: number, backend: Backend): void {
+  protected update(p: TrainableParam, g: F32, lr: number, backend: Backend): void {
     backend.nadamUpdate(
       p.value, g, this.slot('momentum', p, backend), this.slot('velocity', p, backend), lr, this.beta1, this.beta2,
       this.epsilon, this.coefM, this.coefG, this.vCorrection, this.weightDecay,
@@ -283,7 +295,7 @@ export class RMSprop extends Optimizer {
     this.centered = r.bool('centered', false);
     r.done();
   }
-  protected update(p: Param, g: F32, lr: number, backend: Backend): void {
+  protected update(p: TrainableParam, g: F32, lr: number, backend: Backend): void {
     backend.rmspropUpdate(
       p.value, g, this.slot('velocity', p, backend), this.centered ? this.slot('average_gradient', p, backend) : null,
       this.momentum > 0 ? this.slot('momentum', p, backend) : null, lr, this.rho, this.momentum, this.epsilon, this.weightDecay,

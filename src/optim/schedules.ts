@@ -3,7 +3,7 @@
  * The Keras 2 `decay` argument is inverseTime with decaySteps 1: lr / (1 + decay·step).
  */
 import { ArgumentError, describe } from '../errors.js';
-import { ConfigReader } from '../nn/config.js';
+import { ConfigReader } from '../util/config-reader.js';
 
 export type LearningRateSchedule =
   | { kind: 'exponential'; initial: number; decaySteps: number; decayRate: number; staircase: boolean }

@@ -13,7 +13,7 @@
  */
 import { type Backend, type F32, FILL_MODES, type FillMode, INTERPOLATIONS, type Interpolation } from '../../backend/backend.js';
 import { type Affine, IDENTITY, flip, rotation, translation, zoom } from '../../tensor/affine.js';
-import { ConfigReader } from '../config.js';
+import { LayerConfigReader } from '../config.js';
 import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, layerStream } from '../layer.js';
 import type { Shape } from '../shape.js';
 import { STREAM_AUGMENT } from './basic.js';
@@ -38,11 +38,11 @@ abstract class AugmentLayer extends Layer {
   private c = 0;
 
   /** The config reader, open until the subclass has read its own fields and called finish(). */
-  protected reader: ConfigReader | null;
+  protected reader: LayerConfigReader | null;
 
   constructor(type: string, config: AugmentConfig, withFill = true) {
     super(type, config);
-    const r = new ConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
+    const r = new LayerConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
     this.reader = r;
     r.accept('name', 'trainable');
     this.seed = r.has('seed') ? r.int('seed', { min: 0 }) : (r.accept('seed'), undefined);
@@ -63,8 +63,8 @@ abstract class AugmentLayer extends Layer {
     this.reader = null;
   }
 
-  protected get r(): ConfigReader {
-    return this.reader as ConfigReader;
+  protected get r(): LayerConfigReader {
+    return this.reader as LayerConfigReader;
   }
 
   protected computeOutputShape(inputs: Shape[]): Shape {

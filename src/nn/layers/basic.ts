@@ -3,7 +3,7 @@ import type { Backend, F32, RandomDraw } from '../../backend/backend.js';
 import { ShapeError } from '../../errors.js';
 import { splitU64 } from '../../tensor/prng.js';
 import type { ActivationName } from '../activations.js';
-import { ConfigReader } from '../config.js';
+import { LayerConfigReader } from '../config.js';
 import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, layerStream } from '../layer.js';
 import { type Shape, formatShape, sameShape, sizeOf } from '../shape.js';
 import { ActivationStage } from './activation-stage.js';
@@ -12,8 +12,8 @@ import { ActivationStage } from './activation-stage.js';
 export const STREAM_DROPOUT = 3;
 export const STREAM_AUGMENT = 4;
 
-function reader(type: string, config: CommonLayerConfig): ConfigReader {
-  const r = new ConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
+function reader(type: string, config: CommonLayerConfig): LayerConfigReader {
+  const r = new LayerConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
   r.accept('name', 'trainable');
   return r;
 }

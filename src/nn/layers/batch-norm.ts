@@ -7,7 +7,7 @@
  */
 import type { Backend, F32 } from '../../backend/backend.js';
 import { ShapeError } from '../../errors.js';
-import { ConfigReader } from '../config.js';
+import { LayerConfigReader } from '../config.js';
 import { type InitializerConfig, initializerToJson } from '../initializers.js';
 import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, type Param } from '../layer.js';
 import { type Regularizer, regularizerToJson } from '../regularizers.js';
@@ -53,7 +53,7 @@ export class BatchNormalization extends Layer {
 
   constructor(config: BatchNormalizationConfig = {}) {
     super('batchNormalization', config);
-    const r = new ConfigReader(config as unknown as Record<string, unknown>, `batchNormalization${config.name ? ` '${config.name}'` : ''}`);
+    const r = new LayerConfigReader(config as unknown as Record<string, unknown>, `batchNormalization${config.name ? ` '${config.name}'` : ''}`);
     r.accept('name', 'trainable');
     if (r.has('axis')) {
       const axis = r.int('axis');

@@ -3,7 +3,7 @@ import type { Backend, F32 } from '../../backend/backend.js';
 import { type ConvGeometry, type Padding, convGeometry, windowAxis } from '../../backend/geometry.js';
 import { ShapeError } from '../../errors.js';
 import type { ActivationName } from '../activations.js';
-import { ConfigReader } from '../config.js';
+import { LayerConfigReader } from '../config.js';
 import { type InitializerConfig, initializerToJson } from '../initializers.js';
 import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, type Param } from '../layer.js';
 import { type Regularizer, regularizerToJson } from '../regularizers.js';
@@ -48,7 +48,7 @@ export class Conv2D extends Layer {
 
   constructor(config: Conv2DConfig) {
     super('conv2d', config);
-    const r = new ConfigReader(config as unknown as Record<string, unknown>, `conv2d${config.name ? ` '${config.name}'` : ''}`);
+    const r = new LayerConfigReader(config as unknown as Record<string, unknown>, `conv2d${config.name ? ` '${config.name}'` : ''}`);
     r.accept('name', 'trainable');
     this.filters = r.int('filters', { min: 1 });
     this.kernelSize = r.pair('kernelSize');

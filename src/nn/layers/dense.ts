@@ -2,7 +2,7 @@
 import type { Backend, F32 } from '../../backend/backend.js';
 import { ShapeError } from '../../errors.js';
 import type { ActivationName } from '../activations.js';
-import { ConfigReader } from '../config.js';
+import { LayerConfigReader } from '../config.js';
 import { type InitializerConfig, initializerToJson } from '../initializers.js';
 import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, type Param } from '../layer.js';
 import { type Regularizer, regularizerToJson } from '../regularizers.js';
@@ -42,7 +42,7 @@ export class Dense extends Layer {
 
   constructor(config: DenseConfig) {
     super('dense', config);
-    const r = new ConfigReader(config as unknown as Record<string, unknown>, `dense${config.name ? ` '${config.name}'` : ''}`);
+    const r = new LayerConfigReader(config as unknown as Record<string, unknown>, `dense${config.name ? ` '${config.name}'` : ''}`);
     r.accept('name', 'trainable');
     this.units = r.int('units', { min: 1 });
     this.activation = r.activation('activation');

@@ -2,7 +2,7 @@
 import type { Backend, F32 } from '../../backend/backend.js';
 import { type Padding, type PoolGeometry, poolGeometry, windowAxis } from '../../backend/geometry.js';
 import { ShapeError } from '../../errors.js';
-import { ConfigReader } from '../config.js';
+import { LayerConfigReader } from '../config.js';
 import { type BatchBuffer, type CommonLayerConfig, Layer } from '../layer.js';
 import { type Shape, formatShape } from '../shape.js';
 
@@ -24,7 +24,7 @@ abstract class Pooling2D extends Layer {
 
   constructor(type: string, config: Pooling2DConfig) {
     super(type, config);
-    const r = new ConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
+    const r = new LayerConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
     r.accept('name', 'trainable');
     this.poolSize = r.pair('poolSize', { default: [2, 2] });
     this.strides = r.pair('strides', { default: this.poolSize });
@@ -123,7 +123,7 @@ abstract class GlobalPooling2D extends Layer {
   protected c = 0;
   constructor(type: string, config: GlobalPooling2DConfig) {
     super(type, config);
-    const r = new ConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
+    const r = new LayerConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
     r.accept('name', 'trainable');
     this.keepdims = r.bool('keepdims', false);
     r.done();
