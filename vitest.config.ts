@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    // vitest's summary says only "N skipped"; the second reporter adds one line of the reasons
+    reporters: ['default', './test/skip-reasons.ts'],
     // kernels are multi-threaded already; two test files at a time on a 2-core machine
     pool: 'forks',
     maxWorkers: 2,

@@ -12,6 +12,9 @@ import { getBackend } from '../../src/backend/index.js';
 import { modelFromTfjs, readTfjs } from '../../src/io/tfjs.js';
 import { type CliResult, STACK_FRAME, ensureBuilt, fitlab } from '../cli/cli-helpers.js';
 
+// TF.js greets Node users with a multi-line banner on first use (and other console advice);
+// production mode keeps its log/warn helpers silent without changing any computation.
+tf.enableProdMode();
 let tmp = '';
 let base = '';
 let copies = 0;

@@ -15,6 +15,9 @@ import { presetSpec } from '../../src/nn/presets.js';
 import { modelFromSpec } from '../../src/nn/spec.js';
 import { RandomStream } from '../../src/tensor/prng.js';
 
+// TF.js greets Node users with a multi-line banner on first use (and other console advice);
+// production mode keeps its log/warn helpers silent without changing any computation.
+tf.enableProdMode();
 const backend = createBackend();
 const dirs: string[] = [];
 const tempDir = (): string => {
