@@ -7,7 +7,9 @@ import { exampleSize, type Dataset, type Split } from '../data/dataset.js';
 import { loadDataset } from '../data/locate.js';
 import { applyVal, parseVal } from '../data/splits.js';
 import { ArgumentError, FitlabError } from '../errors.js';
-import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
+import { writeUserFile } from '../io/atomic.js';
+import { historyCsv } from '../io/history-csv.js';
+import { RUN_FILES, readHistoryFile, readRunConfig } from '../io/run-dir.js';
 import { h5Ready } from '../io/h5.js';
 import { saveKeras } from '../io/keras-export.js';
 import { kerasFileKind, readKeras, refuseMisnamedKeras } from '../io/keras.js';
@@ -188,14 +190,18 @@ export function registerModelCommands(program: Command): void {
 
   program
     .command('export <model>')
-    .description('write a run\'s model (or a model file) as TF.js Layers (model.json + weight shards), ONNX (opset 13) or Keras 3 (.keras)')
-    .addOption(new Option('--format <format>', 'output format').choices(['tfjs', 'onnx', 'keras']).default('tfjs'))
-    .requiredOption('--out <path>', 'tfjs: a new or empty folder (written atomically); onnx, keras: a new file')
+    .description('write a run\'s model (or a model file) as TF.js Layers (model.json + weight shards), ONNX (opset 13) or Keras 3 (.keras); or a run\'s history as CSV')
+    .addOption(new Option('--format <format>', 'output format (csv: the run\'s history.jsonl as Keras CSVLogger writes it)').choices(['tfjs', 'onnx', 'keras', 'csv']).default('tfjs'))
+    .requiredOption('--out <path>', 'tfjs: a new or empty folder (written atomically); onnx, keras, csv: a new file (csv: - for standard output)')
     .option('--force', 'replace what fitlab exported there before (a TF.js folder it wrote, or an existing --out file)')
     .addOption(new Option('--which <model>', 'for a run directory: which saved model').choices(['final', 'best', 'initial']).default('final'))
     .option('--json', 'machine-readable output')
-    .action(async (target: string, flags: { out: string; format: 'tfjs' | 'onnx' | 'keras'; which: 'final' | 'best' | 'initial'; force?: boolean; json?: boolean }) => {
+    .action(async (target: string, flags: { out: string; format: 'tfjs' | 'onnx' | 'keras' | 'csv'; which: 'final' | 'best' | 'initial'; force?: boolean; json?: boolean }) => {
       const out = makeOutput(flags);
+      if (flags.format === 'csv') {
+        exportHistoryCsv(target, flags.out, flags.force ?? false, out);
+        return;
+      }
       const dest = resolve(flags.out);
       if (flags.format === 'keras') {
         checkFileTarget(dest, { force: flags.force, label: '--out' });
@@ -223,6 +229,26 @@ export function registerModelCommands(program: Command): void {
       if (out.jsonMode) out.json({ out: dest, format: 'tfjs', params: model.countParams().total });
       else out.info(`wrote ${join(dest, 'model.json')} (TF.js Layers format; load with tf.loadLayersModel)`);
     });
+}
+
+/** `fitlab export <run> --format csv`: the run's history.jsonl as CSV, to a new file or stdout (-). */
+function exportHistoryCsv(target: string, outPath: string, force: boolean, out: ReturnType<typeof makeOutput>): void {
+  const dir = resolve(target);
+  const file = join(dir, RUN_FILES.history);
+  if (!existsSync(join(dir, RUN_FILES.config)) || !existsSync(file)) {
+    throw new ArgumentError(`--format csv exports a run's history; ${target} is not a run directory with ${RUN_FILES.history}`, 'pass a folder under runs/ that a training wrote');
+  }
+  const logs = readHistoryFile(file);
+  const text = historyCsv(logs);
+  if (outPath === '-') {
+    process.stdout.write(text);
+    return;
+  }
+  const dest = resolve(outPath);
+  // a single file carries no ownership marker: an existing one is replaced only with --force
+  writeUserFile(dest, text, { force, label: '--out' });
+  if (out.jsonMode) out.json({ out: dest, format: 'csv', epochs: logs.length });
+  else out.info(`wrote ${dest} (${logs.length} epoch${logs.length === 1 ? '' : 's'} of ${RUN_FILES.history} as CSV)`);
 }
 
 interface PredictFlags extends EvalFlags {

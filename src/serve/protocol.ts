@@ -1,6 +1,8 @@
 /**
- * What travels between the training worker, the server and the page. Types only: the page's
- * bundle imports them too (web/src), so nothing here may touch Node.
+ * What travels between the training worker, the server and the page: the shapes, and the one
+ * pure fold of worker messages into a run's state that the server's session and the page's
+ * store both use. The page's bundle imports this file too (web/src), so nothing here may touch
+ * Node: types and pure functions only.
  */
 
 /** The knobs a viewer can turn while a run trains. */
@@ -97,6 +99,16 @@ export interface Picture {
   label?: string;
 }
 
+/** Where a view of a finished run came from (absent for a live run's views). */
+export interface SavedSource {
+  /** the saved model: 'best', 'final', 'initial' or 'snapshot:<folder>' */
+  model: string;
+  /** examples in the probe batch (network) or predicted (predictions) */
+  examples: number;
+  /** milliseconds the inspection worker took (data and model loading included) */
+  ms: number;
+}
+
 export interface NetworkView {
   step: number;
   epoch: number;
@@ -113,6 +125,8 @@ export interface NetworkView {
   inputPicture: Picture | null;
   featureMaps: { layer: string; maps: Picture[] }[];
   filters: { layer: string; maps: Picture[] } | null;
+  /** a finished run's view, computed from a saved model on a probe batch */
+  saved?: SavedSource;
 }
 
 export interface PredictionsView {
@@ -125,6 +139,8 @@ export interface PredictionsView {
   counted: number;
   /** 2-D data: argmax class and its probability on a grid over the data's bounds */
   boundary: { x0: number; x1: number; y0: number; y1: number; size: number; cls: number[]; conf: number[]; train: [number, number, number][]; test: [number, number, number][] } | null;
+  /** a finished run's view, computed from a saved model */
+  saved?: SavedSource;
 }
 
 export interface RunInfo {
@@ -178,3 +194,122 @@ export interface LiveState {
   log: string[];
   error: string | null;
 }
+
+/** Log lines kept per run, on the server and in the page alike. */
+export const MAX_LOG = 200;
+
+export function emptyLiveState(): LiveState {
+  return { info: null, status: 'starting', points: [], epochs: [], events: [], diagnosis: null, network: null, predictions: null, log: [], error: null };
+}
+
+/**
+ * Fold one worker message into a run's state: the server's session does it as the worker
+ * posts, the page as the same messages arrive by SSE, so a page that connected late (its hello
+ * snapshot is the server's state) and one that watched from the start show the same thing.
+ * `addPoint` decides what happens to a batch point (the server thins long runs; the page keeps all).
+ */
+export function foldEvent(s: LiveState, m: WorkerMessage, addPoint: (s: LiveState, p: BatchPoint) => void = (st, p) => st.points.push(p)): void {
+  switch (m.type) {
+    case 'started': s.info = m.info; break;
+    case 'batch': addPoint(s, m.point); break;
+    case 'epoch':
+      s.epochs.push(m.log);
+      s.diagnosis = m.diagnosis ?? s.diagnosis;
+      break;
+    case 'knob':
+      s.events.push(m.event);
+      if (s.info) s.info.knobs = m.knobs;
+      break;
+    case 'status': s.status = m.status; break;
+    case 'network': s.network = m.view; break;
+    case 'predictions': s.predictions = m.view; break;
+    case 'log':
+      s.log.push(m.line);
+      if (s.log.length > MAX_LOG) s.log.shift();
+      break;
+    case 'reject': break;
+    case 'done': {
+      s.status = m.status;
+      const d = m.summary.diagnosis as DiagnosisMarks | null | undefined;
+      if (d) s.diagnosis = d;
+      break;
+    }
+    case 'error':
+      s.status = 'failed';
+      s.error = m.message;
+      break;
+  }
+}
+
+/** The statuses of a run that is training (or about to, or stopping): only these take /control. */
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['starting', 'running', 'paused', 'stopping'];
+export const isActiveStatus = (status: RunStatus | null | undefined): boolean => !!status && ACTIVE_STATUSES.includes(status);
+
+/** One line of the Runs table (GET /api/runs), read from a run directory. */
+export interface RunRow {
+  id: string;
+  /** config.json's creation time (ISO), null when unreadable */
+  created: string | null;
+  model: string;
+  dataset: string;
+  params: number | null;
+  epochs: number;
+  epochsAsked: number | null;
+  regime: string | null;
+  /** epochs counted from 1 (older diagnosis.json files counted from 0: runs.ts converts) */
+  onsetEpoch: number | null;
+  bestEpoch: number | null;
+  final: { loss: number | null; accuracy: number | null; valLoss: number | null; valAccuracy: number | null } | null;
+  test: { loss: number; accuracy: number } | null;
+  report: boolean;
+  /** the live status when the run trains in this dashboard (GET /api/runs adds it) */
+  status?: RunStatus | null;
+  error?: string;
+}
+
+/** A saved model of a run the Network and Predictions views can be computed from. */
+export interface SavedModel {
+  /** what GET /api/runs/<id>/inspect takes as ?model= */
+  id: string;
+  label: string;
+}
+
+/** An epoch's log as the page receives it (non-finite numbers arrive as null). */
+export type HistoryRow = Record<string, number | null>;
+
+/** One run for the page (GET /api/runs/<id>): its row, config, full history, knob events, models. */
+export interface RunDetail extends RunRow {
+  config: Record<string, unknown> | null;
+  history: HistoryRow[];
+  /** diagnosis.json as written (its epochs may be 0-based in old files: use the row's) */
+  diagnosis: Record<string, unknown> | null;
+  events: KnobEvent[];
+  models: SavedModel[];
+  /** the live state when the run trains (or trained) in this dashboard */
+  live: LiveState | null;
+}
+
+/** An experiment folder (GET /api/experiments). */
+export interface ExperimentRow {
+  id: string;
+  title: string;
+  /** experiment.json's table, when it has the shape { header: string[], rows: cell[][] } */
+  table: { header: string[]; rows: unknown[][] } | null;
+  conclusions: string[];
+  report: boolean;
+  error?: string;
+}
+
+/** What the New run form may choose from (GET /api/options). */
+export interface DashboardOptions {
+  presets: string[];
+  datasets: string[];
+  optimizers: string[];
+  augments: string[];
+  runsDir: string;
+  experimentsDir: string;
+}
+
+/** GET /api/runs/<id>/inspect?view=…&model=…&input=…: a view of a finished run. */
+export type InspectView = 'network' | 'predictions';
+export const INSPECT_VIEWS: readonly InspectView[] = ['network', 'predictions'];

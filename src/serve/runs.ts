@@ -8,25 +8,9 @@ import { basename, join, sep } from 'node:path';
 import { RUN_FILES, listRuns, readHistoryFile } from '../io/run-dir.js';
 import type { EpochLog } from '../train/history.js';
 import { HttpError } from './http.js';
-import type { KnobEvent } from './protocol.js';
+import type { ExperimentRow, KnobEvent, RunDetail, RunRow, SavedModel } from './protocol.js';
 
-export interface RunRow {
-  id: string;
-  created: string | null;
-  model: string;
-  dataset: string;
-  params: number | null;
-  epochs: number;
-  epochsAsked: number | null;
-  regime: string | null;
-  /** epochs counted from 1 (older diagnosis.json files counted from 0: see oneBased) */
-  onsetEpoch: number | null;
-  bestEpoch: number | null;
-  final: { loss: number | null; accuracy: number | null; valLoss: number | null; valAccuracy: number | null } | null;
-  test: { loss: number; accuracy: number } | null;
-  report: boolean;
-  error?: string;
-}
+export type { ExperimentRow, RunRow } from './protocol.js';
 
 /**
  * The real path of `path` if it exists and, after every symlink is followed, is still inside
@@ -155,32 +139,81 @@ export function readKnobEvents(root: string, dir: string): KnobEvent[] {
   }
 }
 
-/** One run for the page: its row, config, full history and knob events. */
-export function runDetail(root: string, id: string): Record<string, unknown> {
+/** history.jsonl's epochs as the page gets them: a non-finite number (NaN read back) is null. */
+const historyRows = (h: EpochLog[]): RunDetail['history'] =>
+  h.map((log) => Object.fromEntries(Object.entries(log).map(([k, v]) => [k, typeof v === 'number' && Number.isFinite(v) ? v : null])));
+
+const SAVED: { id: string; folder: string; label: string }[] = [
+  { id: 'best', folder: RUN_FILES.modelBest, label: 'best epoch (model-best)' },
+  { id: 'final', folder: RUN_FILES.modelFinal, label: 'final (model-final)' },
+  { id: 'initial', folder: RUN_FILES.modelInitial, label: 'initial weights (model-initial)' },
+];
+const SNAPSHOTS = 'snapshots';
+
+/**
+ * The saved models of a run that views can be computed from: model-best/, model-final/,
+ * model-initial/ and each snapshots/<name>/ holding a model.json (inside the runs folder).
+ */
+export function savedModels(root: string, dir: string): SavedModel[] {
+  const out: SavedModel[] = SAVED.filter((m) => realInside(root, join(dir, m.folder, 'model.json'))).map(({ id, label }) => ({ id, label }));
+  const snaps = realInside(root, join(dir, SNAPSHOTS), 'dir');
+  if (snaps) {
+    for (const name of readdirSync(snaps).sort()) {
+      if (/^[A-Za-z0-9._-]{1,200}$/.test(name) && realInside(root, join(dir, SNAPSHOTS, name, 'model.json'))) out.push({ id: `snapshot:${name}`, label: `snapshot ${name}` });
+    }
+  }
+  return out;
+}
+
+/** The folder of saved model `id` (one savedModels lists), or a 404 naming what the run has. */
+export function savedModelDir(root: string, dir: string, id: string): string {
+  const models = savedModels(root, dir);
+  if (!models.some((m) => m.id === id)) {
+    throw new HttpError(404, `run ${JSON.stringify(basename(dir))} has no saved model ${JSON.stringify(id.slice(0, 80))}; it has: ${models.map((m) => m.id).join(', ') || 'none'}`);
+  }
+  const folder = id.startsWith('snapshot:') ? join(SNAPSHOTS, id.slice('snapshot:'.length)) : (SAVED.find((m) => m.id === id) as (typeof SAVED)[number]).folder;
+  return realInside(root, join(dir, folder), 'dir') as string;
+}
+
+/** One run for the page: its row, config, full history, knob events and saved models (live: the server adds it). */
+export function runDetail(root: string, id: string): Omit<RunDetail, 'live'> {
   const dir = runDirOf(root, id);
   const row = runRow(root, dir);
-  if (row.error) return { ...row, config: null, history: [], diagnosis: null, events: [] };
+  const empty = { config: null, history: [], diagnosis: null, events: [], models: [] };
+  if (row.error) return { ...row, ...empty };
   try {
     return {
       ...row,
       config: readJsonFile(root, join(dir, RUN_FILES.config)),
-      history: history(root, dir),
+      history: historyRows(history(root, dir)),
       diagnosis: readJsonFile(root, join(dir, 'diagnosis.json')),
       events: readKnobEvents(root, dir),
+      models: savedModels(root, dir),
     };
   } catch (err) {
-    return { ...row, config: null, history: [], diagnosis: null, events: [], error: reason(err) };
+    return { ...row, ...empty, error: reason(err) };
   }
 }
 
-export interface ExperimentRow {
-  id: string;
-  title: string;
-  table: unknown;
-  conclusions: unknown;
-  report: boolean;
-  error?: string;
+/** A run's history as CSV (GET /api/runs/<id>/history.csv). */
+export function runHistory(root: string, id: string): EpochLog[] {
+  const dir = runDirOf(root, id);
+  try {
+    return history(root, dir);
+  } catch (err) {
+    throw new HttpError(422, `run ${JSON.stringify(id)}: ${reason(err)}`);
+  }
 }
+
+/** experiment.json's table when it is { header: string[], rows: [][] }; anything else is not shown. */
+function tableOf(v: unknown): ExperimentRow['table'] {
+  const header = at(v, 'header');
+  const rows = at(v, 'rows');
+  if (!Array.isArray(header) || !header.every((h) => typeof h === 'string') || !Array.isArray(rows) || !rows.every((r) => Array.isArray(r))) return null;
+  return { header: header, rows: rows as unknown[][] };
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map((c) => (typeof c === 'string' ? c : JSON.stringify(c))) : []);
 
 /** Experiment directories (experiment.json + report.html), newest first; links out of the folder are skipped. */
 export function listExperiments(root: string): ExperimentRow[] {
@@ -193,7 +226,7 @@ export function listExperiments(root: string): ExperimentRow[] {
     .map((id) => {
       try {
         const j = readJsonFile(root, join(root, id, 'experiment.json')) ?? {};
-        return { id, title: str(j.title, id), table: j.table ?? null, conclusions: j.conclusions ?? [], report: realInside(root, join(root, id, 'report.html')) !== null };
+        return { id, title: str(j.title, id), table: tableOf(j.table), conclusions: strings(j.conclusions), report: realInside(root, join(root, id, 'report.html')) !== null };
       } catch (err) {
         return { id, title: id, table: null, conclusions: [], report: false, error: reason(err) };
       }

@@ -8,7 +8,9 @@
  *   GET  /api/options               presets, datasets, optimizers, augmentations for the form
  *   GET  /api/runs                  run rows            POST /api/runs       start a run
  *   GET  /api/runs/<id>             one run (history, diagnosis, knob events, live state)
- *   POST /api/runs/<id>/control     knobs, pause/resume/stop/snapshot, probe requests
+ *   POST /api/runs/<id>/control     knobs, pause/resume/stop/snapshot, probe requests (live runs only)
+ *   GET  /api/runs/<id>/inspect     a finished run's network or predictions view, from a saved model
+ *   GET  /api/runs/<id>/history.csv the run's history as CSV (as `fitlab export --format csv`)
  *   GET  /api/experiments           experiment rows
  *   GET  /runs/<id>/<file>          a file of a run (report.html, charts, history)
  *   GET  /experiments/<id>/<file>   a file of an experiment
@@ -25,8 +27,11 @@ import { PRESET_NAMES } from '../nn/presets.js';
 import { packageRoot } from '../util/paths.js';
 import { guardRequest, newToken } from './guard.js';
 import { HttpError, contentType, readJson, resolveUnder, safeSegments, send, sendJson } from './http.js';
-import type { LiveState } from './protocol.js';
-import { listExperiments, listRunRows, runDetail, runDirOf } from './runs.js';
+import { historyCsv } from '../io/history-csv.js';
+import { Inspector } from './inspector.js';
+import { type DashboardOptions, INSPECT_VIEWS, type InspectView, type LiveState, type RunDetail, type RunRow } from './protocol.js';
+import { listExperiments, listRunRows, runDetail, runDirOf, runHistory, savedModelDir } from './runs.js';
+import type { InspectRequest } from './saved-views.js';
 import { Sessions } from './session.js';
 import { SseHub } from './sse.js';
 import { AUGMENTS, DATASETS, OPTIMIZERS, parseControl, parseStartRun } from './validate.js';
@@ -76,6 +81,20 @@ function loadAssets(dir: string): Map<string, Buffer> {
 /** The path of a request without its query: the log must not record the token. */
 const pathOf = (req: IncomingMessage): string => (req.url ?? '/').split('?')[0];
 
+/**
+ * GET /api/runs/<id>/inspect?view=network|predictions&model=<saved model>&input=<n>: checked
+ * here (the run and its saved model must exist under the runs folder), computed in the worker.
+ */
+function inspectRequest(runsDir: string, id: string, query: URLSearchParams): InspectRequest {
+  const view = query.get('view') ?? '';
+  if (!(INSPECT_VIEWS as readonly string[]).includes(view)) throw new HttpError(400, `view must be one of ${INSPECT_VIEWS.join(', ')}; received ${JSON.stringify(view.slice(0, 40))}`);
+  const input = query.get('input');
+  if (input !== null && !/^\d{1,9}$/.test(input)) throw new HttpError(400, `input must be an example index (an integer ≥ 0); received ${JSON.stringify(input.slice(0, 40))}`);
+  const runDir = runDirOf(runsDir, id);
+  const model = query.get('model') ?? 'best';
+  return { runDir, model, modelDir: savedModelDir(runsDir, runDir, model), view: view as InspectView, ...(input !== null ? { input: Number(input) } : {}) };
+}
+
 export function defaultAssetsDir(): string {
   return join(packageRoot(), 'dist', 'web');
 }
@@ -88,6 +107,8 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
   const assets = loadAssets(options.assets ?? defaultAssetsDir());
   const hub = new SseHub();
   const sessions = new Sessions(hub);
+  // finished runs' views, computed off this thread
+  const inspector = new Inspector();
   let port = options.port ?? 6006;
   const token = options.token === undefined ? newToken() : options.token;
   const maxRuns = options.maxRuns ?? 2;
@@ -134,11 +155,12 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
       return;
     }
     if (path === '/api/options' && get) {
-      return sendJson(res, 200, { presets: PRESET_NAMES, datasets: DATASETS, optimizers: OPTIMIZERS, augments: AUGMENTS, runsDir, experimentsDir });
+      const options: DashboardOptions = { presets: [...PRESET_NAMES], datasets: [...DATASETS], optimizers: [...OPTIMIZERS], augments: [...AUGMENTS], runsDir, experimentsDir };
+      return sendJson(res, 200, options);
     }
     if (path === '/api/runs') {
       if (get) {
-        const rows = listRunRows(runsDir).map((r) => ({ ...r, status: sessions.get(r.id)?.state.status ?? null }));
+        const rows: RunRow[] = listRunRows(runsDir).map((r) => ({ ...r, status: sessions.get(r.id)?.state.status ?? null }));
         return sendJson(res, 200, { runs: rows });
       }
       if (method !== 'POST') throw new HttpError(405, 'method not allowed');
@@ -156,9 +178,16 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
       return sendJson(res, 200, { command: trainCommand({ ...parseStartRun(await readJson(req), runsDir), out: undefined }) });
     }
     if (path === '/api/experiments' && get) return sendJson(res, 200, { experiments: listExperiments(experimentsDir) });
-    const m = /^\/api\/runs\/([^/]+)(\/control)?$/.exec(path);
+    const m = /^\/api\/runs\/([^/]+)(\/control|\/inspect|\/history\.csv)?$/.exec(path);
     if (m) {
       const id = safeSegments(m[1])[0];
+      if (m[2] === '/inspect' || m[2] === '/history.csv') {
+        if (!get) throw new HttpError(405, 'method not allowed');
+        if (m[2] === '/history.csv') {
+          return send(res, 200, historyCsv(runHistory(runsDir, id)), 'text/csv; charset=utf-8', { 'Cache-Control': 'no-store', 'Content-Disposition': `attachment; filename="${id}-history.csv"` });
+        }
+        return sendJson(res, 200, await inspector.view(inspectRequest(runsDir, id, query)));
+      }
       if (m[2]) {
         if (method !== 'POST') throw new HttpError(405, 'method not allowed');
         const body = await readJson(req);
@@ -169,7 +198,8 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
         return sendJson(res, 202, { ok: true });
       }
       if (!get) throw new HttpError(405, 'method not allowed');
-      return sendJson(res, 200, { ...runDetail(runsDir, id), live: sessions.get(id)?.state ?? null });
+      const detail: RunDetail = { ...runDetail(runsDir, id), live: sessions.get(id)?.state ?? null };
+      return sendJson(res, 200, detail);
     }
     throw new HttpError(404, 'not found');
   }
@@ -206,6 +236,7 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
     async close() {
       hub.close();
       await sessions.closeAll();
+      await inspector.close();
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
     },

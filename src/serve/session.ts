@@ -2,31 +2,25 @@
  * Live runs on the server side: one training worker per run, its state kept for pages that
  * connect late, every worker message relayed to the pages as an SSE event.
  */
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ArgumentError, FitlabError } from '../errors.js';
 import { releaseRunLock } from '../io/run-lock.js';
 import type { TrainRunConfig } from '../run/train-run.js';
 import type { ControlRequest } from './validate.js';
-import type { BatchPoint, LiveState, WorkerCommand, WorkerMessage } from './protocol.js';
+import { type BatchPoint, type LiveState, type WorkerCommand, type WorkerMessage, emptyLiveState, foldEvent, isActiveStatus } from './protocol.js';
 import type { SseHub } from './sse.js';
 import type { WorkerInput } from './train-worker.js';
+import { startWorker } from './worker-boot.js';
 
 /** Points kept per run: beyond this every other one is dropped (the page still sees all live). */
 const MAX_POINTS = 4000;
-const MAX_LOG = 200;
 
-/** The compiled worker beside this file, or — running from TypeScript sources (tests) — via tsx. */
 function spawnWorker(input: WorkerInput): Worker {
-  const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith('.ts')) return new Worker(new URL('./train-worker.js', import.meta.url), { workerData: input });
-  const target = new URL('./train-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then((api) => api.register()).then(() => import(${JSON.stringify(target)}));`;
-  return new Worker(boot, { eval: true, type: 'module', workerData: input } as ConstructorParameters<typeof Worker>[1]);
+  return startWorker('train-worker', input);
 }
 
 export class LiveSession {
-  readonly state: LiveState = { info: null, status: 'starting', points: [], epochs: [], events: [], diagnosis: null, network: null, predictions: null, log: [], error: null };
+  readonly state: LiveState = emptyLiveState();
   private readonly worker: Worker;
   private readonly hub: SseHub;
   private stride = 1;
@@ -73,7 +67,7 @@ export class LiveSession {
   }
 
   get active(): boolean {
-    return ['starting', 'running', 'paused', 'stopping'].includes(this.state.status);
+    return isActiveStatus(this.state.status);
   }
 
   private keep(point: BatchPoint): void {
@@ -90,34 +84,7 @@ export class LiveSession {
 
   private receive(m: WorkerMessage): void {
     const s = this.state;
-    switch (m.type) {
-      case 'started': s.info = m.info; break;
-      case 'batch': this.keep(m.point); break;
-      case 'epoch':
-        s.epochs.push(m.log);
-        s.diagnosis = m.diagnosis ?? s.diagnosis;
-        break;
-      case 'knob':
-        s.events.push(m.event);
-        if (s.info) s.info.knobs = m.knobs;
-        break;
-      case 'status': s.status = m.status; break;
-      case 'network': s.network = m.view; break;
-      case 'predictions': s.predictions = m.view; break;
-      case 'log':
-        s.log.push(m.line);
-        if (s.log.length > MAX_LOG) s.log.shift();
-        break;
-      case 'reject': break;
-      case 'done':
-        s.status = m.status;
-        if (m.summary.diagnosis) s.diagnosis = m.summary.diagnosis as LiveState['diagnosis'];
-        break;
-      case 'error':
-        s.status = 'failed';
-        s.error = m.message;
-        break;
-    }
+    foldEvent(s, m, (_s, p) => this.keep(p));
     if (m.type !== 'started' || s.info) this.hub.publish(m.type, { run: s.info?.id ?? null, ...m });
   }
 
