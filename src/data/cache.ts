@@ -9,13 +9,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FitlabError } from '../errors.js';
-import { TEMP_PREFIX, writeDirAtomic, writeFileAtomic } from '../io/atomic.js';
-import { OWNED_MARKER, checkDirTarget, markerText, readMarker } from '../io/owned.js';
+import { TEMP_PREFIX, writeDirAtomic, writeFileAtomic } from '../util/atomic.js';
+import { OWNED_MARKER, checkDirTarget, markerText, readMarker } from '../util/owned.js';
 import { type Dataset, type Split, classCounts, exampleSize } from './dataset.js';
 import { DataFormatError } from './idx.js';
 
 export const CACHE_FORMAT = 'fitlab-dataset-1';
-/** The kind its ownership marker records (src/io/owned.ts). */
+/** The kind its ownership marker records (src/util/owned.ts). */
 const CACHE_KIND = 'dataset-cache';
 
 interface SplitMeta {
@@ -49,7 +49,7 @@ export function isCacheDir(dir: string): boolean {
 /**
  * Write a dataset into `dir` as a fitlab cache (atomically). Returns the meta. An existing
  * folder there is replaced only when it is a dataset cache fitlab wrote and `force` is set
- * (src/io/owned.ts); anything else is refused before the data is touched.
+ * (src/util/owned.ts); anything else is refused before the data is touched.
  */
 export function writeCache(dir: string, ds: Dataset, target: { force?: boolean; label?: string } = {}): CacheMeta {
   checkCacheTarget(dir, target);

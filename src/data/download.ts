@@ -13,12 +13,12 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FitlabError } from '../errors.js';
-import { TEMP_PREFIX, sweepStaleTemps } from '../io/atomic.js';
+import { TEMP_PREFIX, sweepStaleTemps } from '../util/atomic.js';
 import { type CacheMeta, writeCache } from './cache.js';
 import { readCifarFolder } from './cifar.js';
 import type { Dataset } from './dataset.js';
 import { readIdxDataset } from './idx.js';
-import { WriteError, toWriteError } from '../io/write-error.js';
+import { WriteError, toWriteError } from '../util/write-error.js';
 
 export interface RemoteFile {
   url: string;
@@ -98,7 +98,7 @@ export interface DownloadOptions {
   onProgress?: ProgressFn;
   /** tests: replace the canonical sources */
   remote?: Remote;
-  /** replace a dataset cache fitlab wrote at `cacheDir` before (src/io/owned.ts) */
+  /** replace a dataset cache fitlab wrote at `cacheDir` before (src/util/owned.ts) */
   force?: boolean;
 }
 

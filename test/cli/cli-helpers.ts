@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'bin', 'fitlab.js');
 const ENTRY = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-// .fitlab-tmp-* is git-ignored (src/io/atomic.ts names its temporaries the same way)
+// .fitlab-tmp-* is git-ignored (src/util/atomic.ts names its temporaries the same way)
 const LOCK = join(ROOT, '.fitlab-tmp-build-lock');
 
 function newestMtime(dir: string): number {

@@ -77,7 +77,7 @@ describe('loading through the cache', () => {
     expectSameDataset(ds, back);
   });
 
-  it('writing over an existing cache replaces it whole (only when forced: src/io/owned.ts)', () => {
+  it('writing over an existing cache replaces it whole (only when forced: src/util/owned.ts)', () => {
     const dir = join(tempDir('cache-over'), 'digits');
     writeCache(dir, digits(20, 1));
     expect(() => writeCache(dir, digits(7, 2))).toThrow(`${dir} already holds a dataset cache fitlab wrote`);
@@ -207,7 +207,7 @@ describe('a damaged cache is rejected clearly, and re-importing rebuilds it', ()
       expect(bad.stderr).toContain(`fitlab: error: ${join(dir, 'data.bin')}: 10 bytes, the metadata says ${imported.bytes} (truncated or replaced)`);
       expect(bad.stderr).toContain('fitlab: hint: re-import the dataset');
       expect(bad.stderr).not.toMatch(STACK_FRAME);
-      // replacing the cache fitlab wrote takes --force (src/io/owned.ts)
+      // replacing the cache fitlab wrote takes --force (src/util/owned.ts)
       const unforced = fitlab(['data', 'import', src, '--name', 'tiny', '--out', dir, '--json']);
       expect(unforced.status).toBe(1);
       expect(unforced.stderr).toContain(`fitlab: error: --out ${dir} already holds a dataset cache fitlab wrote`);

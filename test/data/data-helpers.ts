@@ -10,7 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { TEMP_PREFIX } from '../../src/io/atomic.js';
+import { TEMP_PREFIX } from '../../src/util/atomic.js';
 
 /** A fresh folder under the OS temp dir; `cleanup()` removes every one made. */
 const made: string[] = [];

@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Remote, downloadDataset } from '../../src/data/download.js';
 import { writePngCopy } from '../../src/diagnose/run-report.js';
-import { TEMP_PREFIX, writeDirAtomic, writeFileAtomic } from '../../src/io/atomic.js';
-import { WriteError, toWriteError } from '../../src/io/write-error.js';
+import { TEMP_PREFIX, writeDirAtomic, writeFileAtomic } from '../../src/util/atomic.js';
+import { WriteError, toWriteError } from '../../src/util/write-error.js';
 import { STACK_FRAME, ensureBuilt, fitlab } from '../cli/cli-helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fitlab-disk-full-'));

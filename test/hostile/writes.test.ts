@@ -1,5 +1,5 @@
 /**
- * Data loss: no command deletes or replaces what fitlab did not write (src/io/owned.ts). Every
+ * Data loss: no command deletes or replaces what fitlab did not write (src/util/owned.ts). Every
  * writer that takes a user-named target — export, data import, compare --out, diagnose --write
  * --out (folders) and data preview --out (a file) — is pointed, through the real CLI, at an
  * existing user file, a non-empty user folder, a symlink, an empty folder, a folder it wrote
@@ -11,7 +11,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OWNED_MARKER } from '../../src/io/owned.js';
+import { OWNED_MARKER } from '../../src/util/owned.js';
 import { type CliResult, STACK_FRAME, ensureBuilt, fitlab, jsonOf } from '../cli/cli-helpers.js';
 import { tinyIdx, writeIdxFolder } from '../data/data-helpers.js';
 
