@@ -16,6 +16,8 @@ import { registerExperiment } from './experiment.js';
 import { registerModelCommands } from './models.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
+import { registerQueue } from './queue.js';
+import { registerWorker } from './worker.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerData(program);
   registerExperiment(program);
   registerServe(program);
+  registerWorker(program);
+  registerQueue(program);
   return program;
 }
 
