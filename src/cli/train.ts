@@ -1,43 +1,23 @@
 /** `fitlab train`: train a model on a dataset into a run directory (or resume one). */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { relative } from 'node:path';
 import { diagnosisText } from '../diagnose/text.js';
 import { ArgumentError } from '../errors.js';
-import { type DataTools, type RunHooks, type TrainRunConfig, type TrainRunResult, describeCheckpointAt, resumeRun, trainRun } from '../run/train-run.js';
-import { type Output, fmt, intOption, makeOutput, numberOption, pct, setupBackend, shapeOption } from './common.js';
+import { RUN_FIELDS, type RunField, type TrainRunConfig, flagAttribute, parseFieldText, setField } from '../io/run-config.js';
+import { type RunHooks, type TrainRunResult, describeCheckpointAt, resumeRun, trainRun } from '../run/train-run.js';
+import { stopFailed } from '../train/callbacks.js';
+import { type Output, fmt, intOption, makeOutput, pct, setupBackend } from './common.js';
 import { TrainingProgress } from './progress.js';
 import { trainWithDashboard } from './serve.js';
 
-interface TrainFlags {
+/** How to run (the run's own fields are RUN_FIELDS, read into a TrainRunConfig by trainConfig). */
+interface TrainFlags extends Record<string, unknown> {
   model?: string;
   dataset?: string;
-  dataDir?: string;
   epochs?: number;
-  batchSize: number;
-  optimizer: string;
-  lr?: number;
-  loss: string;
-  seed: number;
   threads?: number;
-  backend?: string;
-  val: string;
-  earlyStopping?: number;
-  monitor?: string;
-  checkpoint: 'best' | 'none';
-  shuffle: boolean;
   out: string;
-  name?: string;
-  input?: number[];
-  classes?: number;
-  classWeight?: string;
-  augment?: string;
-  labels?: 'fine' | 'coarse';
-  download?: boolean;
-  subset?: number;
-  imbalance?: string;
-  labelNoise?: number;
-  randomLabels?: number;
-  corruptTest?: string;
+  backend?: string;
   resume?: string;
   allowDataChange?: boolean;
   quiet?: boolean;
@@ -49,55 +29,51 @@ interface TrainFlags {
   maxRuns: number;
 }
 
-/** The dataset-tool flags as a DataTools object, or undefined when none is given. */
-function dataTools(flags: TrainFlags): DataTools | undefined {
-  const tools: DataTools = {};
-  if (flags.subset !== undefined) tools.subset = flags.subset;
-  if (flags.imbalance !== undefined) {
-    const ratios = flags.imbalance.split(',').map((t) => Number(t.trim()));
-    const bad = ratios.findIndex((r) => !Number.isFinite(r) || r < 0 || r > 1);
-    if (flags.imbalance.trim() === '' || bad >= 0) {
-      throw new ArgumentError(`--imbalance takes comma-separated fractions in [0, 1], one per class; received ${JSON.stringify(flags.imbalance)}`);
+/** The commander option of a run field: its flag, help, default and parser, all from the table. */
+function runOption(f: RunField & { flag: string }): Option {
+  const o = new Option(f.arg ? `${f.flag} ${f.arg}` : f.flag, f.help);
+  if (!f.arg) return o;
+  o.argParser((text: string) => {
+    try {
+      return parseFieldText(f, text);
+    } catch (err) {
+      if (err instanceof ArgumentError) throw new InvalidArgumentError(err.message);
+      throw err;
     }
-    tools.imbalance = ratios;
-  }
-  if (flags.labelNoise !== undefined) tools.labelNoise = flags.labelNoise;
-  if (flags.randomLabels !== undefined) tools.randomLabels = flags.randomLabels;
-  if (flags.corruptTest !== undefined) {
-    const v = flags.corruptTest.trim();
-    const n = Number(v);
-    if (v !== 'auto' && !(Number.isInteger(n) && n >= 1)) {
-      throw new ArgumentError(`--corrupt-test takes a whole number of copies >= 1 or 'auto'; received ${JSON.stringify(flags.corruptTest)}`);
-    }
-    tools.corruptTest = v === 'auto' ? 'auto' : n;
-  }
-  return Object.keys(tools).length > 0 ? tools : undefined;
+  });
+  // epochs stays unset: with --resume it means "the new total", without it the table's default
+  if (f.default !== undefined && f.default !== null && f.key !== 'epochs') o.default(f.default);
+  return o;
 }
 
-/** The TrainRunConfig the flags describe (a new run). */
+/** Every run field that has a flag, as commander options (in the table's order). */
+export function addRunOptions(command: Command): Command {
+  for (const f of RUN_FIELDS) if (f.flag) command.addOption(runOption(f as RunField & { flag: string }));
+  return command;
+}
+
+/** The TrainRunConfig the flags describe (a new run): each run field's flag, in the table's shape. */
 function trainConfig(flags: TrainFlags): TrainRunConfig {
   if (!flags.model) throw new ArgumentError('--model is required', 'e.g. --model paper-mlp (see `fitlab summary --help` for presets)');
   if (!flags.dataset) throw new ArgumentError('--dataset is required', 'e.g. --dataset fashion-mnist, --dataset spirals or --dataset path/to/folder');
-  if (flags.classWeight !== undefined && flags.classWeight !== 'balanced') {
-    throw new ArgumentError(`--class-weight must be 'balanced'; received ${JSON.stringify(flags.classWeight)}`);
+  const config = {} as TrainRunConfig;
+  for (const f of RUN_FIELDS) {
+    if (!f.flag) continue;
+    const v = flags[flagAttribute(f.flag)];
+    if (v !== undefined) setField(config, f.key, v);
+    else if (f.default !== undefined) setField(config, f.key, f.default);
   }
-  let optimizer: string | Record<string, unknown> = flags.optimizer;
-  if (flags.optimizer.trim().startsWith('{')) {
-    try {
-      optimizer = JSON.parse(flags.optimizer) as Record<string, unknown>;
-    } catch (err) {
-      throw new ArgumentError(`--optimizer looks like JSON but does not parse: ${(err as Error).message}`);
-    }
-  }
-  return {
-    model: flags.model, dataset: flags.dataset, dataDir: flags.dataDir, epochs: flags.epochs ?? 10,
-    batchSize: flags.batchSize, optimizer, lr: flags.lr, loss: flags.loss, seed: flags.seed,
-    threads: flags.threads, val: flags.val, earlyStopping: flags.earlyStopping ?? null, monitor: flags.monitor,
-    checkpoint: flags.checkpoint, shuffle: flags.shuffle, out: flags.out, name: flags.name, input: flags.input,
-    classes: flags.classes, classWeight: flags.classWeight === 'balanced' ? 'balanced' : null,
-    augment: flags.augment ?? null, labels: flags.labels, download: flags.download,
-    tools: dataTools(flags),
-  };
+  return config;
+}
+
+/**
+ * The TrainRunConfig that `fitlab train <args>` would train (a new run; no side effects): the
+ * same options, parsers and defaults as the command. The round-trip test reads commands with it.
+ */
+export function trainConfigFromArgs(args: string[]): TrainRunConfig {
+  const command = addRunOptions(new Command('train')).exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  command.parse(args, { from: 'user' });
+  return trainConfig(command.opts<TrainFlags>());
 }
 
 /** Ctrl-C: the first press stops after the current batch and saves a checkpoint. */
@@ -120,7 +96,7 @@ export function reportRun(out: Output, r: TrainRunResult): void {
     out.always(`Resume with: fitlab train --resume ${rel}`);
     return;
   }
-  const failed = r.stopReason !== null && !/early stopping/.test(r.stopReason);
+  const failed = stopFailed(r.stopCause);
   if (r.stopReason) out.always(`${failed ? 'Training stopped' : 'Stopped'}: ${r.stopReason}`);
   if (failed) {
     // what checkpoint/ really holds (a NaN never overwrites it; a resumed run starts from its own)
@@ -158,38 +134,11 @@ export function runJson(r: TrainRunResult): Record<string, unknown> {
 }
 
 export function registerTrain(program: Command): void {
-  program
+  const command = program
     .command('train')
-    .description('train a model on a dataset; writes runs/<time>-<name>/ (config, history, checkpoints, TF.js models)')
-    .option('--model <model>', 'preset name, JSON spec file, or TF.js/Keras model.json')
-    .option('--dataset <dataset>', 'mnist, fashion-mnist, a synthetic set (spirals, moons, circles, xor, blobs, shapes) or a folder')
-    .option('--data-dir <dir>', 'where to look for named datasets first (also FITLAB_DATA)')
-    .option('--epochs <n>', 'epochs to train (default 10; with --resume: the new total)', intOption('--epochs'))
-    .option('--batch-size <n>', 'examples per batch', intOption('--batch-size'), 32)
-    .option('--optimizer <name|json>', 'sgd, adam, adamw, nadam or rmsprop (Keras defaults), or a JSON config such as \'{"name":"sgd","momentum":0.9,"learningRate":{"kind":"cosine","initial":0.1,"decaySteps":5000}}\'', 'adam')
-    .option('--lr <rate>', 'learning rate (default: the optimizer\'s)', numberOption('--lr', 0))
-    .option('--loss <name>', 'sparse_categorical_crossentropy, categorical_crossentropy or mse', 'sparse_categorical_crossentropy')
-    .option('--seed <n>', 'seed of initialization, shuffling, dropout and splits', intOption('--seed', 0), 42)
-    .option('--threads <n>', 'kernel threads (default FITLAB_THREADS or all cores)', intOption('--threads'))
+    .description('train a model on a dataset; writes runs/<time>-<name>/ (config, history, checkpoints, TF.js models)');
+  addRunOptions(command)
     .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'reference', 'auto']))
-    .option('--val <split>', 'validation: a fraction (stratified, seeded), first:N, last:F (Keras validation_split), or 0', '0.1')
-    .option('--early-stopping <patience>', 'stop after this many epochs without improvement; restores the best weights', intOption('--early-stopping', 0))
-    .option('--monitor <metric>', 'metric for early stopping and --checkpoint best (default val_loss, or loss without validation)')
-    .addOption(new Option('--checkpoint <which>', 'keep model-best/ (the best epoch by the monitored metric)').choices(['best', 'none']).default('best'))
-    .option('--no-shuffle', 'visit training examples in order every epoch')
-    .option('--out <dir>', 'parent folder of run directories', 'runs')
-    .option('--name <name>', 'run name (default <model>-<dataset>)')
-    .option('--input <shape>', 'input shape for presets, e.g. 28,28,1 (default: the dataset\'s)', shapeOption('--input'))
-    .option('--classes <n>', 'output classes for presets (default: the dataset\'s)', intOption('--classes', 2))
-    .option('--class-weight <mode>', "'balanced': weight each class by n / (classes × count)")
-    .option('--augment <preset|json>', "augment training images: digits, fashion, cifar10, crop-flip, auto (by dataset), or an ImageDataGenerator-style JSON object")
-    .addOption(new Option('--labels <which>', 'CIFAR-100 label set').choices(['fine', 'coarse']))
-    .option('--download', 'download the dataset from its canonical source if it is not found locally (checksums verified)')
-    .option('--subset <n>', 'keep N training examples per class (seeded; validation and test stay whole)', intOption('--subset'))
-    .option('--imbalance <ratios>', 'keep a fraction of each class\'s training examples, e.g. 1,1,0.1,... (one per class)')
-    .option('--label-noise <fraction>', 'give this fraction of training labels a different, wrong class', numberOption('--label-noise', 0, 1))
-    .option('--random-labels <fraction>', 'draw this fraction of training labels uniformly at random (1: all)', numberOption('--random-labels', 0, 1))
-    .option('--corrupt-test <copies>', "append the test set with every label wrong, N times or 'auto' (about the training size): extreme overfitting points")
     .option('--resume <run-dir>', 'continue a run from its checkpoint (same data, split and seed)')
     .option('--allow-data-change', 'with --resume: continue even though the data differs from what the run started with (its fingerprint in config.json)')
     .option('--serve', 'train in the live dashboard (a local web page; see `fitlab serve`)')
@@ -238,6 +187,6 @@ Examples:
       reportRun(out, result);
       if (out.jsonMode) out.json(runJson(result));
       if (result.interrupted) process.exitCode = 130;
-      else if (result.stopReason && !/early stopping/.test(result.stopReason)) process.exitCode = 3;
+      else if (stopFailed(result.stopCause)) process.exitCode = 3;
     });
 }

@@ -3,6 +3,7 @@
  * knows the whole model, so here an absent layer is a fact (false), unlike a bare history file,
  * where every such fact stays unknown (undefined) and the advice is conditional.
  */
+import type { ResolvedConfig } from '../io/run-config.js';
 import type { DiagnoseContext } from './diagnose.js';
 
 interface LayerLike {
@@ -25,11 +26,18 @@ export function contextFromSpecLayers(layers: LayerLike[]): Pick<DiagnoseContext
   };
 }
 
-export function contextFromRunConfig(config: Record<string, unknown>): DiagnoseContext {
-  const model = config.model as { spec?: { layers?: LayerLike[] }; params?: { total?: number } } | undefined;
-  const data = config.dataset as { classes?: number; train?: number; val?: number; trainClassCounts?: number[]; shape?: number[]; name?: string; augment?: unknown } | undefined;
-  const training = config.training as { earlyStopping?: number | null; optimizer?: { name?: string; learningRate?: unknown; weightDecay?: number } } | undefined;
-  const layers = model?.spec?.layers ?? [];
+/**
+ * What the advice reads of config.json. A section or field may be missing (an old or
+ * hand-edited file): each is read where present, and an absent one stays unknown.
+ */
+export type RunConfigView = { [K in 'model' | 'dataset' | 'training']?: Partial<ResolvedConfig[K]> };
+
+export function contextFromRunConfig(config: RunConfigView): DiagnoseContext {
+  const model = config.model;
+  const data = config.dataset;
+  const training = config.training;
+  const optimizer = training?.optimizer;
+  const layers = (model?.spec?.layers ?? []) as LayerLike[];
   const ctx: DiagnoseContext = {
     classes: data?.classes,
     params: model?.params?.total,
@@ -40,11 +48,11 @@ export function contextFromRunConfig(config: Record<string, unknown>): DiagnoseC
     imageData: Array.isArray(data?.shape) && data.shape.length === 3 && data.shape[0] > 4,
     dataset: data?.name,
     earlyStoppingPatience: training?.earlyStopping ?? null,
-    optimizer: training?.optimizer?.name,
-    learningRate: typeof training?.optimizer?.learningRate === 'number' ? training.optimizer.learningRate : undefined,
+    optimizer: typeof optimizer?.name === 'string' ? optimizer.name : undefined,
+    learningRate: typeof optimizer?.learningRate === 'number' ? optimizer.learningRate : undefined,
     ...contextFromSpecLayers(layers),
   };
-  if (training?.optimizer?.weightDecay) ctx.hasWeightPenalty = true;
+  if (typeof optimizer?.weightDecay === 'number' && optimizer.weightDecay > 0) ctx.hasWeightPenalty = true;
   if (data?.augment) ctx.hasAugmentation = true;
   return ctx;
 }

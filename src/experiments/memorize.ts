@@ -126,6 +126,7 @@ export async function extreme(o: ExperimentOptions, restartOptions: RestartOptio
       if (cleanAccuracy(ctx, ctx.train.y.length - corruptN) >= FIT_TARGET) {
         ctx.trainer.context.stopTraining = true;
         ctx.trainer.context.stopReason = `the clean training set is fitted to ${pct(FIT_TARGET)}`;
+        ctx.trainer.context.stopCause = 'goal-reached';
       }
     },
     measure: (ctx) => {
@@ -147,8 +148,10 @@ export async function extreme(o: ExperimentOptions, restartOptions: RestartOptio
     }, {
       repeats: 1, seed: from.seed,
       measure: (ctx) => ({ cleanTrain: cleanAccuracy(ctx, ctx.train.y.length) }),
-      onEpoch: (ctx) => { if (ctx.dataset.test) testCurve.push(ctx.trainer.evaluate(ctx.dataset.test, ctx.dataset.scale).accuracy); },
+      // recorded per epoch (kept across a resume), not collected in a variable here
+      onEpoch: (ctx) => (ctx.dataset.test ? ctx.trainer.evaluate(ctx.dataset.test, ctx.dataset.scale).accuracy : null),
     });
+    for (const v of arm.runs[0].epochRecords) if (typeof v === 'number') testCurve.push(v);
     return { arm, testCurve };
   };
   const restarts: { arm: Arm; testCurve: number[] }[] = [];
@@ -390,22 +393,36 @@ export async function memorization(o: ExperimentOptions, noise = 0.2): Promise<R
     tools: { subset, labelNoise: noise },
   }, {
     repeats: 1,
+    // every epoch's correctness bits are recorded with the run (kept across a resume), packed in base64
     onEpoch: (ctx) => {
       const probs = ctx.trainer.predict(ctx.train.x, ctx.dataset.scale);
       const k = ctx.dataset.classes;
-      const n = ctx.train.y.length;
-      const b = new Uint8Array(n);
-      for (let i = 0; i < n; i++) {
+      const b = new Uint8Array(ctx.train.y.length);
+      for (let i = 0; i < b.length; i++) {
         let best = 0;
         for (let j = 1; j < k; j++) if (probs[i * k + j] > probs[i * k + best]) best = j;
         b[i] = best === ctx.train.y[i] ? 1 : 0;
       }
-      bits.push(b);
+      return packBits(b).toString('base64');
+    },
+    // the final model (no early stopping: the last epoch's) gives each example's loss
+    measure: (ctx) => {
+      const probs = ctx.trainer.predict(ctx.train.x, ctx.dataset.scale);
+      const k = ctx.dataset.classes;
+      const n = ctx.train.y.length;
       lossAt = Float32Array.from({ length: n }, (_, i) => -Math.log(Math.max(1e-12, probs[i * k + ctx.train.y[i]])));
       trainY = ctx.train.y;
       trainX = ctx.train.x;
+      return {};
     },
   });
+  if (trainY) {
+    const n = (trainY as Int32Array).length;
+    bits = arm.runs[0].epochRecords.map((r) => {
+      const packed = Buffer.from(String(r), 'base64');
+      return Uint8Array.from({ length: n }, (_, i) => (packed[i >> 3] >> (i & 7)) & 1);
+    });
+  }
   const y = trainY as Int32Array | null;
   if (!y || !trainX) throw new Error('memorization: no epoch was recorded');
   const n = y.length;

@@ -195,15 +195,20 @@ export function allowedText(t: FieldType): string {
     case 'int': return t.max === undefined ? `an integer ≥ ${t.min}` : `an integer in [${t.min}, ${t.max}]`;
     case 'number': return `a number in [${t.min}, ${t.max}]`;
     case 'string': return t.maxLength ? `a non-empty string of at most ${t.maxLength} characters` : 'a non-empty string';
-    case 'choice': return `one of ${t.choices.join(', ')}`;
+    case 'choice': return t.choices.length === 1 ? `'${t.choices[0]}'` : `one of ${t.choices.join(', ')}`;
     case 'boolean': return 'true or false';
     case 'shape': return 'positive integers separated by commas, e.g. 28,28,1';
     case 'fractions': return 'comma-separated fractions in [0, 1], one per class';
-    case 'copies': return "a whole number of copies ≥ 1 or 'auto'";
+    case 'copies': return "a whole number of copies >= 1 or 'auto'";
     case 'named-or-object': return `one of ${t.names.join(', ')} or a JSON object with a "name"`;
     case 'string-or-object': return 'a name or a JSON object';
     case 'object': return 'a JSON object';
   }
+}
+
+/** "--lr must be a number in [0, Infinity]", "--imbalance takes comma-separated fractions ...". */
+function mustBe(name: string, t: FieldType): string {
+  return t.kind === 'fractions' || t.kind === 'copies' ? `${name} takes ${allowedText(t)}` : `${name} must be ${allowedText(t)}`;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -234,7 +239,7 @@ export function checkField(f: RunField, value: unknown, naming: Naming, shown?: 
   if (!typeOk(f.type, value)) {
     // the optimizer's name is the optimizer's word, as createOptimizer says it
     if (f.type.kind === 'named-or-object' && typeof value === 'string') throw new ArgumentError(`${name} name must be one of ${f.type.names.join(', ')}; received ${received}`);
-    throw new ArgumentError(`${name} must be ${allowedText(f.type)}; received ${received}`);
+    throw new ArgumentError(`${mustBe(name, f.type)}; received ${received}`);
   }
   f.check?.(value);
 }
@@ -264,7 +269,7 @@ export function setField(config: object, key: string, value: unknown): void {
 export function parseFieldText(f: RunField, text: string): unknown {
   const t = f.type;
   const fail = (): never => {
-    throw new ArgumentError(`${fieldName(f, 'flag')} must be ${allowedText(t)}; received ${JSON.stringify(text)}`);
+    throw new ArgumentError(`${mustBe(fieldName(f, 'flag'), t)}; received ${JSON.stringify(text)}`);
   };
   let value: unknown = text;
   switch (t.kind) {

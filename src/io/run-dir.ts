@@ -6,6 +6,7 @@
  *   checkpoint/      weights + optimizer state + PRNG streams + callbacks + position: resume exactly
  * Every write is atomic (temp + rename); a reader never trusts a half-written file.
  */
+import { type RunConfigFile, readRunConfigFile } from './run-config.js';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ArgumentError, FitlabError } from '../errors.js';
@@ -61,14 +62,16 @@ export function toJson(value: unknown, indent?: number): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), indent);
 }
 
-export function writeRunConfig(dir: string, config: Record<string, unknown>): void {
+export function writeRunConfig(dir: string, config: RunConfigFile): void {
   writeFileAtomic(join(dir, RUN_FILES.config), toJson(config, 2) + '\n');
 }
 
-export function readRunConfig(dir: string): Record<string, unknown> {
-  const file = join(dir, RUN_FILES.config);
-  if (!existsSync(file)) throw new FitlabError(`${dir} is not a fitlab run directory (no ${RUN_FILES.config})`);
-  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+/**
+ * A run directory's config.json, typed (src/io/run-config.ts owns its schema; the record type
+ * keeps callers that pass the whole file on as JSON compiling).
+ */
+export function readRunConfig(dir: string): RunConfigFile & Record<string, unknown> {
+  return readRunConfigFile(dir) as RunConfigFile & Record<string, unknown>;
 }
 
 export function writeHistory(dir: string, logs: EpochLog[]): void {
@@ -170,7 +173,7 @@ type CheckpointMeta = Record<string, unknown> & {
 /** The run's configured epochs (config.json), or null when it cannot be read. */
 function configuredEpochs(dir: string): number | null {
   try {
-    const epochs = (readRunConfig(dir).training as { epochs?: unknown } | undefined)?.epochs;
+    const epochs: unknown = readRunConfig(dir).training?.epochs;
     return typeof epochs === 'number' ? epochs : null;
   } catch {
     return null;

@@ -8,27 +8,27 @@ import { join } from 'node:path';
 import { getBackend } from '../backend/index.js';
 import { type Dataset, type Split, classCounts, describeDataset, describeShape, exampleSize } from '../data/dataset.js';
 import { type LocateOptions, loadDataset } from '../data/locate.js';
-import { applyVal, formatVal, parseVal } from '../data/splits.js';
-import type { SyntheticOptions } from '../data/synthetic.js';
+import { type ValSpec, applyVal, formatVal, parseVal } from '../data/splits.js';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
-import { hasCheckpoint, loadCheckpoint, readRunConfig, saveCheckpoint, weightsFinite, writeHistory, writeRunConfig, createRunDir, RUN_FILES, toJson } from '../io/run-dir.js';
+import { type DataTools, RUN_CONFIG_SCHEMA, type ResolvedConfig, type TrainRunConfig, checkRunConfig, readRunConfigFile, runField } from '../io/run-config.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint, weightsFinite, writeHistory, writeRunConfig, createRunDir, RUN_FILES, toJson } from '../io/run-dir.js';
 import { prepareModelSource, resolveModelSource } from '../io/model-source.js';
 import { checkStateFitsModel } from '../io/checkpoint-check.js';
 import { type DataFingerprint, dataFingerprint, describeDataChange } from '../io/integrity.js';
-import { applyWeights, saveTfjs } from '../io/tfjs.js';
+import { applyWeights, readTfjs, saveTfjs } from '../io/tfjs.js';
 import { sweepAllStaleTemps, writeFileAtomic } from '../io/atomic.js';
 import { lockRun } from '../io/run-lock.js';
 import { WriteError } from '../io/write-error.js';
-import { LossHead, parseLoss } from '../nn/losses.js';
+import { LossHead, type LossSpec, parseLoss } from '../nn/losses.js';
 import type { Model } from '../nn/model.js';
 import { formatShape } from '../nn/shape.js';
 import { type ModelSpec, modelFromSpec } from '../nn/spec.js';
 import { createOptimizer } from '../optim/optimizers.js';
-import { type BatchLog, type Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN } from '../train/callbacks.js';
+import { type BatchLog, type Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, type StopCause, TerminateOnNaN, stopFailed } from '../train/callbacks.js';
 import { Trainer, type TrainingState } from '../train/fit.js';
 import type { EpochLog } from '../train/history.js';
 import { packageVersion } from '../util/paths.js';
-import { type AugmentSpec, parseAugment } from '../data/augment.js';
+import { parseAugment } from '../data/augment.js';
 import { fillBatch } from '../data/dataset.js';
 import { extremeCorruption, imbalance, labelNoise, randomLabels, subsetPerClass } from '../data/transforms.js';
 import { WeightTracker } from '../diagnose/weights.js';
@@ -36,67 +36,7 @@ import { readWeightsLog, writeRunReport, writeWeightsLog } from '../diagnose/run
 import { type Diagnosis, diagnose } from '../diagnose/diagnose.js';
 import { contextFromRunConfig } from '../diagnose/context.js';
 
-export interface TrainRunConfig {
-  /** preset name, spec file or TF.js model.json (a label when modelSpec is given) */
-  model: string;
-  /** an inline model spec (used instead of resolving `model`) */
-  modelSpec?: ModelSpec;
-  /** input shape and class count for presets (default: the dataset's) */
-  input?: number[];
-  classes?: number;
-  dataset: string;
-  dataDir?: string;
-  synthetic?: SyntheticOptions;
-  /** --val: fraction (stratified), first:N, last:F or 0 */
-  val?: string;
-  epochs: number;
-  batchSize?: number;
-  optimizer?: string | Record<string, unknown>;
-  /** overrides the optimizer's learning rate */
-  lr?: number;
-  loss?: string;
-  seed?: number;
-  threads?: number;
-  /** EarlyStopping patience (restores the best weights), or null */
-  earlyStopping?: number | null;
-  /** with earlyStopping: put back the best epoch's weights at the end (default true, unlike Keras) */
-  restoreBestWeights?: boolean;
-  monitor?: string;
-  /** 'best' keeps model-best/ (ModelCheckpoint saveBestOnly) */
-  checkpoint?: 'best' | 'none';
-  reduceLrOnPlateau?: { factor?: number; patience?: number } | null;
-  shuffle?: boolean;
-  /** parent of run directories */
-  out?: string;
-  name?: string;
-  classWeight?: 'balanced' | Record<number, number> | null;
-  /** augmentation: a preset name, 'auto' (by dataset), 'none', or an ImageDataGenerator-style object */
-  augment?: string | Record<string, unknown> | null;
-  /** CIFAR-100 label set */
-  labels?: 'fine' | 'coarse';
-  /** download the dataset from its canonical source when it is not found locally */
-  download?: boolean;
-  /** dataset tools, applied to the training part only (validation and test stay clean) */
-  tools?: DataTools;
-  /** draw N examples per class from the training data before the validation split (the pool
-   *  that k-fold cross-validation, --val fold:I/K, divides) */
-  poolPerClass?: number;
-}
-
-/** The experiments' dataset tools, applied in this order to the training part of the data. */
-export interface DataTools {
-  /** keep N examples per class (seeded) */
-  subset?: number;
-  /** keep a fraction ratios[k] of class k */
-  imbalance?: number[];
-  /** replace this fraction of labels by a different class */
-  labelNoise?: number;
-  /** draw this fraction of labels uniformly at random (1: Zhang et al.'s random labels) */
-  randomLabels?: number;
-  /** "extreme overfitting": the test set with every label wrong, this many copies appended
-   *  ('auto': about the training set's size) */
-  corruptTest?: number | 'auto';
-}
+export type { DataTools, ResolvedConfig, TrainRunConfig } from '../io/run-config.js';
 
 export function applyTools(train: Split, tools: DataTools, dataset: Dataset, per: number, seed: number): Split {
   let t = train;
@@ -155,6 +95,8 @@ export interface TrainRunResult {
   /** median seconds per epoch */
   epochSeconds: number | null;
   stopReason: string | null;
+  /** the kind of stop (never match stopReason's words): exit codes and the final save follow it */
+  stopCause: StopCause | null;
   interrupted: boolean;
   history: EpochLog[];
   dataset: string;
@@ -172,21 +114,6 @@ export interface TrainRunResult {
   params: number;
 }
 
-/** The resolved configuration written to config.json (enough to rebuild and resume). */
-export interface ResolvedConfig {
-  fitlab: string;
-  node: string;
-  created: string;
-  backend: { name: string; isa: string; threads: number };
-  model: { source: string; label: string; spec: ModelSpec; params: { total: number; trainable: number; nonTrainable: number } };
-  dataset: { spec: string; dataDir: string | null; synthetic: SyntheticOptions | null; name: string; source: string; shape: number[]; classes: number; classNames: string[]; inputScale?: number; train: number; val: number; test: number; valSplit: string; trainClassCounts: number[]; augment: AugmentSpec | null; labels: string | null; tools: DataTools | null; poolPerClass?: number | null; fingerprint?: DataFingerprint };
-  training: {
-    epochs: number; batchSize: number; seed: number; shuffle: boolean; loss: string;
-    optimizer: Record<string, unknown>; earlyStopping: number | null; restoreBestWeights?: boolean; monitor: string; checkpoint: 'best' | 'none';
-    reduceLrOnPlateau: { factor?: number; patience?: number } | null; classWeight: Record<number, number> | null;
-  };
-}
-
 function balancedWeights(y: Int32Array, classes: number): Record<number, number> {
   const counts = classCounts(y, classes);
   const w: Record<number, number> = {};
@@ -196,7 +123,49 @@ function balancedWeights(y: Int32Array, classes: number): Record<number, number>
   return w;
 }
 
+/**
+ * A run as planned: its config checked field by field (RUN_FIELDS: one range each) and its
+ * defaults applied. Pure — nothing loaded, nothing built, no directory — so a wrong value costs
+ * neither a download nor a training; instantiate() then makes the run's objects once.
+ */
+export interface RunPlan {
+  config: TrainRunConfig;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  valSpec: ValSpec;
+  monitor: string;
+  optimizerSpec: string | Record<string, unknown>;
+  lossSpec: LossSpec;
+  earlyStopping: number | null;
+  checkpoint: 'best' | 'none';
+}
+
+/** The table's default of a field. */
+const defaultOf = <T>(key: string): T => runField(key).default as T;
+
+export function planRun(config: TrainRunConfig): RunPlan {
+  checkRunConfig(config, 'flag');
+  const valSpec = parseVal(config.val ?? defaultOf<string>('val'));
+  const lr = config.lr;
+  let optimizerSpec = config.optimizer ?? defaultOf<string>('optimizer');
+  if (lr !== undefined) optimizerSpec = typeof optimizerSpec === 'string' ? { name: optimizerSpec, learningRate: lr } : { ...optimizerSpec, learningRate: lr };
+  return {
+    config,
+    epochs: config.epochs,
+    batchSize: config.batchSize ?? defaultOf<number>('batchSize'),
+    seed: config.seed ?? defaultOf<number>('seed'),
+    valSpec,
+    monitor: checkMonitor(config.monitor, valSpec.kind !== 'none'),
+    optimizerSpec,
+    lossSpec: parseLoss(config.loss ?? defaultOf<string>('loss')),
+    earlyStopping: config.earlyStopping ?? null,
+    checkpoint: config.checkpoint ?? defaultOf<'best' | 'none'>('checkpoint'),
+  };
+}
+
 interface Prepared {
+  plan: RunPlan;
   dataset: Dataset;
   model: Model;
   trainer: Trainer;
@@ -241,16 +210,13 @@ function checkShapes(model: Model, dataset: Dataset): void {
   }
 }
 
-async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir: string | null): Promise<Prepared> {
-  const epochs = config.epochs;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new ArgumentError(`--epochs must be a positive integer; received ${describe(epochs)}`);
-  const batchSize = config.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`--batch-size must be a positive integer; received ${describe(batchSize)}`);
-  const seed = config.seed ?? 42;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new ArgumentError(`--seed must be a non-negative integer; received ${describe(seed)}`);
-  // checked before the data loads: a wrong name must not cost a download or a training
-  const valSpec = parseVal(config.val ?? '0.1');
-  const monitor = checkMonitor(config.monitor, valSpec.kind !== 'none');
+/**
+ * Make a planned run's objects, once: load the dataset, build the model (with a TF.js model's
+ * weights), split and transform the data, and set up the trainer and callbacks. `resolvedSpec`
+ * is the model spec of a run being resumed. What needs the run directory comes with attachRunDir.
+ */
+async function instantiate(plan: RunPlan, resolvedSpec: ModelSpec | null): Promise<Prepared> {
+  const { config, epochs, batchSize, seed, valSpec, monitor, lossSpec, earlyStopping, checkpoint } = plan;
   const backend = getBackend();
   if (config.threads !== undefined) backend.setThreads(config.threads);
 
@@ -273,20 +239,12 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
   model.build({ batchSize, seed, backend });
   if (source?.tfjs) applyWeights(model, source.tfjs.weightSpecs, source.tfjs.weightData, config.model);
 
-  let optimizerSpec: string | Record<string, unknown> = config.optimizer ?? 'adam';
-  if (config.lr !== undefined) {
-    if (!(typeof config.lr === 'number' && Number.isFinite(config.lr) && config.lr >= 0)) throw new ArgumentError(`--lr must be a number ≥ 0; received ${describe(config.lr)}`);
-    optimizerSpec = typeof optimizerSpec === 'string' ? { name: optimizerSpec, learningRate: config.lr } : { ...optimizerSpec, learningRate: config.lr };
-  }
-  const optimizer = createOptimizer(optimizerSpec);
-  const lossSpec = parseLoss(config.loss ?? 'sparse_categorical_crossentropy');
+  const optimizer = createOptimizer(plan.optimizerSpec);
   const loss = new LossHead(model, lossSpec);
   const trainer = new Trainer(model, loss, optimizer, batchSize);
 
   const callbacks: Callback[] = [new TerminateOnNaN()];
-  const earlyStopping = config.earlyStopping ?? null;
   if (earlyStopping !== null) {
-    if (!Number.isInteger(earlyStopping) || earlyStopping < 0) throw new ArgumentError(`--early-stopping must be a patience (integer ≥ 0); received ${describe(earlyStopping)}`);
     callbacks.push(new EarlyStopping({ monitor, patience: earlyStopping, restoreBestWeights: config.restoreBestWeights ?? true }));
   }
   if (config.reduceLrOnPlateau) callbacks.push(new ReduceLROnPlateau({ monitor, ...config.reduceLrOnPlateau }));
@@ -297,10 +255,6 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
   fillBatch(probeX, probeSplit, Int32Array.from({ length: probeN }, (_, i) => i), 0, probeN, per, dataset.scale);
   const weights = new WeightTracker(model, () => probeX);
   callbacks.push(weights);
-  const checkpoint = config.checkpoint ?? 'best';
-  if (checkpoint === 'best' && runDir) {
-    callbacks.push(new ModelCheckpoint({ monitor, saveBestOnly: true, save: () => saveTfjs(model, join(runDir, RUN_FILES.modelBest)) }));
-  }
   const classWeight = config.classWeight === 'balanced' ? balancedWeights(train.y, dataset.classes) : (config.classWeight ?? null);
   const augment = parseAugment(config.augment ?? null, dataset.name);
   if (augment && dataset.shape.length !== 3) throw new ArgumentError(`--augment needs image data; ${dataset.name} examples are ${formatShape(dataset.shape)}`);
@@ -317,15 +271,32 @@ async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, r
       shape: dataset.shape, classes: dataset.classes, classNames: dataset.classNames, inputScale: dataset.scale, train: train.y.length, val: val?.y.length ?? 0,
       test: dataset.test?.y.length ?? 0, valSplit: formatVal(valSpec), trainClassCounts: classCounts(train.y, dataset.classes),
       augment, labels: config.labels ?? null, tools, poolPerClass: config.poolPerClass ?? null,
-      // what --resume compares against (only for a real run: the probe would hash twice)
-      ...(runDir ? { fingerprint: dataFingerprint(dataset.shape, train, val, dataset.test ?? null) } : {}),
     },
     training: {
       epochs, batchSize, seed, shuffle: config.shuffle ?? true, loss: lossSpec.name, optimizer: optimizer.getConfig(),
       earlyStopping, restoreBestWeights: config.restoreBestWeights ?? true, monitor, checkpoint, reduceLrOnPlateau: config.reduceLrOnPlateau ?? null, classWeight,
     },
   };
-  return { dataset, model, trainer, train, val, callbacks, weights, resolved };
+  return { plan, dataset, model, trainer, train, val, callbacks, weights, resolved };
+}
+
+/**
+ * What needs the run directory: model-best/ (ModelCheckpoint, after the other callbacks) and
+ * the data's fingerprint, which --resume compares against (the last field of config.json's
+ * dataset section).
+ */
+function attachRunDir(p: Prepared, runDir: string): Prepared {
+  if (p.plan.checkpoint === 'best') {
+    p.callbacks.push(new ModelCheckpoint({ monitor: p.plan.monitor, saveBestOnly: true, save: () => saveTfjs(p.model, join(runDir, RUN_FILES.modelBest)) }));
+  }
+  p.resolved.dataset.fingerprint = dataFingerprint(p.dataset.shape, p.train, p.val, p.dataset.test ?? null);
+  return p;
+}
+
+/** plan → instantiate (→ attachRunDir): a run's objects, for a run directory that exists. */
+async function prepare(config: TrainRunConfig, resolvedSpec: ModelSpec | null, runDir: string | null): Promise<Prepared> {
+  const p = await instantiate(planRun(config), resolvedSpec);
+  return runDir ? attachRunDir(p, runDir) : p;
 }
 
 export function describeTools(t: DataTools): string {
@@ -399,7 +370,7 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     },
   });
   const history = result.history.epochs;
-  if (result.stopReason && !result.interrupted && /learning rate|loss became/.test(result.stopReason)) {
+  if (!result.interrupted && stopFailed(result.stopCause)) {
     // a failed run keeps its last good checkpoint; the message says which one
     log(`fitlab: ${result.stopReason}`);
   }
@@ -409,7 +380,7 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
       checkpointAt = { epochs: result.state.epoch, batch: result.state.batchInEpoch };
     }
     writeHistory(runDir, history);
-  } else if (weightsFinite(model.params().map((q) => q.value)) && !(result.stopReason && /learning rate|loss became/.test(result.stopReason))) {
+  } else if (weightsFinite(model.params().map((q) => q.value)) && !stopFailed(result.stopCause)) {
     saveTfjs(model, join(runDir, RUN_FILES.modelFinal));
   }
   const finite = weightsFinite(model.params().map((q) => q.value));
@@ -426,6 +397,7 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
     wallSeconds: (performance.now() - started) / 1000,
     epochSeconds: secs.length ? secs[Math.floor(secs.length / 2)] : null,
     stopReason: result.stopReason,
+    stopCause: result.stopCause,
     interrupted: result.interrupted,
     history,
     dataset: dataset.name,
@@ -438,14 +410,15 @@ async function execute(p: Prepared, runDir: string, config: TrainRunConfig, hook
   };
   if (!result.interrupted) hooks.afterTraining?.({ model, trainer, dataset, train: p.train, val: p.val });
   if (!result.interrupted && history.length) {
-    out.diagnosis = diagnose(history, contextFromRunConfig(p.resolved as unknown as Record<string, unknown>));
+    out.diagnosis = diagnose(history, contextFromRunConfig(p.resolved));
     writeFileAtomic(join(runDir, 'diagnosis.json'), toJson(out.diagnosis, 2) + '\n');
     writeRunReport(runDir, {
       title: `${out.model} on ${out.dataset}`, subtitle: runDir, history, diagnosis: out.diagnosis, weights: readWeightsLog(runDir),
       test: out.test, facts: runFacts(p.resolved),
     });
   }
-  const { history: _h, diagnosis: _d, ...summary } = out;
+  // summary.json keeps its fields (the stop's kind is for callers in this process)
+  const { history: _h, diagnosis: _d, stopCause: _c, ...summary } = out;
   writeFileAtomic(join(runDir, 'summary.json'), toJson(summary, 2) + '\n');
   return out;
 }
@@ -488,19 +461,16 @@ export function describeCheckpointAt(at: { epochs: number; batch: number }): str
 export async function trainRun(config: TrainRunConfig, hooks: RunHooks = {}): Promise<TrainRunResult> {
   const started = performance.now();
   const log = hooks.log ?? (() => undefined);
-  // resolve everything that can fail on user input before creating the run directory
-  const probe = await prepare(config, null, null);
-  const name = config.name ?? `${probe.resolved.model.label}-${probe.dataset.name}`;
-  const runDir = createRunDir(config.out ?? 'runs', name);
+  // everything that can fail on user input is resolved before the run directory exists: the
+  // plan checks the config, instantiate loads the data and builds the model (once)
+  const made = await instantiate(planRun(config), null);
+  const name = config.name ?? `${made.resolved.model.label}-${made.dataset.name}`;
+  const runDir = createRunDir(config.out ?? defaultOf<string>('out'), name);
   // the run is this process's until it returns (src/io/run-lock.ts)
   const unlock = lockRun(runDir);
   try {
-    const p = await prepare(config, probe.resolved.model.spec, runDir);
-    p.resolved.model.source = config.model;
-    p.resolved.model.label = probe.resolved.model.label;
-    // TF.js weights were loaded into probe's model; carry them over
-    p.model.setWeights(probe.model.params().map((q) => q.value));
-    writeRunConfig(runDir, { ...p.resolved, command: config });
+    const p = attachRunDir(made, runDir);
+    writeRunConfig(runDir, { schema: RUN_CONFIG_SCHEMA, ...p.resolved, command: config });
     saveTfjs(p.model, join(runDir, RUN_FILES.modelInitial));
     // the initial state is the first checkpoint: a run that fails in its first epoch keeps it
     saveCheckpoint(runDir, p.trainer.initialState(config.epochs, p.callbacks), { config: RUN_FILES.config });
@@ -536,7 +506,7 @@ function checkDataUnchanged(runDir: string, was: ResolvedConfig['dataset'], now:
 export async function resumeRun(runDir: string, hooks: RunHooks = {}, overrides: { epochs?: number; threads?: number; allowDataChange?: boolean } = {}): Promise<TrainRunResult> {
   const started = performance.now();
   const log = hooks.log ?? (() => undefined);
-  const saved = readRunConfig(runDir) as unknown as ResolvedConfig & { command: TrainRunConfig };
+  const saved = readRunConfigFile(runDir);
   // one trainer per run (src/io/run-lock.ts); then the temporaries of a crashed writer go
   const unlock = lockRun(runDir);
   try {
@@ -605,7 +575,7 @@ export function missingEndFiles(runDir: string): string[] {
   let epochs: number | undefined;
   try {
     state = JSON.parse(readFileSync(join(runDir, RUN_FILES.checkpoint, 'state.json'), 'utf8')) as typeof state;
-    epochs = (readRunConfig(runDir) as { command?: { epochs?: number } }).command?.epochs;
+    epochs = readRunConfigFile(runDir).command?.epochs;
   } catch {
     return [];
   }
@@ -622,4 +592,30 @@ export function missingEndFiles(runDir: string): string[] {
 export async function completeRun(runDir: string, hooks: RunHooks = {}): Promise<TrainRunResult | null> {
   if (!missingEndFiles(runDir).length) return null;
   return resumeRun(runDir, hooks);
+}
+
+/** A finished run's trained model with its data, as the run saw them (see loadTrainedRun). */
+export interface TrainedRun {
+  model: Model;
+  trainer: Trainer;
+  dataset: Dataset;
+  train: Split;
+  val: Split | null;
+}
+
+/**
+ * Rebuild a finished run from its directory: config.json's model, data, split and tools, with
+ * model-final/'s weights (the model as training left it, best weights restored where early
+ * stopping did so). Experiments measure the trained model through this in any process, so a run
+ * trained elsewhere (a queue worker) or in an earlier, interrupted session measures the same.
+ * Null when the run kept no model-final/ (stopped by non-finite weights).
+ */
+export async function loadTrainedRun(runDir: string): Promise<TrainedRun | null> {
+  const finalDir = join(runDir, RUN_FILES.modelFinal);
+  if (!existsSync(join(finalDir, 'model.json'))) return null;
+  const saved = readRunConfigFile(runDir);
+  const p = await prepare({ ...saved.command, threads: saved.backend.threads }, saved.model.spec, null);
+  const m = readTfjs(finalDir);
+  applyWeights(p.model, m.weightSpecs, m.weightData, finalDir);
+  return { model: p.model, trainer: p.trainer, dataset: p.dataset, train: p.train, val: p.val };
 }

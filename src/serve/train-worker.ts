@@ -286,7 +286,7 @@ const hooks: RunHooks = {
     history.push(log);
     let d: DiagnosisMarks | null = null;
     try {
-      if (live) d = marks(diagnose(history, contextFromRunConfig(live.resolved as unknown as Record<string, unknown>)));
+      if (live) d = marks(diagnose(history, contextFromRunConfig(live.resolved)));
     } catch {
       d = null; // too few epochs to read
     }

@@ -7,12 +7,30 @@
 import { ArgumentError, describe } from '../errors.js';
 import type { EpochLog } from './history.js';
 
+/**
+ * Why training ended before its epochs, as a kind callers can branch on (exit codes, whether the
+ * final model is saved) — the words for people are in stopReason.
+ *  - early-stopping: EarlyStopping saw no improvement (a normal end)
+ *  - goal-reached: a callback's goal was met (an experiment's fit target; a normal end)
+ *  - non-finite-loss: TerminateOnNaN (the run failed; the last good checkpoint stays)
+ *  - non-finite-learning-rate: a schedule or knob gave a learning rate that is not finite (failed)
+ *  - interrupted: shouldInterrupt (Ctrl-C, the dashboard's stop); resumable
+ */
+export type StopCause = 'early-stopping' | 'goal-reached' | 'non-finite-loss' | 'non-finite-learning-rate' | 'interrupted';
+
+/** True for the stops that mean the run failed (its model is not saved as final, exit code 3). */
+export function stopFailed(cause: StopCause | null): boolean {
+  return cause === 'non-finite-loss' || cause === 'non-finite-learning-rate';
+}
+
 /** What fit shares with callbacks. */
 export interface TrainingContext {
   /** Set to true to stop after the current epoch (Keras' model.stop_training). */
   stopTraining: boolean;
   /** Why training stopped early, for the report ("early stopping at epoch 12"). */
   stopReason: string | null;
+  /** The kind of stop stopReason describes (set together with it). */
+  stopCause: StopCause | null;
   getWeights(): Float32Array[];
   setWeights(weights: Float32Array[]): void;
   getLearningRate(): number;
@@ -51,7 +69,7 @@ export abstract class Callback {
    * Why training is over, when a restored state says this callback already ended it: a
    * checkpoint taken at the end of the epoch in which early stopping fired. Null otherwise.
    */
-  endedTraining(): string | null {
+  endedTraining(): { cause: StopCause; reason: string } | null {
     return null;
   }
 }
@@ -164,6 +182,7 @@ export class EarlyStopping extends Callback {
       this.stoppedEpoch = epoch;
       this.ctx.stopTraining = true;
       this.ctx.stopReason = this.reason();
+      this.ctx.stopCause = 'early-stopping';
     }
   }
 
@@ -171,8 +190,8 @@ export class EarlyStopping extends Callback {
     return `early stopping: ${this.monitor} did not improve for ${this.patience} epochs (best ${this.best.toPrecision(4)} at epoch ${this.bestEpoch + 1})`;
   }
 
-  override endedTraining(): string | null {
-    return this.stoppedEpoch > 0 ? this.reason() : null;
+  override endedTraining(): { cause: StopCause; reason: string } | null {
+    return this.stoppedEpoch > 0 ? { cause: 'early-stopping', reason: this.reason() } : null;
   }
 
   override onTrainEnd(): void {
@@ -352,6 +371,7 @@ export class TerminateOnNaN extends Callback {
       this.triggeredAt = { epoch: this.epoch, batch };
       this.ctx.stopTraining = true;
       this.ctx.stopReason = `the loss became ${logs.loss} at epoch ${this.epoch + 1}, batch ${batch + 1} (TerminateOnNaN)`;
+      this.ctx.stopCause = 'non-finite-loss';
     }
   }
 }

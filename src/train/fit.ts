@@ -23,7 +23,7 @@ import type { Model } from '../nn/model.js';
 import { checkMemory } from '../nn/memory.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizers.js';
 import { RandomStream, type StreamState } from '../tensor/prng.js';
-import { type BatchLog, type Callback, type CallbackState, type TrainingContext } from './callbacks.js';
+import { type BatchLog, type Callback, type CallbackState, type StopCause, type TrainingContext } from './callbacks.js';
 import { type EpochLog, History } from './history.js';
 import { type BatchResult, evaluateBatch, trainBatch } from './step.js';
 
@@ -108,6 +108,8 @@ export interface FitResult {
   interrupted: boolean;
   /** why training ended before `epochs` (early stopping, NaN), or null */
   stopReason: string | null;
+  /** the kind of that stop, for callers to branch on (never the message) */
+  stopCause: StopCause | null;
   /** state at the end (or at the interruption) */
   state: TrainingState;
 }
@@ -169,6 +171,7 @@ export class Trainer {
     this.ctx = {
       stopTraining: false,
       stopReason: null,
+      stopCause: null,
       epochs: 0,
       getWeights: () => model.params().map((p) => Float32Array.from(p.value)),
       setWeights: (w) => model.setWeights(w),
@@ -331,6 +334,7 @@ export class Trainer {
     const ctx = this.ctx;
     ctx.stopTraining = false;
     ctx.stopReason = null;
+    ctx.stopCause = null;
     ctx.epochs = epochs;
     for (const cb of callbacks) cb.setContext(ctx);
     for (const cb of callbacks) cb.onTrainBegin();
@@ -354,7 +358,8 @@ export class Trainer {
       const ended = startBatch === 0 ? callbacks.map((cb) => cb.endedTraining()).find((r) => r !== null) : undefined;
       if (ended) {
         ctx.stopTraining = true;
-        ctx.stopReason = ended;
+        ctx.stopReason = ended.reason;
+        ctx.stopCause = ended.cause;
       }
     }
 
@@ -414,6 +419,7 @@ export class Trainer {
           if (!Number.isFinite(stepLr)) {
             ctx.stopTraining = true;
             ctx.stopReason = `the learning rate is ${stepLr} at epoch ${epoch + 1}, batch ${b + 1}; no update was applied`;
+            ctx.stopCause = 'non-finite-learning-rate';
             break;
           }
           const r: BatchResult = trainBatch(this.model, this.loss, this.optimizer, batch.x, batch.y, batch.w);
@@ -437,7 +443,7 @@ export class Trainer {
           if (options.shouldInterrupt?.()) {
             epochSeconds += (performance.now() - t0) / 1000;
             const state = this.captureState({ epoch, batchInEpoch: b + 1, epochs, epochShuffle, partial: sums, epochSeconds, epochLr: lr }, history, callbacks);
-            return { history, interrupted: true, stopReason: 'interrupted', state };
+            return { history, interrupted: true, stopReason: 'interrupted', stopCause: 'interrupted', state };
           }
           // let signal handlers and timers run (Ctrl-C, progress output) without slowing small steps
           if (performance.now() - lastYield > 100) {
@@ -480,7 +486,7 @@ export class Trainer {
       { epoch, batchInEpoch: 0, epochs, epochShuffle: this.shuffleStream.getState(), partial: zeroSums(), epochSeconds: 0, epochLr: this.optimizer.currentLearningRate() },
       history, callbacks,
     );
-    return { history, interrupted: false, stopReason: ctx.stopReason, state };
+    return { history, interrupted: false, stopReason: ctx.stopReason, stopCause: ctx.stopCause, state };
   }
 }
 

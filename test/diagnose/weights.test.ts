@@ -19,7 +19,7 @@ function tinyModel(): ReturnType<typeof modelFromSpec> {
 
 function context(epochs: number): TrainingContext {
   return {
-    stopTraining: false, stopReason: null, epochs,
+    stopTraining: false, stopReason: null, stopCause: null, epochs,
     getWeights: () => [], setWeights: () => undefined, getLearningRate: () => 0.001, setLearningRate: () => undefined,
   };
 }

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError } from '../../src/errors.js';
 import {
   type Callback, CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
+  type StopCause,
   type TrainingContext,
 } from '../../src/train/callbacks.js';
 import type { EpochLog } from '../../src/train/history.js';
@@ -20,6 +21,7 @@ import type { EpochLog } from '../../src/train/history.js';
 class FakeContext implements TrainingContext {
   stopTraining = false;
   stopReason: string | null = null;
+  stopCause: StopCause | null = null;
   epochs = 0;
   lr: number;
   /** the single "weight": the tag of the epoch whose end produced it */
@@ -70,6 +72,7 @@ function train(cb: Callback, ctx: FakeContext, values: (number | undefined)[], m
   cb.setContext(ctx);
   ctx.stopTraining = false;
   ctx.stopReason = null;
+  ctx.stopCause = null;
   ctx.epochs = values.length;
   cb.onTrainBegin();
   let epoch = 0;
@@ -98,6 +101,7 @@ describe('EarlyStopping', () => {
     expect(es.wait).toBe(2);
     expect(ctx.stopReason).toMatch(/early stopping/);
     expect(ctx.stopReason).toMatch(/val_loss/);
+    expect(ctx.stopCause).toBe('early-stopping');
     expect(ctx.restored).toEqual([]); // restoreBestWeights defaults to false
   });
 
@@ -460,6 +464,7 @@ describe('TerminateOnNaN', () => {
     expect(stoppedAfter).toBe(2);
     expect(cb.triggeredAt).toEqual({ epoch: 2, batch: 2 });
     expect(ctx.stopReason).toMatch(/NaN.*epoch 3, batch 3/);
+    expect(ctx.stopCause).toBe('non-finite-loss');
   });
 
   it('stops on +Infinity and −Infinity', () => {
