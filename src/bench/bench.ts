@@ -44,7 +44,11 @@ export interface BenchReport {
   threads: number;
   peakGflops: number | null;
   results: ThroughputResult[];
-  gemm: { n: number; gflops: number; percentOfPeak: number | null; pytorchGflops?: number }[];
+  /** percentOfPeak is capped at 100: a GEMM above the probed peak means the probe was disturbed */
+  gemm: { n: number; gflops: number; percentOfPeak: number | null; pytorchGflops?: number; openblasGflops?: number }[];
+  /** the same GEMM sizes through OpenBLAS (NumPy on Debian's libopenblas0-pthread), same threads */
+  openblas: { library: string; config: string; threads: number } | null;
+  openblasError?: string;
   memory: { fitlabStepPeakMB: number; pytorchStepPeakMB?: number } | null;
   pytorch: { version: string; threads: number; blas: string } | null;
   pytorchError?: string;
@@ -58,8 +62,10 @@ export interface BenchOptions {
   gemm?: boolean;
   memory?: boolean;
   pytorch?: boolean;
-  /** python with torch */
+  /** python with torch (and NumPy on OpenBLAS, for the GEMM column) */
   python?: string;
+  /** time the GEMM sizes in OpenBLAS too (default true; needs NumPy on OpenBLAS) */
+  openblas?: boolean;
   /** also measure augmentation throughput with this preset (reported beside training) */
   augment?: string;
   log?: (line: string) => void;
@@ -178,6 +184,33 @@ interface PytorchOut {
   memory: { stepPeakMB: number };
 }
 
+interface OpenblasOut {
+  library: string;
+  config: string;
+  threads: number;
+  gemm: { n: number; gflops: number }[];
+}
+
+/** GEMM GFLOP/s of OpenBLAS at the same sizes and threads, via bench/openblas_gemm.py. */
+function runOpenblas(python: string, threads: number, sizes: number[]): { out?: OpenblasOut; error?: string } {
+  const script = join(packageRoot(), 'bench', 'openblas_gemm.py');
+  if (!existsSync(python)) return { error: `${python} not found (apt-get install -y python3-numpy libopenblas0-pthread)` };
+  const r = spawnSync(python, [script, '--threads', String(threads), '--sizes', sizes.join(',')], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-1)[0] };
+  return { out: JSON.parse(r.stdout) as OpenblasOut };
+}
+
+/**
+ * Iterations of the FMA probe: 12 chains × iterations × vector width × 2 flops, about 0.2 s on
+ * one AVX2 core; long enough for the core to reach its full clock, which a shorter burst does not.
+ */
+const PEAK_ITERATIONS = 1e8;
+
+/** GFLOP/s as a percentage of the probed peak, never above 100 (a faster GEMM means a disturbed probe). */
+export function percentOfPeak(gflops: number, peak: number | null): number | null {
+  return peak ? Math.min(100, (100 * gflops) / peak) : null;
+}
+
 function runPytorch(python: string, threads: number, steps: number): { out?: PytorchOut; error?: string } {
   const script = join(packageRoot(), 'bench', 'pytorch_bench.py');
   if (!existsSync(python)) return { error: `${python} not found (apt-get install -y python3-torch)` };
@@ -193,7 +226,8 @@ export function runBench(options: BenchOptions = {}): BenchReport {
   const threads = backend.threads;
   const models = options.models ?? ['lecture-cnn', 'mlp'];
   const native = backend.name === 'native' ? (backend as NativeBackend) : null;
-  const peak = native ? median([native.peakGflops(), native.peakGflops(), native.peakGflops()]) : null;
+  if (native) native.peakGflops(PEAK_ITERATIONS / 4); // warm-up: wake the pool, raise the clock
+  const peak = native ? median([0, 1, 2].map(() => native.peakGflops(PEAK_ITERATIONS))) : null;
   if (peak) log(`FMA peak: ${peak.toFixed(0)} GFLOP/s on ${threads} thread(s) (${backend.isa})`);
   const results: ThroughputResult[] = [];
   const plan: ['lecture-cnn' | 'paper-mlp', number, string][] = [];
@@ -210,11 +244,32 @@ export function runBench(options: BenchOptions = {}): BenchReport {
     }
     results.push(entry);
   }
-  const gemm = options.gemm === false ? [] : [256, 512, 1024, 2048].map((n) => {
+  const gemm: BenchReport['gemm'] = options.gemm === false ? [] : [256, 512, 1024, 2048].map((n) => {
     const g = measureGemm(n, backend);
     log(`gemm ${n}: ${g.toFixed(1)} GFLOP/s`);
-    return { n, gflops: g, percentOfPeak: peak ? (100 * g) / peak : null };
+    return { n, gflops: g, percentOfPeak: percentOfPeak(g, peak) };
   });
+  if (peak && gemm.some((g) => g.gflops > peak)) {
+    log(`a GEMM ran faster than the probed FMA peak (${peak.toFixed(0)} GFLOP/s): the probe was disturbed (a busy machine?); percentages are capped at 100`);
+  }
+  let openblas: BenchReport['openblas'] = null;
+  let openblasError: string | undefined;
+  if (gemm.length > 0 && options.openblas !== false) {
+    const { out, error } = runOpenblas(options.python ?? '/usr/bin/python3', threads, gemm.map((g) => g.n));
+    if (out) {
+      openblas = { library: out.library, config: out.config, threads: out.threads };
+      for (const g of gemm) {
+        const o = out.gemm.find((q) => q.n === g.n);
+        if (o) {
+          g.openblasGflops = o.gflops;
+          log(`gemm ${g.n} in OpenBLAS: ${o.gflops.toFixed(1)} GFLOP/s`);
+        }
+      }
+    } else {
+      openblasError = error;
+      log(`OpenBLAS comparison skipped: ${error}`);
+    }
+  }
   let memory: BenchReport['memory'] = null;
   if (options.memory !== false && models.includes('lecture-cnn') && existsSync('/proc/self/clear_refs')) {
     const r = spawnSync(process.execPath, [join(packageRoot(), 'bin', 'fitlab.js'), 'bench', '--memory-child', '200', '--threads', String(threads)], { encoding: 'utf8' });
@@ -240,7 +295,7 @@ export function runBench(options: BenchOptions = {}): BenchReport {
       }
       for (const g of gemm) {
         const p = out.gemm.find((q) => q.n === g.n);
-        if (p) (g as { pytorchGflops?: number }).pytorchGflops = p.gflops;
+        if (p) g.pytorchGflops = p.gflops;
       }
       if (memory) memory.pytorchStepPeakMB = out.memory.stepPeakMB;
     } else {
@@ -251,6 +306,7 @@ export function runBench(options: BenchOptions = {}): BenchReport {
   return {
     cpu: cpus()[0]?.model ?? 'unknown', backend: backend.name, isa: backend.isa, threads, peakGflops: peak,
     results, gemm, memory, pytorch, ...(pytorchError ? { pytorchError } : {}),
+    openblas, ...(openblasError ? { openblasError } : {}),
   };
 }
 
@@ -269,13 +325,26 @@ export function benchTable(rep: BenchReport): string {
     if (r.augmentImagesPerSec !== undefined) lines.push(`| augmentation (${r.augmentPreset}), batch ${r.batchSize} | ${r.augmentImagesPerSec.toFixed(0)} img/s (${(r.augmentImagesPerSec / r.trainImagesPerSec).toFixed(1)}× training) | — | — |`);
     lines.push(`| ${r.model} inference, batch ${r.batchSize} | ${r.inferImagesPerSec.toFixed(0)} img/s | ${r.pytorch ? r.pytorch.inferImagesPerSec.toFixed(0) + ' img/s' : '—'} | ${fmtRatio(r.inferRatio)} |`);
   }
-  for (const g of rep.gemm) {
-    const pct = g.percentOfPeak !== null ? ` (${g.percentOfPeak.toFixed(0)}% of peak)` : '';
-    lines.push(`| GEMM ${g.n}³ | ${g.gflops.toFixed(0)} GFLOP/s${pct} | ${g.pytorchGflops !== undefined ? g.pytorchGflops.toFixed(1) + ' GFLOP/s' : '—'} | ${g.pytorchGflops ? fmtRatio(g.gflops / g.pytorchGflops) : '—'} |`);
-  }
   if (rep.memory) {
     const p = rep.memory.pytorchStepPeakMB;
     lines.push(`| lecture-cnn training step memory, batch 200 | ${rep.memory.fitlabStepPeakMB.toFixed(0)} MB | ${p !== undefined ? p.toFixed(0) + ' MB' : '—'} | ${p ? fmtRatio(rep.memory.fitlabStepPeakMB / p) : '—'} |`);
   }
+  if (rep.gemm.length > 0) lines.push('', ...gemmTable(rep));
   return lines.join('\n');
+}
+
+/** GEMM beside OpenBLAS (the BLAS to beat on a CPU) and PyTorch (Debian's, generic BLAS). */
+function gemmTable(rep: BenchReport): string[] {
+  const gf = (x: number | undefined): string => (x === undefined ? '—' : `${x.toFixed(0)} GFLOP/s`);
+  const lines = [
+    `fp32 GEMM, ${rep.threads} thread(s)` + (rep.openblas ? `; OpenBLAS: ${rep.openblas.config || rep.openblas.library}` : rep.openblasError ? `; OpenBLAS: ${rep.openblasError}` : ''),
+    '',
+    '| size | fitlab | % of FMA peak | OpenBLAS | fitlab / OpenBLAS | PyTorch |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const g of rep.gemm) {
+    const pct = g.percentOfPeak !== null ? `${g.percentOfPeak.toFixed(0)}%` : '—';
+    lines.push(`| ${g.n}³ | ${gf(g.gflops)} | ${pct} | ${gf(g.openblasGflops)} | ${g.openblasGflops ? fmtRatio(g.gflops / g.openblasGflops) : '—'} | ${gf(g.pytorchGflops)} |`);
+  }
+  return lines;
 }

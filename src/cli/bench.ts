@@ -1,4 +1,4 @@
-/** `fitlab bench`: throughput and GEMM speed, side by side with PyTorch. */
+/** `fitlab bench`: throughput and GEMM speed, side by side with PyTorch (and GEMM with OpenBLAS). */
 import { Command } from 'commander';
 import { ArgumentError } from '../errors.js';
 import { type BenchReport, benchTable, memoryChild, runBench } from '../bench/bench.js';
@@ -13,11 +13,12 @@ export function registerBench(program: Command): void {
     .option('--steps <n>', 'measured steps per benchmark (median)', intOption('--steps'), 8)
     .option('--no-gemm', 'skip the GEMM sizes')
     .option('--no-pytorch', 'skip the PyTorch side (bench/pytorch_bench.py)')
-    .option('--python <path>', 'python with torch installed', '/usr/bin/python3')
+    .option('--no-openblas', 'skip the GEMM sizes in OpenBLAS (bench/openblas_gemm.py: NumPy on libopenblas0-pthread)')
+    .option('--python <path>', 'python with torch (and NumPy on OpenBLAS) installed', '/usr/bin/python3')
     .option('--augment <preset>', 'also measure augmentation throughput with this preset (e.g. cifar10)')
     .option('--memory-child <batch>', 'internal: measure one training step\'s memory and print JSON', intOption('--memory-child'))
     .option('--json', 'machine-readable output')
-    .action((flags: { model?: string; threads?: number; steps: number; gemm: boolean; pytorch: boolean; python: string; memoryChild?: number; augment?: string; json?: boolean }) => {
+    .action((flags: { model?: string; threads?: number; steps: number; gemm: boolean; pytorch: boolean; openblas: boolean; python: string; memoryChild?: number; augment?: string; json?: boolean }) => {
       setupBackend({ threads: flags.threads });
       if (flags.memoryChild) {
         process.stdout.write(`${JSON.stringify(memoryChild(flags.memoryChild))}\n`);
@@ -29,7 +30,7 @@ export function registerBench(program: Command): void {
       const out = makeOutput(flags);
       const report: BenchReport = runBench({
         models: flags.model ? [flags.model] : undefined, steps: flags.steps, gemm: flags.gemm && !flags.model,
-        pytorch: flags.pytorch, python: flags.python, augment: flags.augment, log: (l) => out.info(l),
+        pytorch: flags.pytorch, openblas: flags.openblas, python: flags.python, augment: flags.augment, log: (l) => out.info(l),
       });
       if (out.jsonMode) {
         // a single benchmark prints its flat record (trainImagesPerSec, inferImagesPerSec, threads, batchSize, model)
