@@ -143,10 +143,10 @@ describe.skipIf(!hasChromium)(`dashboard end to end in Chromium${hasChromium ? '
     await page.click('button[data-tab="runs"]');
     await page.locator(`#runs-table input[data-run="${first}"]`).check();
     await page.locator(`#runs-table input[data-run="${second}"]`).check();
-    await page.selectOption('#compare-metric', 'val_loss');
     await page.click('#btn-compare');
-    await page.locator('#compare-chart canvas').waitFor();
-    expect(Number(await page.locator('#compare-chart').getAttribute('data-points'))).toBeGreaterThan(10);
+    const valLoss = page.locator('#compare-charts .chart[data-metric="val_loss"]');
+    await valLoss.locator('canvas').waitFor();
+    expect(Number(await valLoss.getAttribute('data-points'))).toBeGreaterThan(10);
     await shot(page, 'compare');
 
     // a report opens from the list; experiments are listed

@@ -1,9 +1,12 @@
 /**
  * Curves with uPlot: one x axis in epochs (a batch point sits at epoch + batch/batches, an
- * epoch's log at its end), series that may be sparse (nulls are bridged), TensorBoard's
- * debiased exponential smoothing, and vertical marks (onset, best epoch, knob changes).
+ * epoch's log at its end) or another x (examples seen, wall time), series that may be sparse
+ * (nulls are bridged), TensorBoard's debiased exponential smoothing, vertical marks (onset,
+ * best epoch, knob changes), a log-scale y, and a robust y range: the first batches' loss
+ * (often 10× the rest) would otherwise squash the curve people look at into a flat line.
  */
 import uPlot from 'uplot';
+import { robustRange } from './scale.js';
 
 export interface Mark {
   x: number;
@@ -17,6 +20,13 @@ export interface SeriesDef {
   dash?: number[];
   width?: number;
   points?: boolean;
+}
+
+export interface ChartOptions {
+  /** y on a log10 scale (values ≤ 0 are not drawn) */
+  log?: boolean;
+  /** y range from the bulk of the values, outliers left off the top and bottom (default true) */
+  robust?: boolean;
 }
 
 /** TensorBoard's smoothing: EMA with weight w, debiased at the start; nulls pass through. */
@@ -70,13 +80,25 @@ export class Chart {
   private readonly yLabel: string;
   private readonly xLabel: string;
   private data: uPlot.AlignedData = [[]];
+  private options: ChartOptions;
+  /** the series as given (the log scale drops values ≤ 0 from what is drawn, not from these) */
+  private raw: (number | null)[][] = [];
 
-  constructor(host: HTMLElement, defs: SeriesDef[], yLabel: string, xLabel = 'epoch') {
+  constructor(host: HTMLElement, defs: SeriesDef[], yLabel: string, xLabel = 'epoch', options: ChartOptions = {}) {
     this.host = host;
     this.defs = defs;
     this.yLabel = yLabel;
     this.xLabel = xLabel;
+    this.options = options;
     new ResizeObserver(() => this.resize()).observe(host);
+  }
+
+  /** Switch the log scale or the robust range (the plot is rebuilt). */
+  configure(options: ChartOptions): void {
+    this.options = { ...this.options, ...options };
+    this.plot?.destroy();
+    this.plot = null;
+    this.set(this.data[0] as number[], this.raw, this.marks);
   }
 
   private size(): { width: number; height: number } {
@@ -91,7 +113,20 @@ export class Chart {
   private create(): uPlot {
     const opts: uPlot.Options = {
       ...this.size(),
-      scales: { x: { time: false } },
+      scales: {
+        x: { time: false },
+        y: {
+          distr: this.options.log ? 3 : 1,
+          log: 10,
+          range: (_u, dataMin, dataMax) => {
+            if (this.options.robust !== false) {
+              const r = robustRange(this.data.slice(1).flat() as (number | null)[], this.options.log);
+              if (r) return r;
+            }
+            return uPlot.rangeNum(dataMin, dataMax, 0.1, true);
+          },
+        },
+      },
       axes: [{ label: this.xLabel }, { label: this.yLabel, size: 60 }],
       series: [
         { label: this.xLabel, value: (_u, v) => (v === null ? '–' : v.toFixed(2)) },
@@ -111,7 +146,11 @@ export class Chart {
   /** x must be ascending; each series one value or null per x. */
   set(x: number[], series: (number | null)[][], marks: Mark[] = []): void {
     this.marks = marks;
-    this.data = [x, ...series] as uPlot.AlignedData;
+    this.raw = series;
+    // a log axis cannot place 0 or negatives: they are left out rather than breaking the scale
+    const ys = this.options.log ? series.map((ys) => ys.map((y) => (y !== null && y > 0 ? y : null))) : series;
+    this.data = [x, ...ys] as uPlot.AlignedData;
+    this.host.dataset.log = String(!!this.options.log);
     // for tests and curious users: how many x values the chart holds
     this.host.dataset.points = String(x.length);
     if (!this.plot) this.plot = this.create();

@@ -1,16 +1,86 @@
-/** The Network tab (per-layer statistics, feature maps, filters) and the Predictions tab. */
-import type { Histogram, LiveState, PredictionsView } from '../../src/serve/protocol.js';
-import { $, clear, el, fmt, histogramCanvas, PALETTE, pictureCanvas } from './dom.js';
+/**
+ * The Network tab (per-layer statistics, feature maps, filters) and the Predictions tab. A run
+ * training here gets its views from its worker (POST /control probe); a run opened from disk
+ * gets them computed from the saved model chosen in the page (GET /inspect, in the server's
+ * inspection worker). A run that is not live never sends /control.
+ */
+import type { Histogram, LiveState, NetworkView, PredictionsView } from '../../src/serve/protocol.js';
+import { getJson } from './api.js';
+import { $, clear, el, fmt, histogramCanvas, PALETTE, pictureCanvas, toast } from './dom.js';
 import { control } from './live.js';
-import { isActive } from './store.js';
+import { isActive, store } from './store.js';
+
+type View = 'network' | 'predictions';
+const busy = new Set<string>();
+
+function probeInput(): number {
+  return Math.max(0, Math.floor(Number(($('probe-input') as HTMLInputElement).value) || 0));
+}
+
+/** Ask for a view of the run on show: its worker when it trains here, else its saved model. */
+export async function requestView(view: View): Promise<void> {
+  const s = store.state;
+  const id = store.current;
+  if (!s || !id) return;
+  if (isActive(s)) {
+    await control(view === 'network' ? { probe: 'network', input: probeInput() } : { probe: 'predictions' });
+    return;
+  }
+  const saved = store.savedRun;
+  // a run of this dashboard that has ended: its live views stay; it has no saved-model choice
+  if (!saved) return;
+  if (!saved.model) {
+    toast(`run ${id} has no saved model (model-best/, model-final/ or a snapshot) to compute the ${view} view from`);
+    return;
+  }
+  const key = `${id}|${saved.model}|${view}`;
+  if (busy.has(key)) return;
+  busy.add(key);
+  const model = saved.model;
+  setNote(view, `computing the ${view} view from the saved model ${model}…`);
+  try {
+    const q = new URLSearchParams({ view, model, ...(view === 'network' ? { input: String(probeInput()) } : {}) });
+    const v = await getJson<NetworkView | PredictionsView>(`/api/runs/${encodeURIComponent(id)}/inspect?${q.toString()}`);
+    // the page may have moved on to another run or model meanwhile
+    if (store.runs.get(id) === s && saved.model === model) {
+      if (view === 'network') s.network = v as NetworkView;
+      else s.predictions = v as PredictionsView;
+      store.emit(view);
+    }
+  } catch (err) {
+    setNote(view, '');
+    toast((err as Error).message);
+  } finally {
+    busy.delete(key);
+  }
+}
+
+function setNote(view: View, text: string): void {
+  $(view === 'network' ? 'network-note' : 'pred-note').textContent = text;
+}
+
+/** The saved-model choosers: shown for runs from disk, one per view tab, kept in step. */
+function renderModelChoice(): void {
+  const saved = store.savedRun;
+  for (const sel of [$('net-model'), $('pred-model')] as HTMLSelectElement[]) {
+    (sel.parentElement as HTMLElement).hidden = !saved;
+    if (!saved) continue;
+    const key = `${store.current}|${saved.models.map((m) => m.id).join(',')}|${saved.model}`;
+    if (sel.dataset.key === key) continue;
+    sel.dataset.key = key;
+    sel.replaceChildren(...saved.models.map((m) => el('option', { value: m.id, selected: m.id === saved.model }, m.label)));
+  }
+}
 
 export function initInspect(): void {
-  $('btn-probe').addEventListener('click', () => {
-    const input = Math.max(0, Math.floor(Number(($('probe-input') as HTMLInputElement).value) || 0));
-    void control({ probe: 'network', input });
-  });
-  $('btn-predict').addEventListener('click', () => void control({ probe: 'predictions' }));
+  $('btn-probe').addEventListener('click', () => void requestView('network'));
+  $('btn-predict').addEventListener('click', () => void requestView('predictions'));
+  for (const sel of [$('net-model'), $('pred-model')] as HTMLSelectElement[]) {
+    sel.addEventListener('change', () => store.chooseModel(sel.value));
+  }
 }
+
+const busyFor = (view: View): boolean => [...busy].some((k) => k.startsWith(`${store.current}|`) && k.endsWith(`|${view}`));
 
 function histCell(h: Histogram | null, color: string): HTMLElement {
   if (!h) return el('td', { class: 'muted' }, '–');
@@ -18,6 +88,7 @@ function histCell(h: Histogram | null, color: string): HTMLElement {
 }
 
 export function renderNetwork(s: LiveState | null): void {
+  renderModelChoice();
   const net = s?.network ?? null;
   const table = clear($('layers'));
   const note = $('network-note');
@@ -25,10 +96,13 @@ export function renderNetwork(s: LiveState | null): void {
   clear($('feature-maps'));
   clear($('filters'));
   if (!net) {
-    note.textContent = isActive(s) ? 'waiting for the first probe…' : 'the network view is shown for runs training in this dashboard';
+    if (isActive(s)) note.textContent = 'waiting for the first probe…';
+    else if (!busyFor('network')) note.textContent = s ? (store.savedRun ? 'choose a saved model and press Show / refresh' : 'this run ended in this dashboard before a probe') : 'no run selected';
     return;
   }
-  note.textContent = `step ${net.step} (epoch ${net.epoch + 1}); ${net.every} steps since the last refresh; a probe costs ${net.probeMs.toFixed(1)} ms (a training step ${net.stepMs.toFixed(1)} ms); the network and prediction views have taken ${(100 * net.overhead).toFixed(2)}% of the training time`;
+  if (net.saved) {
+    note.textContent = `saved model ${net.saved.model}: activations and weight gradients of one forward and backward pass (no update) over the first ${net.saved.examples} validation examples; computed in ${(net.saved.ms / 1000).toFixed(2)} s`;
+  } else note.textContent = `step ${net.step} (epoch ${net.epoch + 1}); ${net.every} steps since the last refresh; a probe costs ${net.probeMs.toFixed(1)} ms (a training step ${net.stepMs.toFixed(1)} ms); the network and prediction views have taken ${(100 * net.overhead).toFixed(2)}% of the training time`;
   table.append(el('tr', {},
     el('th', {}, 'layer'), el('th', {}, 'type'), el('th', {}, 'output shape'), el('th', {}, 'params'),
     el('th', {}, 'activations (last batch): histogram, min … max'), el('th', {}, 'weight gradients: histogram, min … max')));
@@ -99,14 +173,17 @@ export function renderPredictions(s: LiveState | null): void {
   const p = s?.predictions ?? null;
   const grid = clear($('pred-grid'));
   const table = clear($('confusion'));
+  renderModelChoice();
   if (!p) {
-    $('pred-note').textContent = isActive(s) ? 'predictions arrive at the end of each epoch (or press Refresh)' : 'predictions are shown for runs training in this dashboard';
+    if (isActive(s)) $('pred-note').textContent = 'predictions arrive at the end of each epoch (or press Refresh)';
+    else if (!busyFor('predictions')) $('pred-note').textContent = s ? (store.savedRun ? 'choose a saved model and press Refresh' : 'this run ended in this dashboard before a prediction') : 'no run selected';
     $('boundary-box').hidden = true;
     return;
   }
   const wrong = p.items.filter((i) => i.actual !== i.predicted).length;
   const correct = p.confusion.reduce((a, row, k) => a + row[k], 0);
-  $('pred-note').textContent = `after epoch ${p.epoch + 1}: ${wrong} of ${p.items.length} shown are wrong; accuracy on ${p.counted} validation examples ${((100 * correct) / Math.max(1, p.counted)).toFixed(1)}%`;
+  const when = p.saved ? `saved model ${p.saved.model}` : `after epoch ${p.epoch + 1}`;
+  $('pred-note').textContent = `${when}: ${wrong} of ${p.items.length} shown are wrong; accuracy on ${p.counted} validation examples ${((100 * correct) / Math.max(1, p.counted)).toFixed(1)}%`;
   for (const item of p.items) {
     const bad = item.actual !== item.predicted;
     const name = (k: number): string => p.classNames[k] ?? String(k);
@@ -117,9 +194,10 @@ export function renderPredictions(s: LiveState | null): void {
   }
   const k = p.classNames.length;
   const max = Math.max(1, ...p.confusion.flat());
-  table.append(el('tr', {}, el('th', {}, ''), ...p.classNames.map((n) => el('th', { title: n }, n.slice(0, 8)))));
+  // full class names: column headers stand upright so ten of them fit (no "T-shirt/" cut)
+  table.append(el('tr', {}, el('th', {}, ''), ...p.classNames.map((n) => el('th', { class: 'col', title: n }, el('span', {}, n)))));
   for (let a = 0; a < k; a++) {
-    table.append(el('tr', {}, el('th', { title: p.classNames[a] }, p.classNames[a].slice(0, 8)), ...p.confusion[a].map((v, j) => {
+    table.append(el('tr', {}, el('th', { class: 'rowname', title: p.classNames[a] }, p.classNames[a]), ...p.confusion[a].map((v, j) => {
       const td = el('td', {}, v);
       const alpha = v / max;
       td.style.background = a === j ? `rgba(44,160,44,${alpha})` : `rgba(214,39,40,${alpha})`;

@@ -18,8 +18,9 @@ let lossChart: Chart;
 let accChart: Chart;
 let knobsFor: string | null = null;
 
+/** Send a knob, action or probe to the run on show; nothing is sent for a run that is not training here. */
 export async function control(body: unknown): Promise<void> {
-  if (!store.current) return;
+  if (!store.current || !isActive(store.state)) return;
   try {
     await postJson(`/api/runs/${encodeURIComponent(store.current)}/control`, body);
   } catch (err) {

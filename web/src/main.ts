@@ -3,10 +3,11 @@
  * re-renders at most once per animation frame. No framework: a few hundred lines of DOM code.
  */
 import { withToken } from './api.js';
-import type { LiveState } from '../../src/serve/protocol.js';
+import type { LiveState, RunRow, WorkerMessage } from '../../src/serve/protocol.js';
+import { getJson } from './api.js';
 import { $, el, toast } from './dom.js';
-import { initInspect, renderNetwork, renderPredictions } from './inspect.js';
-import { control, initLive, renderLive } from './live.js';
+import { initInspect, renderNetwork, renderPredictions, requestView } from './inspect.js';
+import { initLive, renderLive } from './live.js';
 import { initRuns, openRun, refreshExperiments, refreshRuns } from './runs.js';
 import { initStart } from './start.js';
 import { store } from './store.js';
@@ -31,17 +32,40 @@ function switchTab(name: string): void {
   for (const s of document.querySelectorAll<HTMLElement>('main > section')) s.hidden = s.id !== `tab-${name}`;
   if (name === 'runs') void refreshRuns();
   if (name === 'experiments') void refreshExperiments();
-  // ask the worker for fresh views when their tab opens
-  if (name === 'network' && store.state && !store.state.network) void control({ probe: 'network' });
-  if (name === 'predictions' && store.state && !store.state.predictions) void control({ probe: 'predictions' });
+  askForView();
   render();
 }
 
+/** A view tab that opens (or a run or saved model chosen under it) without its view asks for it once. */
+function askForView(): void {
+  const s = store.state;
+  if (!s) return;
+  if (tab === 'network' && !s.network) void requestView('network');
+  if (tab === 'predictions' && !s.predictions) void requestView('predictions');
+}
+
+/** The selector: runs of this dashboard (with their status) and every run on disk, newest first. */
 function fillRunSelect(): void {
   const sel = $('run-select') as HTMLSelectElement;
-  const ids = [...store.runs.keys()].reverse();
-  const label = (id: string, s: LiveState): string => `${id} (${s.status})`;
-  sel.replaceChildren(el('option', { value: '' }, '—'), ...ids.map((id) => el('option', { value: id, selected: id === store.current }, label(id, store.runs.get(id) as LiveState))));
+  const label = (id: string): string => {
+    const s = store.runs.get(id);
+    const row = store.onDisk.find((r) => r.id === id);
+    const status = s && !store.saved.has(id) ? s.status : row?.regime ?? s?.status ?? (row?.error ? 'unreadable' : 'on disk');
+    return `${id} (${status})`;
+  };
+  const ids = [...new Set([...store.onDisk.map((r) => r.id), ...store.runs.keys()])].sort().reverse();
+  sel.replaceChildren(el('option', { value: '' }, '—'), ...ids.map((id) => el('option', { value: id, selected: id === store.current }, label(id))));
+}
+
+/** The runs on disk, for the selector (at start, and when a run starts or ends). */
+async function loadDiskRuns(): Promise<void> {
+  try {
+    store.onDisk = (await getJson<{ runs: RunRow[] }>('/api/runs')).runs;
+  } catch (err) {
+    toast((err as Error).message);
+    return;
+  }
+  fillRunSelect();
 }
 
 function connect(): void {
@@ -65,9 +89,10 @@ function connect(): void {
         if (m.run === store.current) document.dispatchEvent(new CustomEvent('fitlab-reject', { detail: m.message }));
         return;
       }
-      const id = store.apply(type, m);
+      const id = store.apply(m as WorkerMessage & { run?: string | null });
       if (type === 'started' || type === 'status' || type === 'done') fillRunSelect();
       if (id && id === store.current) render();
+      if (type === 'done' || type === 'started') void loadDiskRuns();
       if ((type === 'done' || type === 'started') && tab === 'runs') void refreshRuns();
     });
   }
@@ -78,8 +103,9 @@ function main(): void {
   initLive();
   initInspect();
   initRuns(switchTab);
-  store.on(() => {
-    fillRunSelect();
+  store.on((what) => {
+    if (what === 'select') fillRunSelect();
+    if (what === 'select' || what === 'model') askForView();
     render();
   });
   document.addEventListener('fitlab-reject', (e) => {
@@ -88,7 +114,7 @@ function main(): void {
   $('run-select').addEventListener('change', () => {
     const id = ($('run-select') as HTMLSelectElement).value;
     if (!id) store.show(null);
-    else if (store.runs.get(id)?.info?.command === '') void openRun(id);
+    else if (!store.runs.has(id) || store.saved.has(id)) void openRun(id);
     else store.show(id);
   });
   void initStart((id) => {
@@ -96,6 +122,7 @@ function main(): void {
     switchTab('live');
   });
   connect();
+  void loadDiskRuns();
   render();
 }
 

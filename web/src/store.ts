@@ -1,27 +1,26 @@
 /**
- * What the page knows: every live run's state (from the event stream) and the run on show.
- * Events arrive in order on one stream; `apply` folds each into its run's state exactly as the
- * server's session does, so a page that connected late (hello snapshot) and one that watched
+ * What the page knows: every live run's state (from the event stream), the runs on disk, and
+ * the run on show. Events are folded by serve/protocol's `foldEvent`, the very function the
+ * server's session uses, so a page that connected late (hello snapshot) and one that watched
  * from the start show the same thing.
  */
-import type { BatchPoint, DiagnosisMarks, KnobEvent, Knobs, LiveState, NetworkView, PredictionsView, RunInfo, RunStatus } from '../../src/serve/protocol.js';
-
-export interface RunDetail {
-  id: string;
-  model: string;
-  dataset: string;
-  params: number | null;
-  config: Record<string, unknown> | null;
-  history: Record<string, number | null>[];
-  diagnosis: (DiagnosisMarks & Record<string, unknown>) | null;
-  events: KnobEvent[];
-  live: LiveState | null;
-}
+import { type BatchPoint, type LiveState, type RunDetail, type RunRow, type SavedModel, type WorkerMessage, emptyLiveState, foldEvent, isActiveStatus } from '../../src/serve/protocol.js';
 
 type Listener = (what: string) => void;
 
+/** What the page knows of a run read from disk (not training in this dashboard). */
+export interface SavedRun {
+  models: SavedModel[];
+  /** the saved model the Network and Predictions views are computed from */
+  model: string | null;
+}
+
 export class Store {
   readonly runs = new Map<string, LiveState>();
+  /** runs opened from disk: their saved models (views come from /inspect, never /control) */
+  readonly saved = new Map<string, SavedRun>();
+  /** every run directory the server listed, newest last (the run selector shows them all) */
+  onDisk: RunRow[] = [];
   current: string | null = null;
   private readonly listeners: Listener[] = [];
 
@@ -37,13 +36,21 @@ export class Store {
     return this.current ? this.runs.get(this.current) ?? null : null;
   }
 
+  /** The run on show when it was opened from disk (null for a run of this dashboard). */
+  get savedRun(): SavedRun | null {
+    return this.current ? this.saved.get(this.current) ?? null : null;
+  }
+
   show(id: string | null): void {
     this.current = id;
     this.emit('select');
   }
 
   hello(live: Record<string, LiveState>): void {
-    for (const [id, s] of Object.entries(live)) this.runs.set(id, s);
+    for (const [id, s] of Object.entries(live)) {
+      this.runs.set(id, s);
+      this.saved.delete(id);
+    }
     if (!this.current) {
       const running = Object.entries(live).find(([, s]) => s.status === 'running' || s.status === 'paused');
       if (running) this.current = running[0];
@@ -51,69 +58,62 @@ export class Store {
     this.emit('select');
   }
 
-  /** Fold one event into its run's state; returns the run id. */
-  apply(type: string, m: Record<string, unknown>): string | null {
-    const id = m.run as string | null;
+  /** Fold one event (a worker message with its run id) into its run's state; returns the run id. */
+  apply(m: WorkerMessage & { run?: string | null }): string | null {
+    const id = m.run;
     if (!id) return null;
     let s = this.runs.get(id);
-    if (!s) {
-      s = { info: null, status: 'starting', points: [], epochs: [], events: [], diagnosis: null, network: null, predictions: null, log: [], error: null };
+    if (!s || this.saved.has(id)) {
+      // a run that trains here now (a resumed one, say) is live from this event on
+      s = emptyLiveState();
       this.runs.set(id, s);
+      this.saved.delete(id);
     }
-    switch (type) {
-      case 'started': s.info = m.info as RunInfo; break;
-      case 'batch': s.points.push(m.point as BatchPoint); break;
-      case 'epoch':
-        s.epochs.push(m.log as Record<string, number | undefined>);
-        s.diagnosis = (m.diagnosis as DiagnosisMarks | null) ?? s.diagnosis;
-        break;
-      case 'knob':
-        s.events.push(m.event as KnobEvent);
-        if (s.info) s.info.knobs = m.knobs as Knobs;
-        break;
-      case 'status': s.status = m.status as RunStatus; break;
-      case 'network': s.network = m.view as NetworkView; break;
-      case 'predictions': s.predictions = m.view as PredictionsView; break;
-      case 'log': s.log.push(m.line as string); break;
-      case 'done': {
-        s.status = m.status as RunStatus;
-        const d = (m.summary as { diagnosis?: DiagnosisMarks | null }).diagnosis;
-        if (d) s.diagnosis = d;
-        break;
-      }
-      case 'error':
-        s.status = 'failed';
-        s.error = m.message as string;
-        break;
-    }
+    foldEvent(s, m, (st: LiveState, p: BatchPoint) => st.points.push(p));
     return id;
   }
 
-  /** A finished run read from its directory, shown like a live one. */
+  /** A run read from its directory: live when it trains here, else shown from its files. */
   loadDetail(d: RunDetail): void {
     if (d.live) {
       this.runs.set(d.id, d.live);
+      this.saved.delete(d.id);
       return;
     }
     const cfg = d.config ?? {};
     const ds = (cfg.dataset ?? {}) as { classes?: number; classNames?: string[]; shape?: number[] };
     const tr = (cfg.training ?? {}) as { epochs?: number; optimizer?: { name?: string } };
+    const before = this.saved.get(d.id)?.model;
+    const model = d.models.some((m) => m.id === before) ? (before as string) : d.models[0]?.id ?? null;
+    this.saved.set(d.id, { models: d.models, model });
     this.runs.set(d.id, {
       info: {
         id: d.id, runDir: d.id, model: d.model, dataset: d.dataset, classes: ds.classes ?? 0, classNames: ds.classNames ?? [], shape: ds.shape ?? [],
-        params: d.params ?? 0, epochs: tr.epochs ?? d.history.length, optimizer: tr.optimizer?.name ?? '?',
+        params: d.params ?? 0, epochs: d.epochsAsked ?? tr.epochs ?? d.history.length, optimizer: tr.optimizer?.name ?? '?',
         knobs: { learningRate: NaN, momentum: null, batchSize: NaN, weightDecay: NaN, l2: NaN, dropout: null }, command: '',
       },
-      status: 'finished',
+      status: d.regime === null && d.epochsAsked !== null && d.epochs < d.epochsAsked ? 'stopped' : 'finished',
       points: [],
       epochs: d.history.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v ?? undefined]))),
       events: d.events,
-      diagnosis: d.diagnosis ? { regime: String(d.diagnosis.regime), summary: String(d.diagnosis.summary ?? ''), onsetEpoch: d.diagnosis.onsetEpoch ?? null, bestEpoch: d.diagnosis.bestEpoch ?? null } : null,
-      network: null, predictions: null, log: [], error: null,
+      // the row's epochs are 1-based whatever the diagnosis.json's age (serve/runs.ts)
+      diagnosis: d.regime ? { regime: d.regime, summary: typeof d.diagnosis?.summary === 'string' ? d.diagnosis.summary : '', onsetEpoch: d.onsetEpoch, bestEpoch: d.bestEpoch } : null,
+      network: null, predictions: null, log: [], error: d.error ?? null,
     });
+  }
+
+  /** Choose the saved model the views of the run on show are computed from (they are cleared). */
+  chooseModel(id: string): void {
+    const run = this.savedRun;
+    const s = this.state;
+    if (!run || !s) return;
+    run.model = id;
+    s.network = null;
+    s.predictions = null;
+    this.emit('model');
   }
 }
 
 export const store = new Store();
 
-export const isActive = (s: LiveState | null): boolean => !!s && ['starting', 'running', 'paused', 'stopping'].includes(s.status);
+export const isActive = (s: LiveState | null): boolean => !!s && isActiveStatus(s.status);
