@@ -241,7 +241,13 @@ export function checkField(f: RunField, value: unknown, naming: Naming, shown?: 
     if (f.type.kind === 'named-or-object' && typeof value === 'string') throw new ArgumentError(`${name} name must be one of ${f.type.names.join(', ')}; received ${received}`);
     throw new ArgumentError(`${mustBe(name, f.type)}; received ${received}`);
   }
-  f.check?.(value);
+  try {
+    f.check?.(value);
+  } catch (err) {
+    // an owner below says the flag (parseVal: "--val must be ..."); a JSON body says the key
+    if (err instanceof ArgumentError && f.flag && name !== f.flag && err.message.startsWith(f.flag)) throw new ArgumentError(name + err.message.slice(f.flag.length), err.hint);
+    throw err;
+  }
 }
 
 /** A field's value in a config (undefined where absent). */

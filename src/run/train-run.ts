@@ -10,7 +10,7 @@ import { type Dataset, type Split, classCounts, describeDataset, describeShape, 
 import { type LocateOptions, loadDataset } from '../data/locate.js';
 import { type ValSpec, applyVal, formatVal, parseVal } from '../data/splits.js';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
-import { type DataTools, RUN_CONFIG_SCHEMA, type ResolvedConfig, type TrainRunConfig, checkRunConfig, readRunConfigFile, runField } from '../io/run-config.js';
+import { type DataTools, type Naming, RUN_CONFIG_SCHEMA, type ResolvedConfig, type TrainRunConfig, checkRunConfig, readRunConfigFile, runField } from '../io/run-config.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, weightsFinite, writeHistory, writeRunConfig, createRunDir, RUN_FILES, toJson } from '../io/run-dir.js';
 import { prepareModelSource, resolveModelSource } from '../io/model-source.js';
 import { checkStateFitsModel } from '../io/checkpoint-check.js';
@@ -144,12 +144,15 @@ export interface RunPlan {
 /** The table's default of a field. */
 const defaultOf = <T>(key: string): T => runField(key).default as T;
 
-export function planRun(config: TrainRunConfig): RunPlan {
-  checkRunConfig(config, 'flag');
+/** Plan a run; errors name fields as `naming` says (the command line's flags by default). */
+export function planRun(config: TrainRunConfig, naming: Naming = 'flag'): RunPlan {
+  checkRunConfig(config, naming);
   const valSpec = parseVal(config.val ?? defaultOf<string>('val'));
   const lr = config.lr;
   let optimizerSpec = config.optimizer ?? defaultOf<string>('optimizer');
   if (lr !== undefined) optimizerSpec = typeof optimizerSpec === 'string' ? { name: optimizerSpec, learningRate: lr } : { ...optimizerSpec, learningRate: lr };
+  // the optimizer checks its own options (momentum, betas, schedules) here, before any load
+  createOptimizer(optimizerSpec);
   return {
     config,
     epochs: config.epochs,

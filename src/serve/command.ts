@@ -1,29 +1,12 @@
-/** The `fitlab train` command line equivalent to a run started from the page. */
-import type { TrainRunConfig } from '../run/train-run.js';
+/**
+ * The `fitlab train` command line equivalent to a run started from the page. The flags come
+ * from the run contract's field table (src/io/run-config.ts: runConfigArgs), so every field the
+ * page can set — and every other field of the config — is shown as the command line spells it.
+ * The signature is stable (the page's New-run tab shows what /api/command returns).
+ */
+import { type TrainRunConfig, runCommandLine } from '../io/run-config.js';
 
-const quote = (s: string): string => (/^[A-Za-z0-9._:/,=-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
-
-/** A shell command that starts the same run (an inline model spec is shown as <spec.json>). */
+/** A shell command that starts the same run (an inline model spec is shown as <name>.json). */
 export function trainCommand(c: Partial<TrainRunConfig>): string {
-  const parts = ['fitlab', 'train'];
-  const add = (flag: string, value: unknown): void => {
-    if (value === undefined || value === null || value === false) return;
-    parts.push(flag);
-    if (value !== true) parts.push(quote(typeof value === 'string' ? value : JSON.stringify(value)));
-  };
-  add('--model', c.modelSpec ? `${c.model ?? 'model'}.json` : c.model);
-  add('--dataset', c.dataset);
-  add('--epochs', c.epochs);
-  add('--batch-size', c.batchSize);
-  add('--optimizer', c.optimizer);
-  add('--lr', c.lr);
-  add('--val', c.val);
-  add('--seed', c.seed);
-  add('--early-stopping', c.earlyStopping);
-  add('--augment', c.augment && c.augment !== 'none' ? c.augment : undefined);
-  add('--subset', c.tools?.subset);
-  add('--label-noise', c.tools?.labelNoise);
-  add('--out', c.out);
-  add('--name', c.name);
-  return parts.join(' ');
+  return runCommandLine(c);
 }

@@ -8,12 +8,14 @@ import { SYNTHETIC_2D, SYNTHETIC_IMAGES } from '../data/synthetic.js';
 import { ArgumentError, describe } from '../errors.js';
 import { PRESET_NAMES } from '../nn/presets.js';
 import type { ModelSpec } from '../nn/spec.js';
-import type { TrainRunConfig } from '../run/train-run.js';
+import { RUN_FIELDS, type TrainRunConfig, checkField, fieldName, runField, setField } from '../io/run-config.js';
+import { planRun } from '../run/train-run.js';
 import { checkKnob } from './knobs.js';
 import { ACTIONS, type Action, KNOB_NAMES, type Knobs } from './protocol.js';
 
 export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', ...SYNTHETIC_2D, SYNTHETIC_IMAGES];
-export const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'nadam', 'rmsprop'];
+const optimizerType = runField('optimizer').type;
+export const OPTIMIZERS = optimizerType.kind === 'named-or-object' ? [...optimizerType.names] : [];
 export const AUGMENTS = ['none', 'auto', ...Object.keys(AUGMENT_PRESETS)];
 
 type Body = Record<string, unknown>;
@@ -45,16 +47,25 @@ function choice(body: Body, key: string, allowed: readonly string[]): string | u
   return v;
 }
 
-function pattern(body: Body, key: string, re: RegExp, hint: string): string | undefined {
+/** What the page may set: the run fields the table marks as dashboard fields. */
+const PAGE_FIELDS = RUN_FIELDS.filter((f) => f.dashboard);
+/** Two optimizer options the form offers; the optimizer itself checks their ranges. */
+const OPTIMIZER_OPTIONS = ['momentum', 'weightDecay'];
+const START_KEYS = [...PAGE_FIELDS.map((f) => fieldName(f, 'key')), ...OPTIMIZER_OPTIONS];
+
+function optimizerOption(body: Body, key: string): number | undefined {
   const v = body[key];
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string' || !re.test(v)) throw new ArgumentError(`${key} must be ${hint}; received ${describe(v)}`);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`${key} must be a number; received ${describe(v)}`);
   return v;
 }
 
-const START_KEYS = ['dataset', 'model', 'modelSpec', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'earlyStopping', 'augment', 'val', 'seed', 'subset', 'labelNoise', 'name'];
-
-/** A "start a run" body → the TrainRunConfig the CLI would build (runs go under `out`). */
+/**
+ * A "start a run" body → the TrainRunConfig the CLI would build (runs go under `out`): each
+ * field checked by the run contract's table, then the run's own plan (the same checks
+ * `fitlab train` makes before it loads anything). The page names built-in datasets and presets
+ * only: a path sent by a web page is never opened.
+ */
 export function parseStartRun(raw: unknown, out: string): TrainRunConfig {
   const body = object(raw, 'the request body');
   onlyKeys(body, START_KEYS, 'start a run');
@@ -69,29 +80,29 @@ export function parseStartRun(raw: unknown, out: string): TrainRunConfig {
     model = typeof spec.name === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(spec.name) ? spec.name : 'custom';
   }
   if (!model) throw new ArgumentError(`model is required: a preset (${PRESET_NAMES.join(', ')}) or a modelSpec`);
-  const epochs = num(body, 'epochs', { min: 1, max: 10000, int: true }) ?? 10;
-  const optimizer = choice(body, 'optimizer', OPTIMIZERS) ?? 'adam';
-  const momentum = num(body, 'momentum', { min: 0, max: 0.999 });
-  const weightDecay = num(body, 'weightDecay', { min: 0, max: 1 });
-  const labelNoise = num(body, 'labelNoise', { min: 0, max: 1 });
-  const subset = num(body, 'subset', { min: 1, max: 1_000_000, int: true });
-  const augment = choice(body, 'augment', AUGMENTS);
-  const optimizerSpec = momentum !== undefined || weightDecay !== undefined
-    ? { name: optimizer, ...(momentum !== undefined ? { [optimizer === 'sgd' || optimizer === 'rmsprop' ? 'momentum' : 'beta1']: momentum } : {}), ...(weightDecay !== undefined ? { weightDecay } : {}) }
-    : optimizer;
-  return {
-    model, ...(modelSpec ? { modelSpec } : {}), dataset, epochs,
-    batchSize: num(body, 'batchSize', { min: 1, max: 4096, int: true }) ?? 32,
-    optimizer: optimizerSpec,
-    lr: num(body, 'lr', { min: 0, max: 10 }),
-    earlyStopping: num(body, 'earlyStopping', { min: 0, max: 10000, int: true }) ?? null,
-    augment: augment && augment !== 'none' ? augment : null,
-    val: pattern(body, 'val', /^(0(\.\d+)?|first:\d+|last:0?\.\d+)$/, 'a fraction such as 0.1, first:N or last:F') ?? '0.1',
-    seed: num(body, 'seed', { min: 0, max: 2 ** 31, int: true }) ?? 42,
-    ...(subset !== undefined || labelNoise !== undefined ? { tools: { ...(subset !== undefined ? { subset } : {}), ...(labelNoise !== undefined ? { labelNoise } : {}) } } : {}),
-    name: pattern(body, 'name', /^[A-Za-z0-9._-]{1,64}$/, '1–64 letters, digits, dots, dashes or underscores'),
-    out,
-  };
+  const config = { model, ...(modelSpec ? { modelSpec } : {}), dataset } as TrainRunConfig;
+  for (const f of PAGE_FIELDS) {
+    if (f.key === 'model' || f.key === 'modelSpec' || f.key === 'dataset') continue;
+    const v = body[fieldName(f, 'key')];
+    if (v === undefined || v === null || v === '') {
+      // the form's defaults are the run's (the equivalent command shows them)
+      if (f.default !== undefined) setField(config, f.key, f.default);
+      continue;
+    }
+    checkField(f, v, 'key');
+    setField(config, f.key, v);
+  }
+  if (config.augment === 'none') config.augment = null;
+  const momentum = optimizerOption(body, 'momentum');
+  const weightDecay = optimizerOption(body, 'weightDecay');
+  if (momentum !== undefined || weightDecay !== undefined) {
+    const base = typeof config.optimizer === 'string' ? { name: config.optimizer } : { ...config.optimizer };
+    const name = base.name;
+    config.optimizer = { ...base, ...(momentum !== undefined ? { [name === 'sgd' || name === 'rmsprop' ? 'momentum' : 'beta1']: momentum } : {}), ...(weightDecay !== undefined ? { weightDecay } : {}) };
+  }
+  config.out = out;
+  planRun(config, 'key');
+  return config;
 }
 
 export type ControlRequest = { set: Partial<Knobs> } | { action: Action } | { probe: 'network' | 'predictions'; input?: number };
