@@ -10,7 +10,7 @@
  * Epochs in a Diagnosis count from 1 already.
  */
 import { AUGMENT_PRESETS, presetForDataset } from '../data/augment.js';
-import type { Advice, Counterfactual, DiagnoseContext, Diagnosis, DiagnosisNumbers } from './diagnose.js';
+import type { Advice, Counterfactual, DiagnoseContext, Diagnosis, DiagnosisNumbers } from './types.js';
 
 const pct = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
 const num = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(3));
