@@ -2,7 +2,19 @@
 import { relative } from 'node:path';
 import { STYLE } from '../diagnose/report.js';
 import { esc } from '../diagnose/svg.js';
-import type { Chart, Section } from './experiment.js';
+
+/** A chart of the page: `name` is its file stem (name.svg, name.png beside report.html). */
+export interface Chart {
+  name: string;
+  title: string;
+  svg: string;
+}
+
+/** A section an experiment adds after the charts (its own table or figure), as HTML. */
+export interface Section {
+  title: string;
+  html: string;
+}
 
 export interface ExperimentPage {
   title: string;
