@@ -9,7 +9,7 @@ import { ArgumentError } from '../errors.js';
 import { biasVariance } from '../experiments/bias-variance.js';
 import { ladder } from '../experiments/ladder.js';
 import { extreme, memorization, randomLabelsExperiment } from '../experiments/memorize.js';
-import { overfitBatch, simplify } from '../experiments/simplify.js';
+import { OVERFIT_BATCH_FAILED, overfitBatch, simplify } from '../experiments/simplify.js';
 import { SWEEP_PARAMS, type SweepParam, capacity, dataSize, earlyStoppingStudy, sweep } from '../experiments/sweeps.js';
 import { intOption, makeOutput, numberOption, setupBackend } from './common.js';
 import { type QueueFlags, queueOptions, withQueueExecutor } from './queue.js';
@@ -51,7 +51,7 @@ const NOT_PLANNED = ['resume', 'quiet', 'json', 'queue', 'store', 'tlsCa', 'tlsC
  */
 function resumeFlags<F extends CommonFlags>(name: string, c: Command, flags: F, dir: string): F {
   const plan = readPlan(dir);
-  if (plan.experiment !== name) throw new ArgumentError(`${dir} holds a ${plan.experiment} experiment, not ${name}`, `resume it with: fitlab experiment ${plan.experiment} --resume ${dir}`);
+  if (plan.experiment !== name) throw new ArgumentError(`${dir} holds the experiment "${plan.experiment}", not "${name}"`, `resume it with: fitlab experiment ${plan.experiment} --resume ${dir}`);
   const given = flags as unknown as Record<string, unknown>;
   for (const opt of c.options) {
     const key = opt.attributeName();
@@ -142,7 +142,11 @@ export function registerExperiment(program: Command): void {
   experimentCommand(exp, 'simplify', 'overfit, then simplify: mlp-cifar underfits, overfit-cnn overfits, simplified-cnn generalizes; a harder task needs augmentation', (o) => simplify(o));
   experimentCommand<CommonFlags & { examples: number; steps: number; target: number; lr?: number }>(
     exp, 'overfit-batch', 'the capacity check: can the model memorize one batch? (pass/fail; exit code 4 on fail)',
-    (o, f) => overfitBatch(o, { examples: f.examples, steps: f.steps, target: f.target, lr: f.lr }),
+    async (o, f) => {
+      const result = await overfitBatch(o, { examples: f.examples, steps: f.steps, target: f.target, lr: f.lr });
+      if (result.pass === false) process.exitCode = OVERFIT_BATCH_FAILED;
+      return result;
+    },
     (c) => c.option('--examples <n>', 'examples to memorize (rounded up to a whole number per class)', intOption('--examples'), 32)
       .option('--steps <n>', 'optimizer steps', intOption('--steps'), 200)
       .option('--target <fraction>', 'training accuracy that passes', numberOption('--target', 0, 1), 0.99)

@@ -63,6 +63,9 @@ export interface OverfitBatchOptions {
  * (one batch) with no regularization tricks removed and see whether training accuracy reaches
  * ~100%. A model (or pipeline) that cannot memorize one batch has a bug or too little capacity.
  */
+/** The exit code of `fitlab experiment overfit-batch` when the model fails to memorize. */
+export const OVERFIT_BATCH_FAILED = 4;
+
 export async function overfitBatch(o: ExperimentOptions, b: OverfitBatchOptions): Promise<Record<string, unknown>> {
   if (!(b.target > 0 && b.target <= 1)) throw new ArgumentError(`--target must be a fraction in (0, 1]; received ${b.target}`);
   const dataset = o.dataset ?? 'cifar10';
@@ -92,8 +95,7 @@ export async function overfitBatch(o: ExperimentOptions, b: OverfitBatchOptions)
   x.conclusions.push(verdict);
   x.table = { header: ['model', 'examples', 'steps', 'training accuracy (inference)', 'training loss', 'verdict'], rows: reached.map((a, i) => [model, String(n), String(epochs * perEpoch), `${(100 * a).toFixed(1)}%`, losses[i].toPrecision(3), a >= b.target ? 'pass' : 'fail']) };
   x.section('Verdict', `<p><b>${pass ? 'PASS' : 'FAIL'}</b></p>${htmlTable(x.table.header, x.table.rows)}`);
-  const json = x.finish({ pass, verdict, trainingAccuracy: reached, trainingLoss: losses, examples: n });
-  if (!pass) process.exitCode = 4;
-  return json;
+  // `pass` is the verdict; the command turns a fail into exit code 4 (OVERFIT_BATCH_FAILED)
+  return x.finish({ pass, verdict, trainingAccuracy: reached, trainingLoss: losses, examples: n });
 }
 
