@@ -5,16 +5,18 @@
  * printed at the start.
  */
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { type Diagnosis } from '../diagnose/diagnose.js';
 import { writePngCopy } from '../diagnose/run-report.js';
-import { ArgumentError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { createRunDir, toJson } from '../io/run-dir.js';
+import { ArgumentError, FitlabError } from '../errors.js';
+import { sweepAllStaleTemps, writeFileAtomic } from '../io/atomic.js';
+import { createRunDir, hasCheckpoint, toJson } from '../io/run-dir.js';
+import { lockRun } from '../io/run-lock.js';
 import { type RunExecutor, localExecutor } from '../run/executor.js';
-import type { LiveRun, RunHooks, TrainRunConfig } from '../run/train-run.js';
+import { type LiveRun, type TrainRunConfig, type TrainedRun, loadTrainedRun } from '../run/train-run.js';
 import type { EpochLog } from '../train/history.js';
 import { textTable } from '../util/table.js';
+import { type Ledger, type LedgerEntry, finishedSummary, readLedger, readPlan, relativeRun, runHistory, runPath, writeLedger, writePlan } from './ledger.js';
 import { type Chart, type Section, renderExperiment } from './report.js';
 
 export type Scale = 'small' | 'full';
@@ -38,6 +40,26 @@ export interface ExperimentOptions {
   log: (line: string) => void;
   /** trains or resumes each planned run (src/run/executor.ts); default: in this process */
   executor?: RunExecutor;
+  /** every CLI option as given (defaults and the resolved thread count included): plan.json,
+   *  from which `--resume` rebuilds the same experiment */
+  plan?: Record<string, unknown>;
+  /** continue the experiment in this directory instead of starting a new one */
+  resume?: string;
+  /** polled during training: true checkpoints the current run and stops the experiment (Ctrl-C) */
+  shouldInterrupt?: () => boolean;
+  /** a line of progress for the whole experiment: run i of n, overall ETA (stderr in the CLI) */
+  progress?: (line: string) => void;
+}
+
+/**
+ * The experiment stopped on request (Ctrl-C) during run `index`, whose checkpoint is saved in
+ * `runDir` (null: it stopped between runs). `fitlab experiment <name> --resume <dir>` continues.
+ */
+export class ExperimentInterrupted extends Error {
+  constructor(readonly dir: string, readonly experiment: string, readonly index: number, readonly planned: number, readonly label: string, readonly runDir: string | null) {
+    super(`the experiment was interrupted at run ${index} of ${planned} (${label})`);
+    this.name = 'ExperimentInterrupted';
+  }
 }
 
 export interface Stat {
@@ -88,6 +110,8 @@ export interface ArmRun {
   params: number;
   /** what the arm's `measure` returned for this run */
   measured: Record<string, unknown>;
+  /** what the arm's `onEpoch` returned after each epoch ([] without one) */
+  epochRecords: unknown[];
 }
 
 export interface ArmOptions {
@@ -96,13 +120,24 @@ export interface ArmOptions {
   repeats?: number;
   /** seed of the first repeat (default: the experiment's --seed) */
   seed?: number;
-  /** measure more with the trained model (after the test evaluation) */
+  /**
+   * Measure more with the trained model. It is rebuilt from the run directory (model-final/,
+   * with the run's data and split) after training — in the session that trained it or in a
+   * later, resumed one — so side effects on the experiment's own variables are safe here.
+   * Not called for a run that kept no model-final/ (non-finite weights).
+   */
   measure?: (ctx: TrainedContext) => Record<string, unknown>;
-  /** after every epoch, with the live model and the epoch's log (per-example tracking, stopping rules) */
-  onEpoch?: (ctx: LiveRun, log: EpochLog) => void;
+  /**
+   * After every epoch, with the live model and the epoch's log (per-example tracking, stopping
+   * rules). What it returns is recorded per epoch (ArmRun.epochRecords, kept in progress.json);
+   * it must keep no state of its own, which a resumed experiment would not have. An interrupted
+   * run of an arm with this hook is trained again from its start on resume, so every epoch is
+   * recorded.
+   */
+  onEpoch?: (ctx: LiveRun, log: EpochLog) => unknown;
 }
 
-export type TrainedContext = Parameters<NonNullable<RunHooks['afterTraining']>>[0];
+export type TrainedContext = TrainedRun;
 
 /** An arm: one configuration trained over the repeats, with its summary statistics. */
 export interface Arm {
@@ -166,7 +201,30 @@ export function armTable(arms: Arm[]): { header: string[]; rows: string[][] } {
   return { header, rows };
 }
 
-/** An experiment in progress: trains arms into its directory and writes the report at the end. */
+/** "1 h 05 min", "12 min", "40 s": a duration for progress lines. */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  const m = Math.round(seconds / 60);
+  return m < 90 ? `${m} min` : `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : Number.NaN;
+};
+
+/**
+ * An experiment in progress: trains arms into its directory and writes the report at the end.
+ *
+ * Resumable (issue 19): plan.json records the options before the first run; progress.json (the
+ * ledger, src/experiments/ledger.ts) records each run slot as it starts and as it finishes. Given
+ * `options.resume`, the same experiment function runs again over the same slots: finished runs
+ * are read back from their directories (not retrained), the interrupted one resumes from its
+ * checkpoint through the executor, the rest start. Every run's results — finished now or before —
+ * are read from its run directory, and `measure` always runs on the model rebuilt from it, so the
+ * experiment computes the same numbers whether or not it was interrupted.
+ */
 export class Experiment {
   readonly dir: string;
   readonly runsDir: string;
@@ -178,6 +236,11 @@ export class Experiment {
   conclusions: string[] = [];
   readonly started = Date.now();
   private count = 0;
+  private readonly ledger: Ledger;
+  private readonly priorSeconds: number;
+  private readonly unlock: () => void;
+  /** wall seconds of each run finished in this experiment (for the overall ETA) */
+  private readonly runSeconds: number[] = [];
 
   constructor(
     readonly name: string,
@@ -189,15 +252,62 @@ export class Experiment {
     readonly planned: number,
   ) {
     if (!Number.isInteger(options.repeats) || options.repeats < 1) throw new ArgumentError(`--repeats must be an integer ≥ 1; received ${options.repeats}`);
-    this.dir = createRunDir(resolve(options.out), name);
+    if (options.resume) {
+      this.dir = resolve(options.resume);
+      const plan = readPlan(this.dir);
+      if (plan.experiment !== name) throw new ArgumentError(`${this.dir} holds a ${plan.experiment} experiment, not ${name}`, `resume it with: fitlab experiment ${plan.experiment} --resume ${options.resume}`);
+      // one process per experiment directory; a dead holder's lock is taken over
+      this.unlock = lockRun(this.dir);
+      sweepAllStaleTemps(this.dir);
+      this.ledger = readLedger(this.dir);
+      if (this.ledger.finished) {
+        this.unlock();
+        throw new ArgumentError(`the experiment in ${this.dir} already finished`, `its report: ${join(this.dir, 'report.html')}`);
+      }
+    } else {
+      this.dir = createRunDir(resolve(options.out), name);
+      this.unlock = lockRun(this.dir);
+      // before anything else: from here on a kill at any moment leaves a resumable directory
+      writePlan(this.dir, name, options.plan ?? {});
+      this.ledger = { planned, runs: [], finished: false, seconds: 0 };
+    }
+    this.priorSeconds = this.ledger.seconds;
+    this.ledger.planned = planned;
     this.runsDir = join(this.dir, 'runs');
     mkdirSync(this.runsDir, { recursive: true });
+    this.saveLedger();
     options.log(`${title} (${options.scale} scale): ${setting}`);
-    options.log(`experiment directory: ${this.dir}`);
+    const done = this.ledger.runs.filter((e) => e.status === 'done').length;
+    options.log(`experiment directory: ${this.dir}${options.resume ? ` (resuming: ${done} of ${planned} runs finished)` : ''}`);
   }
 
   get log(): (line: string) => void {
     return this.options.log;
+  }
+
+  private saveLedger(): void {
+    this.ledger.seconds = this.priorSeconds + (Date.now() - this.started) / 1000;
+    writeLedger(this.dir, this.ledger);
+  }
+
+  /** The overall time left: the current run's epochs left at its median epoch time, then the runs not started. */
+  private eta(index: number, epochTimes: number[], epochsLeft: number, epochs: number): number {
+    const perEpoch = median(epochTimes);
+    const perRun = this.runSeconds.length ? this.runSeconds.reduce((a, b) => a + b, 0) / this.runSeconds.length : perEpoch * epochs;
+    return epochsLeft * perEpoch + Math.max(0, this.planned - index) * perRun;
+  }
+
+  /** A finished run as its directory records it (the same whether it finished now or in an earlier session). */
+  private readRun(runDir: string, seed: number, epochRecords: unknown[]): ArmRun {
+    const summary = finishedSummary(runDir);
+    if (!summary) throw new FitlabError(`run ${runDir} ended without a diagnosis`);
+    const diagnosis = JSON.parse(readFileSync(join(runDir, 'diagnosis.json'), 'utf8')) as Diagnosis;
+    const num = (k: string): number => (typeof summary[k] === 'number' ? summary[k] : Number.NaN);
+    return {
+      seed, runDir, history: runHistory(runDir), diagnosis, test: (summary.test as ArmRun['test'] | undefined) ?? null,
+      epochsRun: num('epochsRun'), wallSeconds: num('wallSeconds'), stopReason: (summary.stopReason as string | null | undefined) ?? null,
+      trainExamples: num('trainExamples'), params: num('params'), measured: {}, epochRecords,
+    };
   }
 
   /** Train one configuration over the repeats (seeds seed, seed+1, …) and summarize it. */
@@ -206,33 +316,83 @@ export class Experiment {
     const runs: ArmRun[] = [];
     for (let r = 0; r < repeats; r++) {
       const seed = (opts.seed ?? this.options.seed) + r;
-      this.count++;
-      let measured: Record<string, unknown> = {};
-      let live: LiveRun | null = null;
+      const index = ++this.count;
+      const runLabel = repeats > 1 ? `${label} (seed ${seed})` : label;
       const slug = label.replace(/[^A-Za-z0-9.=+-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'arm';
-      const execute = this.options.executor ?? localExecutor;
-      const result = await execute({
-        index: this.count, label: repeats > 1 ? `${label} (seed ${seed})` : label, resumeDir: null,
-        config: {
-          ...config, threads: config.threads ?? this.options.threads, dataDir: config.dataDir ?? this.options.dataDir,
-          seed, out: this.runsDir, name: repeats > 1 ? `${slug}-seed${seed}` : slug,
-        },
-      }, {
-        afterTraining: opts.measure ? (ctx) => { measured = opts.measure!(ctx); } : undefined,
-        onStart: (run) => { live = run; },
-        onEpoch: opts.onEpoch ? (log) => { if (live) opts.onEpoch!(live, log); } : undefined,
-      });
-      if (!result.diagnosis) throw new Error(`run ${result.runDir} ended without a diagnosis`);
-      const run: ArmRun = {
-        seed, runDir: result.runDir, history: result.history, diagnosis: result.diagnosis, test: result.test,
-        epochsRun: result.epochsRun, wallSeconds: result.wallSeconds, stopReason: result.stopReason,
-        trainExamples: result.trainExamples, params: result.params, measured,
-      };
+      let entry: LedgerEntry | undefined = this.ledger.runs.find((e) => e.index === index);
+      if (entry && (entry.label !== runLabel || entry.seed !== seed)) {
+        throw new FitlabError(`cannot resume ${this.dir}: its run ${index} is "${entry.label}" (seed ${entry.seed}) but the experiment now plans "${runLabel}" (seed ${seed}) there`, `resume with the fitlab version that started it (${join(this.dir, 'plan.json')})`);
+      }
+      const existing = entry ? runPath(this.dir, entry) : null;
+      let runDir: string;
+      let records: unknown[] = entry?.epochRecords ?? [];
+      const kept = Boolean(entry && existing && (entry.status === 'done' || (!opts.onEpoch && finishedSummary(existing))));
+      if (kept && entry && existing) {
+        // finished in an earlier session (or finished just before a kill, before the ledger said so)
+        runDir = existing;
+        if (entry.status !== 'done') {
+          entry.status = 'done';
+          this.saveLedger();
+        }
+      } else {
+        const stop = this.options.shouldInterrupt;
+        if (stop?.()) throw new ExperimentInterrupted(this.dir, this.name, index, this.planned, runLabel, null);
+        // an arm that records every epoch cannot continue half-way: its run starts again
+        const resumeDir = existing && !opts.onEpoch && hasCheckpoint(existing) ? existing : null;
+        if (existing && opts.onEpoch) this.log(`[${index}/${this.planned}] ${runLabel}: trained again from its start (its per-epoch records cannot be resumed half-way)`);
+        this.options.progress?.(`run ${index} of ${this.planned}: ${runLabel}${resumeDir ? ' (resuming from its checkpoint)' : ''}`);
+        records = [];
+        const epochTimes: number[] = [];
+        let live: LiveRun | null = null;
+        const execute = this.options.executor ?? localExecutor;
+        const result = await execute({
+          index, label: runLabel, resumeDir,
+          config: {
+            ...config, threads: config.threads ?? this.options.threads, dataDir: config.dataDir ?? this.options.dataDir,
+            seed, out: this.runsDir, name: repeats > 1 ? `${slug}-seed${seed}` : slug,
+          },
+        }, {
+          onStart: (run) => {
+            live = run;
+            // the slot's run directory goes into the ledger before the first batch: from here on a kill resumes it
+            const rel = relativeRun(this.dir, run.runDir);
+            if (!entry) {
+              entry = { index, label: runLabel, seed, runDir: rel, status: 'started' };
+              this.ledger.runs.push(entry);
+            } else {
+              entry.runDir = rel;
+              entry.status = 'started';
+              delete entry.epochRecords;
+            }
+            this.saveLedger();
+          },
+          onEpoch: (log, epochs) => {
+            if (opts.onEpoch && live) records.push(opts.onEpoch(live, log) ?? null);
+            epochTimes.push(log.seconds);
+            const left = epochs - (log.epoch + 1);
+            this.options.progress?.(`run ${index} of ${this.planned} (${runLabel}): epoch ${log.epoch + 1}/${epochs}; experiment time left ≈ ${duration(this.eta(index, epochTimes, left, epochs))}`);
+          },
+          shouldInterrupt: stop,
+        });
+        if (result.interrupted) throw new ExperimentInterrupted(this.dir, this.name, index, this.planned, runLabel, result.runDir);
+        runDir = result.runDir;
+        const slot = entry;
+        if (!slot) throw new FitlabError(`run ${runDir} never reported its start to the experiment`);
+        slot.status = 'done';
+        if (opts.onEpoch) slot.epochRecords = records;
+        this.saveLedger();
+      }
+      const run = this.readRun(runDir, seed, opts.onEpoch ? records : []);
+      this.runSeconds.push(run.wallSeconds);
+      if (opts.measure) {
+        const trained = await loadTrainedRun(runDir);
+        if (trained) run.measured = opts.measure(trained);
+      }
       runs.push(run);
       const d = run.diagnosis;
       const p = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
       this.log(
-        `[${this.count}/${this.planned}] ${label}${repeats > 1 ? ` (seed ${seed})` : ''}: ${run.epochsRun} epochs in ${run.wallSeconds.toFixed(0)} s; ` +
+        `[${index}/${this.planned}] ${runLabel}: ${run.epochsRun} epochs${kept ? ' (finished before; kept)' : ` in ${run.wallSeconds.toFixed(0)} s`}; ` +
         `train ${p(d.final.accuracy)}, val ${p(d.final.valAccuracy)} (best ${p(d.best.valAccuracy)}), gap ${p(d.gaps.final.accuracy)}; ${d.regime}` +
         `${d.onsetEpoch !== null ? ` (onset epoch ${d.onsetEpoch})` : ''}${run.test ? `; test ${p(run.test.accuracy)}` : ''}`,
       );
@@ -255,7 +415,8 @@ export class Experiment {
   /** experiment.json + report.html; prints the table and the conclusions. Returns the JSON object. */
   finish(extra: Record<string, unknown> = {}): Record<string, unknown> {
     const table = this.table ?? armTable(this.arms);
-    const seconds = (Date.now() - this.started) / 1000;
+    // over every session of a resumed experiment
+    const seconds = this.priorSeconds + (Date.now() - this.started) / 1000;
     const json = {
       experiment: this.name,
       title: this.title,
@@ -286,6 +447,9 @@ export class Experiment {
     this.log(textTable(table.header, table.rows));
     for (const c of this.conclusions) this.log(`• ${c}`);
     this.log(`\n${this.title}: ${seconds.toFixed(0)} s; report: ${join(this.dir, 'report.html')}`);
+    this.ledger.finished = true;
+    this.saveLedger();
+    this.unlock();
     return json;
   }
 }
