@@ -8,11 +8,12 @@ import { basename, join, relative, resolve } from 'node:path';
 import { readWeightsLog, writeRunReport } from '../diagnose/run-report.js';
 import { ArgumentError } from '../errors.js';
 import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
-import { type ResolvedConfig, completeRun, runFacts } from '../run/train-run.js';
+import { completeRun, runFacts } from '../run/train-run.js';
 import { sweepAllStaleTemps, writeDirAtomic } from '../io/atomic.js';
 import { checkDirTarget } from '../io/owned.js';
 import { runInUse } from '../io/run-lock.js';
 import { intOption, makeOutput } from './common.js';
+import { openInBrowser, shownPath } from './open-report.js';
 
 export function registerDiagnose(program: Command): void {
   program
@@ -30,6 +31,7 @@ export function registerDiagnose(program: Command): void {
     .option('--write', 'also write the charts (SVG and PNG) and report.html: into the run directory, or into --out')
     .option('--out <dir>', 'where --write puts them: a new or empty folder (default: the run directory; needed for a history file)')
     .option('--force', 'replace a report fitlab wrote at --out before (never anything else)')
+    .option('--open', 'open report.html in the default browser (writing it first when the run has none)')
     .action(async (target: string, flags: DiagnoseFlags) => {
       const out = makeOutput(flags);
       if (flags.out && !flags.write) throw new ArgumentError('--out goes with --write', 'add --write to write the charts and report');
@@ -42,6 +44,12 @@ export function registerDiagnose(program: Command): void {
       // temporaries that a killed writer left in the run directory go first (not while a
       // trainer holds the run: one on another host has PIDs this host cannot check)
       if (loaded.runDir && !runInUse(loaded.runDir)) sweepAllStaleTemps(loaded.runDir);
+      if (flags.open && !flags.write) {
+        if (!loaded.runDir) throw new ArgumentError(`--open: ${target} is a history file, so there is no report.html to open`, 'write one with --write --out <dir> --open');
+        // a run from before reports existed, or one killed before writing it: write it now
+        if (!existsSync(join(loaded.runDir, 'report.html'))) flags.write = true;
+      }
+      let reportDir = loaded.runDir;
       if (flags.write) {
         const intoRun = loaded.runDir !== null && (!flags.out || resolve(flags.out) === resolve(loaded.runDir));
         const dir = resolve(intoRun ? (loaded.runDir as string) : (flags.out ?? ''));
@@ -69,6 +77,12 @@ export function registerDiagnose(program: Command): void {
           return rel && !rel.startsWith('..') ? rel : f;
         };
         out.info(`wrote ${files.length} files into ${shown(dir)}: ${files.map((f) => basename(f)).join(', ')}`);
+        reportDir = dir;
+      }
+      const report = reportDir && existsSync(join(reportDir, 'report.html')) ? join(reportDir, 'report.html') : null;
+      if (flags.open && report) {
+        const failed = await openInBrowser(report);
+        out.info(failed ?? `opened ${shownPath(report)} in the browser`);
       }
       if (out.jsonMode) {
         const segments = loaded.segments.lengths.length > 1 ? { segment: loaded.segments.diagnosed, segments: loaded.segments.lengths } : {};
@@ -78,6 +92,8 @@ export function registerDiagnose(program: Command): void {
       for (const line of readLines(loaded)) out.info(line);
       if (flags.chart) out.info(curvesChart(loaded.history, d, `${loaded.source} (${loaded.history.length} epochs)`));
       out.info(diagnosisText(d, { advice: 5 }));
+      if (report && !flags.open) out.info(`report: ${shownPath(report)}   (charts and tables; fitlab diagnose ${shownPath(target)} --open shows it)`);
+      else if (!report && loaded.runDir) out.info(`no report.html in ${shownPath(loaded.runDir)} yet: fitlab diagnose ${shownPath(target)} --write (or --open) writes it`);
     });
 }
 
@@ -94,6 +110,7 @@ interface DiagnoseFlags {
   write?: boolean;
   out?: string;
   force?: boolean;
+  open?: boolean;
 }
 
 /** --baseline: an accuracy in (0, 1), or a percentage written with % ("80%"). */
@@ -125,7 +142,7 @@ function reportInput(runDir: string | null, target: string): { title: string; su
   let facts: [string, string][] | undefined;
   if (existsSync(join(runDir, RUN_FILES.config))) {
     try {
-      facts = runFacts(readRunConfig(runDir) as unknown as ResolvedConfig);
+      facts = runFacts(readRunConfig(runDir));
     } catch {
       // a config from another version: the report goes without the facts table
     }

@@ -8,6 +8,7 @@ import { type RunHooks, type TrainRunResult, describeCheckpointAt, resumeRun, tr
 import { stopFailed } from '../train/callbacks.js';
 import { type Output, fmt, intOption, makeOutput, pct, setupBackend } from './common.js';
 import { TrainingProgress } from './progress.js';
+import { reportLine } from './open-report.js';
 import { trainWithDashboard } from './serve.js';
 
 /** How to run (the run's own fields are RUN_FIELDS, read into a TrainRunConfig by trainConfig). */
@@ -111,6 +112,8 @@ export function reportRun(out: Output, r: TrainRunResult): void {
   if (r.test) out.always(`  test: loss ${fmt(r.test.loss)}, accuracy ${pct(r.test.accuracy)}`);
   if (r.diagnosis) out.always(diagnosisText(r.diagnosis, { advice: 2, counterfactuals: false }));
   out.always(`  run directory: ${rel}   (fitlab diagnose ${rel} for the full report)`);
+  const report = reportLine(r.runDir);
+  if (report) out.always(report);
 }
 
 export function runJson(r: TrainRunResult): Record<string, unknown> {
