@@ -10,6 +10,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
 import { ArgumentError, FitlabError, describe } from '../errors.js';
 import { TEMP_PREFIX, writeFileAtomic } from '../io/atomic.js';
+import { validateRunConfig } from '../io/run-config.js';
 import { LOCK_FILE } from '../io/run-lock.js';
 import type { TrainRunConfig } from '../run/train-run.js';
 
@@ -57,24 +58,36 @@ export interface RunJobResult {
 }
 
 /**
- * Check a job's data before anything runs. The shape is checked here (JSON types of the fields
- * fitlab needs to start); the values are checked by the run itself, which throws a FitlabError
- * naming the field — that error fails the job once, with its message (see worker.ts).
+ * Check a job's data before anything runs: its envelope here, its run configuration with the
+ * run contract's validation. What only the run can find out (a dataset missing on this machine)
+ * is a FitlabError from the run, which fails the job once, with its message (see worker.ts).
  */
 export function validateJobData(data: unknown): RunJobData {
   const d = data as Partial<RunJobData> | null;
   if (!d || typeof d !== 'object' || d.kind !== 'fitlab-run') throw new ArgumentError(`the job is not a fitlab run job (kind must be "fitlab-run"); received ${describe(d && typeof d === 'object' ? d.kind : d)}`);
   if (d.version !== 1) throw new ArgumentError(`the job's format version must be 1 (this fitlab reads version 1); received ${describe(d.version)}`, 'run the same fitlab version on the submitter and the workers');
-  const c = d.config as Partial<JobRunConfig> | undefined;
-  if (!c || typeof c !== 'object' || Array.isArray(c)) throw new ArgumentError(`the job's config must be an object; received ${describe(c)}`);
-  if (typeof c.model !== 'string') throw new ArgumentError(`the job's config.model must be a string (preset, spec file or label); received ${describe(c.model)}`);
-  if (typeof c.dataset !== 'string') throw new ArgumentError(`the job's config.dataset must be a dataset name; received ${describe(c.dataset)}`);
-  if (typeof c.epochs !== 'number') throw new ArgumentError(`the job's config.epochs must be a number; received ${describe(c.epochs)}`);
+  const c = checkedConfig(d.config);
   if (d.store !== null && typeof d.store !== 'string') throw new ArgumentError(`the job's store must be a folder path or null; received ${describe(d.store)}`);
   return {
-    kind: 'fitlab-run', version: 1, config: c as JobRunConfig, store: d.store ?? null,
+    kind: 'fitlab-run', version: 1, config: c, store: d.store ?? null,
     submitter: typeof d.submitter === 'string' ? d.submitter : 'unknown', label: typeof d.label === 'string' ? d.label : String(c.name ?? c.model),
   };
+}
+
+/**
+ * The run contract's one validation (src/io/run-config.ts), as every other way of starting a run
+ * goes through it; the worker-side fields are refused in a job, since they would name paths on
+ * the submitter's machine.
+ */
+function checkedConfig(raw: unknown): JobRunConfig {
+  if (raw && typeof raw === 'object') {
+    for (const k of ['out', 'dataDir', 'download']) {
+      if (k in raw) throw new ArgumentError(`a run job's config must not carry ${k} (the worker decides it); received ${describe((raw as Record<string, unknown>)[k])}`);
+    }
+  }
+  const v = validateRunConfig(raw);
+  if ('error' in v) throw new ArgumentError(`the job's run configuration is invalid: ${v.error}`);
+  return v.config;
 }
 
 /**
@@ -82,10 +95,11 @@ export function validateJobData(data: unknown): RunJobData {
  * are the worker's own (where runs go, where data lives) are left out, and the rest must be JSON
  * — anything that is not (a function, NaN) is refused here, on the submitter, naming the field.
  */
-export function jobDataFor(config: TrainRunConfig, o: { store: string | null; submitter: string; label: string }): RunJobData {
-  const { out: _out, dataDir: _dataDir, download: _download, ...rest } = config;
+export function jobDataFor(run: TrainRunConfig, o: { store: string | null; submitter: string; label: string }): RunJobData {
+  const { out: _out, dataDir: _dataDir, download: _download, ...rest } = run;
   checkJson(rest, 'config');
-  return { kind: 'fitlab-run', version: 1, config: JSON.parse(JSON.stringify(rest)) as JobRunConfig, store: o.store, submitter: o.submitter, label: o.label };
+  const config = checkedConfig(JSON.parse(JSON.stringify(rest)));
+  return { kind: 'fitlab-run', version: 1, config, store: o.store, submitter: o.submitter, label: o.label };
 }
 
 function checkJson(v: unknown, path: string): void {
