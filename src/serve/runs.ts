@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, sep } from 'node:path';
+import { type RunConfigFile, parseRunConfigFile } from '../io/run-config.js';
 import { RUN_FILES, listRuns, readHistoryFile } from '../io/run-dir.js';
 import type { EpochLog } from '../train/history.js';
 import { HttpError } from './http.js';
@@ -55,6 +56,17 @@ function readJsonFile(root: string, file: string): Record<string, unknown> | nul
   }
 }
 
+/** config.json through its typed reader (src/io/run-config.ts), read only inside the runs folder. */
+function runConfig(root: string, dir: string): RunConfigFile | null {
+  const raw = readJsonFile(root, join(dir, RUN_FILES.config));
+  if (raw === null) return null;
+  try {
+    return parseRunConfigFile(raw, RUN_FILES.config);
+  } catch (err) {
+    throw new Unreadable((err as Error).message);
+  }
+}
+
 function history(root: string, dir: string): EpochLog[] {
   const real = realInside(root, join(dir, RUN_FILES.history));
   if (!real) return [];
@@ -78,24 +90,25 @@ const oneBased = (diag: unknown, key: string): number | null => {
   const v = numOrNull(at(diag, key));
   return v === null ? null : at(diag, 'epochBase') === 1 ? v : v + 1;
 };
-const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
+const str = <T extends string | null>(v: unknown, fallback: T): string | T => (typeof v === 'string' ? v : fallback);
 
 export function runRow(root: string, dir: string): RunRow {
   const id = basename(dir);
   try {
-    const config = readJsonFile(root, join(dir, RUN_FILES.config));
+    const config = runConfig(root, dir);
     const diag = readJsonFile(root, join(dir, 'diagnosis.json'));
     const summary = readJsonFile(root, join(dir, 'summary.json'));
     const h = history(root, dir);
     const last = h[h.length - 1];
     return {
       id,
-      created: typeof config?.created === 'string' ? config.created : null,
-      model: str(at(config, 'model', 'label'), '?'),
-      dataset: str(at(config, 'dataset', 'name'), '?'),
-      params: numOrNull(at(config, 'model', 'params', 'total')),
+      // typed, yet a hand-edited file may hold anything: each value is still checked
+      created: str(config?.created, null),
+      model: str(config?.model?.label, '?'),
+      dataset: str(config?.dataset?.name, '?'),
+      params: numOrNull(config?.model?.params?.total),
       epochs: h.length,
-      epochsAsked: numOrNull(at(config, 'training', 'epochs')),
+      epochsAsked: numOrNull(config?.training?.epochs),
       regime: typeof diag?.regime === 'string' ? diag.regime : null,
       onsetEpoch: oneBased(diag, 'onsetEpoch'),
       bestEpoch: oneBased(diag, 'bestEpoch'),
