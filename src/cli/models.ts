@@ -282,16 +282,21 @@ async function predictOnDataset(target: string, flags: PredictFlags): Promise<vo
   printConfusion(out, cm, dataset.classNames);
 }
 
-/** The matrix with class names: rows are labelled in full, columns by names cut to the column width. */
+/**
+ * The matrix with class names in full: when every name fits its column, the columns carry the
+ * names; otherwise the rows are numbered ("3 Dress") and the columns carry those numbers, so no
+ * header is cut to "T-s…".
+ */
 function printConfusion(out: ReturnType<typeof makeOutput>, cm: ConfusionMatrix, names: string[]): void {
   const k = names.length;
-  out.info('confusion matrix (rows: actual, columns: predicted):');
-  const w = Math.max(5, ...cm.counts.map((c) => String(c).length + 1));
   const label = (i: number): string => names[i] ?? String(i);
-  const rowW = Math.min(16, Math.max(3, ...Array.from({ length: k }, (_, i) => label(i).length)));
-  const cut = (s: string, n: number): string => (s.length > n ? s.slice(0, n - 1) + '…' : s);
-  out.info(`  ${' '.repeat(rowW)} ${Array.from({ length: k }, (_, j) => cut(label(j), w - 1).padStart(w)).join('')}`);
-  cm.toRows().forEach((row, i) => out.info(`  ${cut(label(i), rowW).padStart(rowW)} ${row.map((c) => String(c).padStart(w)).join('')}`));
+  const w = Math.max(5, ...cm.counts.map((c) => String(c).length + 1));
+  const fits = Array.from({ length: k }, (_, j) => label(j).length <= w - 1).every(Boolean);
+  const row = (i: number): string => (fits ? label(i) : `${String(i).padStart(String(k - 1).length)} ${label(i)}`);
+  const rowW = Math.max(3, ...Array.from({ length: k }, (_, i) => row(i).length));
+  out.info(`confusion matrix (rows: actual, columns: predicted${fits ? '' : ', numbered as the rows'}):`);
+  out.info(`  ${' '.repeat(rowW)} ${Array.from({ length: k }, (_, j) => (fits ? label(j) : String(j)).padStart(w)).join('')}`);
+  cm.toRows().forEach((r, i) => out.info(`  ${row(i).padEnd(rowW)} ${r.map((c) => String(c).padStart(w)).join('')}`));
 }
 
 /** Class names and input scale for pictures: the run's, else --dataset's, else class indices. */
