@@ -163,7 +163,8 @@ export function renderLive(): void {
   renderStats(s);
   renderKnobs(s);
   const d = s?.diagnosis;
-  $('diagnosis').textContent = d ? `${d.regime}: ${d.summary}` : '';
+  // the summary opens with the regime in words ("Overfitting: …"); prefixing d.regime repeated it
+  $('diagnosis').textContent = d ? d.summary || d.regime : '';
   const ul = clear($('events'));
   for (const e of [...(s?.events ?? [])].reverse()) ul.append(el('li', {}, eventText(e)));
   if (s && !s.events.length) ul.append(el('li', { class: 'muted' }, 'none yet'));
