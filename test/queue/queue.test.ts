@@ -74,7 +74,7 @@ function startWorker(name: string): Promise<{ proc: ChildProcess; output: string
   workers.push(w);
   return new Promise((resolve, reject) => {
     proc.stderr?.on('data', (d: Buffer) => w.output.push(d.toString()));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       w.output.push(line);
       if (/waiting for runs/.test(line)) resolve(w);
     });
@@ -95,7 +95,7 @@ function onlyDir(parent: string): string {
 
 /** history.jsonl without the per-epoch wall time. */
 function history(runDir: string): unknown[] {
-  return readFileSync(join(runDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l, (k, v: unknown) => (k === 'seconds' ? undefined : v)));
+  return readFileSync(join(runDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l): unknown => JSON.parse(l, (k, v: unknown) => (k === 'seconds' ? undefined : v)));
 }
 
 /** Every weight shard of model-final/, concatenated. */
