@@ -181,6 +181,14 @@ export function runField(key: string): RunField {
   return f;
 }
 
+/** A numeric field's one range (the dashboard's live knob of the same quantity uses it too). */
+export function fieldRange(key: string): { min: number; max: number; int?: boolean } {
+  const t = runField(key).type;
+  if (t.kind === 'number') return { min: t.min, max: t.max };
+  if (t.kind === 'int') return { min: t.min, max: t.max ?? Number.MAX_SAFE_INTEGER, int: true };
+  throw new Error(`run field ${key} is not numeric`);
+}
+
 /** How an error spells a field: as the command line does (--lr) or as a JSON body does (lr). */
 export type Naming = 'flag' | 'key';
 

@@ -4,6 +4,7 @@
  * when the change takes effect.
  */
 import { ArgumentError, describe } from '../errors.js';
+import { fieldRange } from '../io/run-config.js';
 import { Dropout } from '../nn/layers/basic.js';
 import type { Param } from '../nn/layer.js';
 import type { Model } from '../nn/model.js';
@@ -13,7 +14,8 @@ import type { KnobName, Knobs } from './protocol.js';
 
 /** Allowed range of each knob: [min, max], integer or not. */
 export const KNOB_RANGES: Record<KnobName, { min: number; max: number; int?: boolean }> = {
-  learningRate: { min: 0, max: 10 },
+  // the run's learning rate, live: the same range as --lr and the start form (one rule)
+  learningRate: fieldRange('lr'),
   momentum: { min: 0, max: 0.999 },
   batchSize: { min: 1, max: 4096, int: true },
   weightDecay: { min: 0, max: 1 },

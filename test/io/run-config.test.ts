@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { trainConfigFromArgs } from '../../src/cli/train.js';
 import { RUN_CONFIG_SCHEMA, RUN_FIELDS, type TrainRunConfig, getField, parseRunConfigFile, validateRunConfig } from '../../src/io/run-config.js';
 import { trainCommand } from '../../src/serve/command.js';
-import { parseStartRun } from '../../src/serve/validate.js';
+import { parseControl, parseStartRun } from '../../src/serve/validate.js';
 
 /** The words a POSIX shell makes of a command line (its quoting is what users paste). */
 function shellWords(line: string): string[] {
@@ -119,6 +119,9 @@ describe('one range per field, at every front door', () => {
     expect(() => trainConfigFromArgs([...BASE, '--lr', '-1'])).toThrow('--lr must be a number in [0, Infinity]; received "-1"');
     expect(() => parseStartRun({ dataset: 'spirals', model: 'paper-mlp', lr: -1 }, 'runs')).toThrow('lr must be a number in [0, Infinity]; received -1');
     expect(validateRunConfig({ model: 'paper-mlp', dataset: 'spirals', epochs: 1, lr: -1 })).toEqual({ error: 'lr must be a number in [0, Infinity]; received -1' });
+    // the live knob of a running run: the same range
+    expect(() => parseControl({ set: { learningRate: -1 } })).toThrow('learningRate must be a number in [0, Infinity]; received -1');
+    expect(parseControl({ set: { learningRate: 20 } })).toEqual({ set: { learningRate: 20 } });
     // a large rate is a run that diverges, not a bad value: the page takes what the CLI takes
     expect(parseStartRun({ dataset: 'spirals', model: 'paper-mlp', lr: 1e10 }, 'runs').lr).toBe(1e10);
   });
