@@ -10,7 +10,7 @@ import { type Dataset, type Split, classCounts, describeDataset, describeShape, 
 import { type LocateOptions, loadDataset } from '../data/locate.js';
 import { type ValSpec, applyVal, formatVal, parseVal } from '../data/splits.js';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
-import { type DataTools, type Naming, RUN_CONFIG_SCHEMA, type ResolvedConfig, type TrainRunConfig, checkRunConfig, readRunConfigFile, runField } from '../io/run-config.js';
+import { type DataTools, type Naming, RUN_CONFIG_SCHEMA, type ResolvedConfig, type TrainRunConfig, checkRunConfig, fieldName, readRunConfigFile, runField } from '../io/run-config.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, weightsFinite, writeHistory, writeRunConfig, createRunDir, RUN_FILES, toJson } from '../io/run-dir.js';
 import { prepareModelSource, resolveModelSource } from '../io/model-source.js';
 import { checkStateFitsModel } from '../io/checkpoint-check.js';
@@ -43,14 +43,14 @@ export function applyTools(train: Split, tools: DataTools, dataset: Dataset, per
   if (tools.subset !== undefined) t = subsetPerClass(t, tools.subset, dataset.classes, per, seed);
   if (tools.imbalance !== undefined) {
     if (tools.imbalance.length !== dataset.classes) {
-      throw new ArgumentError(`--imbalance needs one ratio per class (${dataset.classes}); received ${tools.imbalance.length}`);
+      throw new ArgumentError(`${flagOf('tools.imbalance')} needs one ratio per class (${dataset.classes}); received ${tools.imbalance.length}`);
     }
     t = imbalance(t, tools.imbalance, per, seed);
   }
   if (tools.labelNoise !== undefined) t = labelNoise(t, tools.labelNoise, dataset.classes, seed).split;
   if (tools.randomLabels !== undefined) t = randomLabels(t, tools.randomLabels, dataset.classes, seed).split;
   if (tools.corruptTest !== undefined) {
-    if (!dataset.test) throw new ArgumentError(`--corrupt-test needs a test split; ${dataset.name} has none`);
+    if (!dataset.test) throw new ArgumentError(`${flagOf('tools.corruptTest')} needs a test split; ${dataset.name} has none`);
     t = extremeCorruption(t, dataset.test, dataset.classes, seed, tools.corruptTest === 'auto' ? undefined : tools.corruptTest).split;
   }
   if (t.y.length === 0) throw new ArgumentError('the dataset tools left no training examples');
@@ -141,6 +141,9 @@ export interface RunPlan {
   checkpoint: 'best' | 'none';
 }
 
+/** How errors here name a field: as the table spells it (the command line's flag by default). */
+const flagOf = (key: string, naming: Naming = 'flag'): string => fieldName(runField(key), naming);
+
 /** The table's default of a field. */
 const defaultOf = <T>(key: string): T => runField(key).default as T;
 
@@ -159,7 +162,7 @@ export function planRun(config: TrainRunConfig, naming: Naming = 'flag'): RunPla
     batchSize: config.batchSize ?? defaultOf<number>('batchSize'),
     seed: config.seed ?? defaultOf<number>('seed'),
     valSpec,
-    monitor: checkMonitor(config.monitor, valSpec.kind !== 'none'),
+    monitor: checkMonitor(config.monitor, valSpec.kind !== 'none', naming),
     optimizerSpec,
     lossSpec: parseLoss(config.loss ?? defaultOf<string>('loss')),
     earlyStopping: config.earlyStopping ?? null,
@@ -192,14 +195,14 @@ export function monitorChoices(hasValidation: boolean): string[] {
  * without validation). A name the run never logs is refused: the callbacks would never see a
  * value, so checkpointing and early stopping would silently do nothing.
  */
-export function checkMonitor(monitor: unknown, hasValidation: boolean): string {
+export function checkMonitor(monitor: unknown, hasValidation: boolean, naming: Naming = 'flag'): string {
   if (monitor === undefined || monitor === null) return hasValidation ? 'val_loss' : 'loss';
   const allowed = monitorChoices(hasValidation);
   if (typeof monitor === 'string' && allowed.includes(monitor)) return monitor;
   const valHint = typeof monitor === 'string' && monitor.startsWith('val_') && !hasValidation
-    ? 'val_ metrics need a validation split (--val 0.1, first:N or last:F); this run has none'
+    ? `val_ metrics need a validation split (${flagOf('val', naming)} 0.1, first:N or last:F); this run has none`
     : undefined;
-  throw new ArgumentError(`--monitor must be a metric the run logs: ${allowed.join(', ')}; received ${describe(monitor)}`, valHint);
+  throw new ArgumentError(`${flagOf('monitor', naming)} must be a metric the run logs: ${allowed.join(', ')}; received ${describe(monitor)}`, valHint);
 }
 
 function checkShapes(model: Model, dataset: Dataset): void {
@@ -228,7 +231,7 @@ async function instantiate(plan: RunPlan, resolvedSpec: ModelSpec | null): Promi
   if (!resolvedSpec && !config.modelSpec) await prepareModelSource(config.model);
   const source = resolvedSpec || config.modelSpec ? null : resolveModelSource(config.model, { input: config.input ?? dataset.shape, classes: config.classes ?? dataset.classes });
   const spec = resolvedSpec ?? config.modelSpec ?? (source as NonNullable<typeof source>).spec;
-  const model = modelFromSpec(spec, `--model ${config.model}`);
+  const model = modelFromSpec(spec, `${flagOf('model')} ${config.model}`);
   checkShapes(model, dataset);
 
   const per = exampleSize(dataset.shape);
@@ -260,7 +263,7 @@ async function instantiate(plan: RunPlan, resolvedSpec: ModelSpec | null): Promi
   callbacks.push(weights);
   const classWeight = config.classWeight === 'balanced' ? balancedWeights(train.y, dataset.classes) : (config.classWeight ?? null);
   const augment = parseAugment(config.augment ?? null, dataset.name);
-  if (augment && dataset.shape.length !== 3) throw new ArgumentError(`--augment needs image data; ${dataset.name} examples are ${formatShape(dataset.shape)}`);
+  if (augment && dataset.shape.length !== 3) throw new ArgumentError(`${flagOf('augment')} needs image data; ${dataset.name} examples are ${formatShape(dataset.shape)}`);
 
   const counts = model.countParams();
   const resolved: ResolvedConfig = {
