@@ -17,6 +17,11 @@
 static int KC = 256;
 static int MC = 48; /* a multiple of GEMM_MR on every arch */
 static int NC = 1024; /* a multiple of NB_MAX on every arch */
+/* Accuracy: one float register sum over all KC values of k drifts (a 784-input Dense layer's
+ * logits carried most of a float32 training step's error, test/backend/numerics.test.ts).
+ * Summing GEMM_KSUB at a time into C keeps the serial chains at GEMM_KSUB + k/GEMM_KSUB for
+ * the cost of one more load and store of the C tile per GEMM_KSUB steps. */
+#define GEMM_KSUB 64
 static void tune_from_env(void) {
   static int done = 0;
   if (done) return;
@@ -106,8 +111,14 @@ static void gemm_task(void *arg, int task, int thread) {
     const float *bp = j->bpk + (size_t)blk * j->kc * NB_MAX;
     for (int r0 = 0; r0 < mc; r0 += GEMM_MR) {
       const int mr = mc - r0 < GEMM_MR ? mc - r0 : GEMM_MR;
-      tile_packed(nv, j->kc, ap + (size_t)(r0 / GEMM_MR) * j->kc * GEMM_MR, bp,
-                  j->c + (size_t)(i0 + r0) * j->ldc + j->jc + (size_t)blk * NB_MAX, j->ldc, mr, width, j->beta);
+      const float *apr = ap + (size_t)(r0 / GEMM_MR) * j->kc * GEMM_MR;
+      float *cr = j->c + (size_t)(i0 + r0) * j->ldc + j->jc + (size_t)blk * NB_MAX;
+      /* the register sums run over GEMM_KSUB values of k at most, then land in C */
+      for (int k0 = 0; k0 < j->kc; k0 += GEMM_KSUB) {
+        const int ks = j->kc - k0 < GEMM_KSUB ? j->kc - k0 : GEMM_KSUB;
+        tile_packed(nv, ks, apr + (size_t)k0 * GEMM_MR, bp + (size_t)k0 * block_nv(width) * FL_VL, cr,
+                    j->ldc, mr, width, k0 == 0 ? j->beta : 1.0f);
+      }
     }
   }
 }
@@ -217,10 +228,15 @@ void FL_FN(fl_dense_bwd)(fl_ctx *ctx, float *dx, float *dw, float *db, const flo
   if (dx) FL_FN(fl_gemm)(ctx, 0, 1, batch, in, out, 1.0f, dz, out, w, out, 0.0f, dx, in);
   if (dw) FL_FN(fl_gemm)(ctx, 1, 0, in, out, batch, 1.0f, x, in, dz, out, 0.0f, dw, out);
   if (db) {
-    memset(db, 0, sizeof(float) * (size_t)out);
-    for (int r = 0; r < batch; r++) {
-      const float *row = dz + (size_t)r * out;
-      for (int o = 0; o < out; o++) db[o] += row[o];
+    /* column sums in double, 64 columns at a time (a float sum down a long batch drifts) */
+    for (int o0 = 0; o0 < out; o0 += 64) {
+      const int nc = out - o0 < 64 ? out - o0 : 64;
+      double acc[64] = {0};
+      for (int r = 0; r < batch; r++) {
+        const float *row = dz + (size_t)r * out + o0;
+        for (int o = 0; o < nc; o++) acc[o] += row[o];
+      }
+      for (int o = 0; o < nc; o++) db[o0 + o] = (float)acc[o];
     }
   }
 }

@@ -9,7 +9,12 @@
  *                output pixel; a dense layer passes one pointer per input row.
  *   tile_packed  c_i = Σ_k ap[k][i] · bp[k][:]   over packed GEMM panels.
  *   tile_dw      dw[k_i][:] += Σ_p x_p[koff_i] · dz_p[:]   the conv weight gradient: the
- *                reduction runs over the pixels of an image.
+ *                reduction runs over the pixels of a few images, in runs of about `flush`
+ *                pixels (whole output rows): each run's sum is formed in float registers and
+ *                added to dw in double, so the float rounding grows with the run (~64 pixels),
+ *                not with the image or the batch. (One float sum per thread over the pixels
+ *                of all its images made a float32 training step's conv gradients drift far
+ *                from the float64 truth: test/backend/numerics.test.ts.)
  *
  * wp / bp panels are packed NV·FL_VL wide with zero padding, so the inner loops never mask.
  */
@@ -162,13 +167,43 @@ typedef struct dw_args {
   const int *koff;  /* MR offsets of the k indices (tap and channel) relative to a pixel */
   int mr;           /* live k rows */
   const float *dz;  /* gradient image at pixel (0,0), column-block offset */
+  int nimg;         /* images, x_img / dz_img floats apart */
+  size_t x_img, dz_img;
   int oh, ow;
+  int flush;        /* output pixels summed in float before the sums go into dw (≥ 1) */
   int x_row, x_col;   /* x stride between output rows / columns (floats) */
   int dz_row, dz_col; /* dz stride between output rows / columns (floats) */
-  float *dw;        /* accumulate into rows dw + koff-row i·ldw */
+  double *dw;       /* accumulate into rows dw + i·ldw (i < mr), in double */
   int ldw;
   int nf;
 } dw_args;
+
+/* row[0..n) += (double)a, n ≤ FL_VL live lanes */
+FL_INLINE void add_to_double(double *row, vf a, int n) {
+  float t[FL_VL];
+  v_store(t, a);
+  if (n == FL_VL) {
+    for (int l = 0; l < FL_VL; l++) row[l] += t[l];
+  } else {
+    for (int l = 0; l < n; l++) row[l] += t[l];
+  }
+}
+
+/* dw rows += the float sums in acc, which start again from zero */
+FL_INLINE void flush_dw(const int MR, const int NV, vf acc[MR_MAX][NV_MAX], const dw_args *d,
+                        const int *cnt) {
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    if (i < d->mr) {
+      double *row = d->dw + (size_t)i * d->ldw;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++)
+        if (cnt[v] > 0) add_to_double(row + v * FL_VL, acc[i][v], cnt[v]);
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) acc[i][v] = v_zero();
+  }
+}
 
 FL_INLINE void tile_dw_body(const int MR, const int NV, const dw_args *d) {
   vf acc[MR_MAX][NV_MAX];
@@ -183,32 +218,30 @@ FL_INLINE void tile_dw_body(const int MR, const int NV, const dw_args *d) {
 #pragma GCC unroll 4
   for (int v = 0; v < NV; v++) cnt[v] = lanes(d->nf, v);
 
-  for (int oy = 0; oy < d->oh; oy++) {
-    const float *xr = d->x + (size_t)oy * d->x_row;
-    const float *gr = d->dz + (size_t)oy * d->dz_row;
-    for (int ox = 0; ox < d->ow; ox++, xr += d->x_col, gr += d->dz_col) {
-      vf g[NV_MAX];
+  int pending = 0; /* pixels summed in acc since the last flush */
+  for (int im = 0; im < d->nimg; im++) {
+    for (int oy = 0; oy < d->oh; oy++) {
+      const float *xr = d->x + im * d->x_img + (size_t)oy * d->x_row;
+      const float *gr = d->dz + im * d->dz_img + (size_t)oy * d->dz_row;
+      for (int ox = 0; ox < d->ow; ox++, xr += d->x_col, gr += d->dz_col) {
+        vf g[NV_MAX];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; v++) g[v] = cnt[v] == FL_VL ? v_load(gr + v * FL_VL) : v_loadn(gr + v * FL_VL, cnt[v]);
+        for (int v = 0; v < NV; v++) g[v] = cnt[v] == FL_VL ? v_load(gr + v * FL_VL) : v_loadn(gr + v * FL_VL, cnt[v]);
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; i++) {
-        const vf s = v_set1(xr[ko[i]]);
+        for (int i = 0; i < MR; i++) {
+          const vf s = v_set1(xr[ko[i]]);
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) acc[i][v] = v_fma(s, g[v], acc[i][v]);
+          for (int v = 0; v < NV; v++) acc[i][v] = v_fma(s, g[v], acc[i][v]);
+        }
+      }
+      pending += d->ow;
+      if (pending >= d->flush) {
+        flush_dw(MR, NV, acc, d, cnt);
+        pending = 0;
       }
     }
   }
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; i++) {
-    if (i >= d->mr) break;
-    float *row = d->dw + (size_t)i * d->ldw;
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) {
-      if (cnt[v] <= 0) break;
-      if (cnt[v] == FL_VL) v_store(row + v * FL_VL, v_add(acc[i][v], v_load(row + v * FL_VL)));
-      else v_storen(row + v * FL_VL, v_add(acc[i][v], v_loadn(row + v * FL_VL, cnt[v])), cnt[v]);
-    }
-  }
+  if (pending > 0) flush_dw(MR, NV, acc, d, cnt);
 }
 
 #define DEFINE_TILE_DW(MR, NV) \

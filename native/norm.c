@@ -82,8 +82,9 @@ void FL_FN(fl_bn_train_fwd)(fl_ctx *ctx, float *y, float *mean, float *invstd, f
     const double inv = 1.0 / sqrt(var + (double)eps);
     mean[ch] = (float)mu;
     invstd[ch] = (float)inv;
-    mmean[ch] = mmean[ch] * momentum + (float)mu * (1.0f - momentum);
-    mvar[ch] = mvar[ch] * momentum + (float)var * (1.0f - momentum);
+    /* in double from the unrounded statistics: one rounding per update, as the reference */
+    mmean[ch] = (float)(mmean[ch] * (double)momentum + mu * (1.0 - (double)momentum));
+    mvar[ch] = (float)(mvar[ch] * (double)momentum + var * (1.0 - (double)momentum));
     const double g = gamma ? gamma[ch] : 1.0;
     a[ch] = (float)(g * inv);
     b[ch] = beta ? beta[ch] : 0.0f;
