@@ -1,8 +1,10 @@
 /*
- * N-API binding: the only file that knows N-API. It turns JS arguments into pointers and
- * dimensions, checks every buffer size again (a direct call with a wrong size throws instead of
- * reading out of bounds), calls the kernel table of the selected instruction set, and turns a
- * failed scratch allocation into a thrown Error. Kernels never abort the process.
+ * N-API binding: the only file that knows N-API. One generic binder (js_kernel) serves every
+ * kernel, driven by the descriptors generated from the signature table (native/kernels.gen.h):
+ * it turns JS arguments into pointers and dimensions, checks every buffer size again (a direct
+ * call with a wrong size throws instead of reading out of bounds), calls the kernel table of the
+ * selected instruction set, and turns a failed scratch allocation into a thrown Error. Kernels
+ * never abort the process.
  *
  * State (thread pool, scratch, kernel table) is per N-API environment, so each worker_thread
  * that loads the addon gets its own pool.
@@ -105,13 +107,6 @@ static int typed(call *c, int i, const char *name, napi_typedarray_type want, co
   return 1;
 }
 
-static int f32(call *c, int i, const char *name, float **p, size_t need, int nullable) {
-  size_t len;
-  if (!typed(c, i, name, napi_float32_array, "Float32Array", (void **)p, &len, nullable)) return 0;
-  if (*p && len != need) return fail(c, "range", "%s has the wrong length (expected %.0f)", name, (double)need);
-  return 1;
-}
-
 static int i32(call *c, int i, const char *name, int32_t **p, size_t need) {
   size_t len;
   if (!typed(c, i, name, napi_int32_array, "Int32Array", (void **)p, &len, 0)) return 0;
@@ -206,554 +201,217 @@ static napi_value done(call *c, napi_value result) {
 #define TRY(x) \
   if (!(x)) return NULL
 
-/* ---- BLAS-1 ------------------------------------------------------------------------------ */
+/* ---- the generic kernel binder --------------------------------------------------------------
+ * One N-API function serves every kernel of the signature table (src/backend/kernels.ts). The
+ * generated native/kernels.gen.h describes each kernel's arguments (fl_arg_spec) and gives a
+ * thunk that passes the checked values to the C kernel. The binder reads the scalars and the
+ * geometry first (sizes come from them), then every buffer with its length, then the relations
+ * between arguments, and only then calls the kernel. */
 
-static size_t len_of(call *c, int i) {
-  void *p;
-  size_t len = 0;
-  napi_typedarray_type t;
-  bool is = false;
-  napi_is_typedarray(c->env, c->argv[i], &is);
-  if (is) napi_get_typedarray_info(c->env, c->argv[i], &t, &len, &p, NULL, NULL);
-  return len;
-}
+/* argument kinds: the buffers first (FLA_F64 is the last), then scalars; FLA_FUSED is the relu flag */
+enum { FLA_F32, FLA_I32, FLA_U8, FLA_U32, FLA_F64, FLA_INT, FLA_NUM, FLA_FLAG, FLA_FUSED, FLA_ENUM, FLA_GEOM };
+/* how a buffer's length is known: set by it (the shared length), equal to the shared length, a
+ * product of integer arguments times a constant, a constant, the geometry, or a per-kernel hook */
+enum { FLS_NONE, FLS_SETS_LEN, FLS_LEN, FLS_PROD, FLS_CONST, FLS_X, FLS_Y, FLS_W, FLS_F, FLS_CUSTOM };
+enum { FLN_NOT_NULL, FLN_NULL, FLN_NULL_UNLESS_RELU };
+enum { FLR_NONE, FLR_CLOSED, FLR_OPEN };
+enum { FLX_NONE, FLX_GEMM };
 
-static napi_value js_fill(napi_env env, napi_callback_info info) {
-  BEGIN("fill", 2);
-  float *y; double v;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "y", &y, n, 0)); TRY(num(&c, 1, "value", &v));
-  K->fill(ctx, y, n, (float)v);
-  return done(&c, NULL);
-}
+typedef struct fl_arg_spec {
+  const char *name;
+  unsigned char kind, out, nullable, size, range;
+  signed char op[4]; /* FLS_PROD operands (argument indexes, -1 unused); FLS_LEN: op[0] sets it */
+  int scale;
+  double lo, hi;
+  const char *const *values; /* FLA_ENUM: the accepted strings, in C code order */
+  int nvalues;
+  /* relations, each naming another argument by its index + 1 (0 = none): null is refused while
+   * needed_when is nonzero; must not alias distinct; entries are class indexes below classes;
+   * entries index into the buffer indexes, inside their own image (images: the integer
+   * argument counting them, or 0 for the geometry's n) */
+  signed char needed_when, distinct, classes, indexes, images;
+} fl_arg_spec;
 
-static napi_value js_copy(napi_env env, napi_callback_info info) {
-  BEGIN("copy", 2);
-  float *y, *x;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "y", &y, n, 0)); TRY(f32(&c, 1, "x", &x, n, 0));
-  K->copy(ctx, y, x, n);
-  return done(&c, NULL);
-}
+typedef union fl_val {
+  float *f;
+  int32_t *i32;
+  uint8_t *u8;
+  uint32_t *u32;
+  double *f64;
+  int i;
+  double d;
+} fl_val;
 
-static napi_value js_add(napi_env env, napi_callback_info info) {
-  BEGIN("add", 3);
-  float *y, *a, *b;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "y", &y, n, 0)); TRY(f32(&c, 1, "a", &a, n, 0)); TRY(f32(&c, 2, "b", &b, n, 0));
-  K->add(ctx, y, a, b, n);
-  return done(&c, NULL);
-}
+typedef double (*fl_thunk)(const fl_kernels *K, fl_ctx *ctx, const fl_val *a, size_t len, const fl_geom *g);
 
-static napi_value js_axpy(napi_env env, napi_callback_info info) {
-  BEGIN("axpy", 3);
-  float *y, *x; double alpha;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "y", &y, n, 0)); TRY(num(&c, 1, "alpha", &alpha)); TRY(f32(&c, 2, "x", &x, n, 0));
-  K->axpy(ctx, y, (float)alpha, x, n);
-  return done(&c, NULL);
-}
+typedef struct fl_binding {
+  const char *name;
+  const fl_arg_spec *args;
+  int nargs;
+  int returns; /* 1: the kernel's result is returned as a number */
+  int extra;   /* FLX_*: a check beyond the descriptors */
+  fl_thunk call;
+} fl_binding;
 
-static napi_value js_scale(napi_env env, napi_callback_info info) {
-  BEGIN("scale", 2);
-  float *y; double alpha;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "y", &y, n, 0)); TRY(num(&c, 1, "alpha", &alpha));
-  K->scale(ctx, y, (float)alpha, n);
-  return done(&c, NULL);
-}
-
-static napi_value js_sumsq(napi_env env, napi_callback_info info) {
-  BEGIN("sumSquares", 1);
-  float *x;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "x", &x, n, 0));
-  return done(&c, number(env, K->sumsq(ctx, x, n)));
-}
-
-/* ---- GEMM and Dense ------------------------------------------------------------------------ */
-
-static napi_value js_gemm(napi_env env, napi_callback_info info) {
-  BEGIN("gemm", 13);
-  int ta, tb, m, n, k, lda, ldb, ldc;
-  double alpha, beta;
-  float *a, *b, *cc;
-  TRY(flag(&c, 0, &ta)); TRY(flag(&c, 1, &tb));
-  TRY(integer(&c, 2, "m", 1, &m)); TRY(integer(&c, 3, "n", 1, &n)); TRY(integer(&c, 4, "k", 1, &k));
-  TRY(num(&c, 5, "alpha", &alpha));
-  TRY(integer(&c, 7, "lda", 1, &lda)); TRY(integer(&c, 9, "ldb", 1, &ldb));
-  TRY(num(&c, 10, "beta", &beta)); TRY(integer(&c, 12, "ldc", 1, &ldc));
-  const int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
-  if (lda < ac || ldb < bc || ldc < n) return (void)fail(&c, "range", "%s leading dimension too small", "a, b or c"), NULL;
-  size_t la = len_of(&c, 6), lb = len_of(&c, 8), lc = len_of(&c, 11);
-  if (la < (size_t)(ar - 1) * lda + ac) return (void)fail(&c, "range", "%s is too short for its shape (%.0f elements needed)", "a", (double)((size_t)(ar - 1) * lda + ac)), NULL;
-  if (lb < (size_t)(br - 1) * ldb + bc) return (void)fail(&c, "range", "%s is too short for its shape (%.0f elements needed)", "b", (double)((size_t)(br - 1) * ldb + bc)), NULL;
-  if (lc < (size_t)(m - 1) * ldc + n) return (void)fail(&c, "range", "%s is too short for its shape (%.0f elements needed)", "c", (double)((size_t)(m - 1) * ldc + n)), NULL;
-  TRY(f32(&c, 6, "a", &a, la, 0)); TRY(f32(&c, 8, "b", &b, lb, 0)); TRY(f32(&c, 11, "c", &cc, lc, 0));
-  K->gemm(ctx, ta, tb, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, cc, ldc);
-  return done(&c, NULL);
-}
-
-/* denseForward(y, x, w, b, batch, inF, outF, relu) */
-static napi_value js_dense_fwd(napi_env env, napi_callback_info info) {
-  BEGIN("denseForward", 8);
-  int batch, in, out, relu;
-  float *y, *x, *w, *b;
-  TRY(integer(&c, 4, "batch", 1, &batch)); TRY(integer(&c, 5, "inF", 1, &in)); TRY(integer(&c, 6, "outF", 1, &out));
-  TRY(flag(&c, 7, &relu));
-  TRY(f32(&c, 0, "y", &y, (size_t)batch * out, 0)); TRY(f32(&c, 1, "x", &x, (size_t)batch * in, 0));
-  TRY(f32(&c, 2, "w", &w, (size_t)in * out, 0)); TRY(f32(&c, 3, "b", &b, (size_t)out, 1));
-  K->dense_fwd(ctx, y, x, w, b, batch, in, out, relu);
-  return done(&c, NULL);
-}
-
-/* denseBackward(dx, dw, db, dy, y, x, w, batch, inF, outF, relu) */
-static napi_value js_dense_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("denseBackward", 11);
-  int batch, in, out, relu;
-  float *dx, *dw, *db, *dy, *y, *x, *w;
-  TRY(integer(&c, 7, "batch", 1, &batch)); TRY(integer(&c, 8, "inF", 1, &in)); TRY(integer(&c, 9, "outF", 1, &out));
-  TRY(flag(&c, 10, &relu));
-  TRY(f32(&c, 0, "dx", &dx, (size_t)batch * in, 1)); TRY(f32(&c, 1, "dw", &dw, (size_t)in * out, 1));
-  TRY(f32(&c, 2, "db", &db, (size_t)out, 1)); TRY(f32(&c, 3, "dy", &dy, (size_t)batch * out, 0));
-  TRY(f32(&c, 4, "y", &y, (size_t)batch * out, !relu)); TRY(f32(&c, 5, "x", &x, (size_t)batch * in, 0));
-  TRY(f32(&c, 6, "w", &w, (size_t)in * out, 0));
-  K->dense_bwd(ctx, dx, dw, db, dy, y, x, w, batch, in, out, relu);
-  return done(&c, NULL);
-}
-
-/* ---- Conv2D ------------------------------------------------------------------------------ */
+#define FL_BINDING
+#include "kernels.gen.h"
 
 #define XN(g) ((size_t)(g).n * (g).h * (g).w * (g).c)
 #define YN(g) ((size_t)(g).n * (g).oh * (g).ow * (g).f)
 #define WN(g) ((size_t)(g).kh * (g).kw * (g).c * (g).f)
-#define PN(g) ((size_t)(g).n * (g).oh * (g).ow * (g).c)
 
-/* conv2dForward(y, x, w, b, geometry, relu) */
-static napi_value js_conv_fwd(napi_env env, napi_callback_info info) {
-  BEGIN("conv2dForward", 6);
-  fl_geom g;
-  int relu;
-  float *y, *x, *w, *b;
-  TRY(geom(&c, 4, &g)); TRY(flag(&c, 5, &relu));
-  TRY(f32(&c, 0, "y", &y, YN(g), 0)); TRY(f32(&c, 1, "x", &x, XN(g), 0));
-  TRY(f32(&c, 2, "w", &w, WN(g), 0)); TRY(f32(&c, 3, "b", &b, (size_t)g.f, 1));
-  K->conv_fwd(ctx, y, x, w, b, &g, relu);
-  return done(&c, NULL);
-}
+static const struct { napi_typedarray_type type; const char *name; } TYPED[] = {
+  [FLA_F32] = {napi_float32_array, "Float32Array"}, [FLA_I32] = {napi_int32_array, "Int32Array"},
+  [FLA_U8] = {napi_uint8_array, "Uint8Array"},      [FLA_U32] = {napi_uint32_array, "Uint32Array"},
+  [FLA_F64] = {napi_float64_array, "Float64Array"},
+};
 
-/* conv2dBackward(dx, dw, db, dy, y, x, w, geometry, relu) */
-static napi_value js_conv_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("conv2dBackward", 9);
-  fl_geom g;
-  int relu;
-  float *dx, *dw, *db, *dy, *y, *x, *w;
-  TRY(geom(&c, 7, &g)); TRY(flag(&c, 8, &relu));
-  TRY(f32(&c, 0, "dx", &dx, XN(g), 1)); TRY(f32(&c, 1, "dw", &dw, WN(g), 1));
-  TRY(f32(&c, 2, "db", &db, (size_t)g.f, 1)); TRY(f32(&c, 3, "dy", &dy, YN(g), 0));
-  TRY(f32(&c, 4, "y", &y, YN(g), !relu)); TRY(f32(&c, 5, "x", &x, XN(g), 0));
-  TRY(f32(&c, 6, "w", &w, WN(g), 0));
-  K->conv_bwd(ctx, dx, dw, db, dy, y, x, w, &g, relu);
-  return done(&c, NULL);
-}
-
-/* ---- pooling ----------------------------------------------------------------------------- */
-
-/* maxPoolForward(y, argmax, x, geometry) */
-static napi_value js_maxpool_fwd(napi_env env, napi_callback_info info) {
-  BEGIN("maxPoolForward", 4);
-  fl_geom g;
-  float *y, *x;
-  int32_t *arg;
-  TRY(geom(&c, 3, &g));
-  TRY(f32(&c, 0, "y", &y, PN(g), 0)); TRY(i32(&c, 1, "argmax", &arg, PN(g))); TRY(f32(&c, 2, "x", &x, XN(g), 0));
-  K->maxpool_fwd(ctx, y, arg, x, &g);
-  return done(&c, NULL);
-}
-
-/* maxPoolBackward(dx, dy, argmax, geometry): argmax entries must index dx's own image */
-static napi_value js_maxpool_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("maxPoolBackward", 4);
-  fl_geom g;
-  float *dx, *dy;
-  int32_t *arg;
-  TRY(geom(&c, 3, &g));
-  TRY(f32(&c, 0, "dx", &dx, XN(g), 0)); TRY(f32(&c, 1, "dy", &dy, PN(g), 0)); TRY(i32(&c, 2, "argmax", &arg, PN(g)));
-  const size_t per_in = (size_t)g.h * g.w * g.c, per_out = (size_t)g.oh * g.ow * g.c;
-  for (size_t i = 0; i < PN(g); i++) {
-    const size_t img = i / per_out;
-    if (arg[i] < 0 || (size_t)arg[i] < img * per_in || (size_t)arg[i] >= (img + 1) * per_in) {
-      return (void)fail(&c, "range", "%s[%.0f] does not point into its image", "argmax", (double)i), NULL;
-    }
-  }
-  K->maxpool_bwd(ctx, dx, dy, arg, &g);
-  return done(&c, NULL);
-}
-
-static napi_value js_avgpool_fwd(napi_env env, napi_callback_info info) {
-  BEGIN("avgPoolForward", 3);
-  fl_geom g;
-  float *y, *x;
-  TRY(geom(&c, 2, &g));
-  TRY(f32(&c, 0, "y", &y, PN(g), 0)); TRY(f32(&c, 1, "x", &x, XN(g), 0));
-  K->avgpool_fwd(ctx, y, x, &g);
-  return done(&c, NULL);
-}
-
-static napi_value js_avgpool_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("avgPoolBackward", 3);
-  fl_geom g;
-  float *dx, *dy;
-  TRY(geom(&c, 2, &g));
-  TRY(f32(&c, 0, "dx", &dx, XN(g), 0)); TRY(f32(&c, 1, "dy", &dy, PN(g), 0));
-  K->avgpool_bwd(ctx, dx, dy, &g);
-  return done(&c, NULL);
-}
-
-static int dims3(call *c, int i, int *n, int *hw, int *ch) {
-  return integer(c, i, "n", 1, n) && integer(c, i + 1, "hw", 1, hw) && integer(c, i + 2, "c", 1, ch);
-}
-
-/* globalMaxPoolForward(y, argmax, x, n, hw, c) */
-static napi_value js_gmaxpool_fwd(napi_env env, napi_callback_info info) {
-  BEGIN("globalMaxPoolForward", 6);
-  int n, hw, ch;
-  float *y, *x;
-  int32_t *arg;
-  TRY(dims3(&c, 3, &n, &hw, &ch));
-  TRY(f32(&c, 0, "y", &y, (size_t)n * ch, 0)); TRY(i32(&c, 1, "argmax", &arg, (size_t)n * ch));
-  TRY(f32(&c, 2, "x", &x, (size_t)n * hw * ch, 0));
-  K->gmaxpool_fwd(ctx, y, arg, x, n, hw, ch);
-  return done(&c, NULL);
-}
-
-/* globalMaxPoolBackward(dx, dy, argmax, n, hw, c) */
-static napi_value js_gmaxpool_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("globalMaxPoolBackward", 6);
-  int n, hw, ch;
-  float *dx, *dy;
-  int32_t *arg;
-  TRY(dims3(&c, 3, &n, &hw, &ch));
-  TRY(f32(&c, 0, "dx", &dx, (size_t)n * hw * ch, 0)); TRY(f32(&c, 1, "dy", &dy, (size_t)n * ch, 0));
-  TRY(i32(&c, 2, "argmax", &arg, (size_t)n * ch));
-  for (size_t i = 0; i < (size_t)n * ch; i++) {
-    const size_t img = i / ch, per = (size_t)hw * ch;
-    if (arg[i] < 0 || (size_t)arg[i] < img * per || (size_t)arg[i] >= (img + 1) * per) {
-      return (void)fail(&c, "range", "%s[%.0f] does not point into its image", "argmax", (double)i), NULL;
-    }
-  }
-  K->gmaxpool_bwd(ctx, dx, dy, arg, n, hw, ch);
-  return done(&c, NULL);
-}
-
-static napi_value js_gavgpool_fwd(napi_env env, napi_callback_info info) {
-  BEGIN("globalAvgPoolForward", 5);
-  int n, hw, ch;
-  float *y, *x;
-  TRY(dims3(&c, 2, &n, &hw, &ch));
-  TRY(f32(&c, 0, "y", &y, (size_t)n * ch, 0)); TRY(f32(&c, 1, "x", &x, (size_t)n * hw * ch, 0));
-  K->gavgpool_fwd(ctx, y, x, n, hw, ch);
-  return done(&c, NULL);
-}
-
-static napi_value js_gavgpool_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("globalAvgPoolBackward", 5);
-  int n, hw, ch;
-  float *dx, *dy;
-  TRY(dims3(&c, 2, &n, &hw, &ch));
-  TRY(f32(&c, 0, "dx", &dx, (size_t)n * hw * ch, 0)); TRY(f32(&c, 1, "dy", &dy, (size_t)n * ch, 0));
-  K->gavgpool_bwd(ctx, dx, dy, n, hw, ch);
-  return done(&c, NULL);
-}
-
-/* ---- batch norm -------------------------------------------------------------------------- */
-
-/* batchNormTrainForward(y, mean, invStd, movingMean, movingVar, x, gamma, beta, rows, c, momentum, eps, relu) */
-static napi_value js_bn_train(napi_env env, napi_callback_info info) {
-  BEGIN("batchNormTrainForward", 13);
-  int rows, ch, relu;
-  double mom, eps;
-  float *y, *mean, *inv, *mm, *mv, *x, *gamma, *beta;
-  TRY(integer(&c, 8, "rows", 1, &rows)); TRY(integer(&c, 9, "c", 1, &ch));
-  TRY(num(&c, 10, "momentum", &mom)); TRY(num(&c, 11, "epsilon", &eps)); TRY(flag(&c, 12, &relu));
-  const size_t N = (size_t)rows * ch;
-  TRY(f32(&c, 0, "y", &y, N, 0)); TRY(f32(&c, 1, "mean", &mean, ch, 0)); TRY(f32(&c, 2, "invStd", &inv, ch, 0));
-  TRY(f32(&c, 3, "movingMean", &mm, ch, 0)); TRY(f32(&c, 4, "movingVar", &mv, ch, 0));
-  TRY(f32(&c, 5, "x", &x, N, 0)); TRY(f32(&c, 6, "gamma", &gamma, ch, 1)); TRY(f32(&c, 7, "beta", &beta, ch, 1));
-  K->bn_train_fwd(ctx, y, mean, inv, mm, mv, x, gamma, beta, rows, ch, (float)mom, (float)eps, relu);
-  return done(&c, NULL);
-}
-
-/* batchNormInferForward(y, x, gamma, beta, movingMean, movingVar, rows, c, eps, relu) */
-static napi_value js_bn_infer(napi_env env, napi_callback_info info) {
-  BEGIN("batchNormInferForward", 10);
-  int rows, ch, relu;
-  double eps;
-  float *y, *x, *gamma, *beta, *mm, *mv;
-  TRY(integer(&c, 6, "rows", 1, &rows)); TRY(integer(&c, 7, "c", 1, &ch));
-  TRY(num(&c, 8, "epsilon", &eps)); TRY(flag(&c, 9, &relu));
-  const size_t N = (size_t)rows * ch;
-  TRY(f32(&c, 0, "y", &y, N, 0)); TRY(f32(&c, 1, "x", &x, N, 0)); TRY(f32(&c, 2, "gamma", &gamma, ch, 1));
-  TRY(f32(&c, 3, "beta", &beta, ch, 1)); TRY(f32(&c, 4, "movingMean", &mm, ch, 0)); TRY(f32(&c, 5, "movingVar", &mv, ch, 0));
-  K->bn_infer_fwd(ctx, y, x, gamma, beta, mm, mv, rows, ch, (float)eps, relu);
-  return done(&c, NULL);
-}
-
-/* batchNormBackward(dx, dgamma, dbeta, dy, y, x, mean, invStd, gamma, rows, c, relu) */
-static napi_value js_bn_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("batchNormBackward", 12);
-  int rows, ch, relu;
-  float *dx, *dg, *dbt, *dy, *y, *x, *mean, *inv, *gamma;
-  TRY(integer(&c, 9, "rows", 1, &rows)); TRY(integer(&c, 10, "c", 1, &ch)); TRY(flag(&c, 11, &relu));
-  const size_t N = (size_t)rows * ch;
-  TRY(f32(&c, 0, "dx", &dx, N, 0)); TRY(f32(&c, 1, "dgamma", &dg, ch, 1)); TRY(f32(&c, 2, "dbeta", &dbt, ch, 1));
-  TRY(f32(&c, 3, "dy", &dy, N, 0)); TRY(f32(&c, 4, "y", &y, N, !relu)); TRY(f32(&c, 5, "x", &x, N, 0));
-  TRY(f32(&c, 6, "mean", &mean, ch, 0)); TRY(f32(&c, 7, "invStd", &inv, ch, 0)); TRY(f32(&c, 8, "gamma", &gamma, ch, 1));
-  K->bn_bwd(ctx, dx, dg, dbt, dy, y, x, mean, inv, gamma, rows, ch, relu);
-  return done(&c, NULL);
-}
-
-/* ---- activations, softmax, dropout --------------------------------------------------------- */
-
-static int act_kind(call *c, int i, int *kind) {
+/* A string argument from a fixed list; its index is the C code. */
+static int enum_arg(call *c, int i, const fl_arg_spec *s, int *out) {
   char name[32];
   size_t len = 0;
   if (napi_get_value_string_utf8(c->env, c->argv[i], name, sizeof name, &len) != napi_ok) {
-    return fail(c, "type", "%s must be a string", "kind");
+    return fail(c, "type", "%s must be a string", s->name);
   }
-  static const char *names[] = {"linear", "relu", "elu", "leaky_relu", "sigmoid", "tanh"};
-  for (int k = 0; k < 6; k++) {
-    if (strcmp(name, names[k]) == 0) {
-      *kind = k;
+  for (int k = 0; k < s->nvalues; k++) {
+    if (strcmp(name, s->values[k]) == 0) {
+      *out = k;
       return 1;
     }
   }
-  return fail(c, "range", "%s must be linear, relu, elu, leaky_relu, sigmoid or tanh", "kind");
+  char allowed[160] = ""; /* "a, b or c" */
+  for (int k = 0; k < s->nvalues; k++) {
+    strncat(allowed, k == 0 ? "" : k == s->nvalues - 1 ? " or " : ", ", sizeof allowed - strlen(allowed) - 1);
+    strncat(allowed, s->values[k], sizeof allowed - strlen(allowed) - 1);
+  }
+  return fail(c, "range", "%s must be %s", s->name, allowed);
 }
 
-/* activationForward(kind, y, x, alpha) */
-static napi_value js_act_fwd(napi_env env, napi_callback_info info) {
-  BEGIN("activationForward", 4);
-  int kind;
-  double alpha;
-  float *y, *x;
-  TRY(act_kind(&c, 0, &kind));
-  size_t n = len_of(&c, 1);
-  TRY(f32(&c, 1, "y", &y, n, 0)); TRY(f32(&c, 2, "x", &x, n, 0)); TRY(num(&c, 3, "alpha", &alpha));
-  K->act_fwd(ctx, kind, y, x, n, (float)alpha);
-  return done(&c, NULL);
+static int scalar(call *c, int i, const fl_arg_spec *s, fl_val *v, fl_geom *g) {
+  switch (s->kind) {
+    case FLA_INT: return integer(c, i, s->name, 1, &v->i);
+    case FLA_FLAG: case FLA_FUSED: return flag(c, i, &v->i);
+    case FLA_ENUM: return enum_arg(c, i, s, &v->i);
+    case FLA_GEOM: return geom(c, i, g);
+    case FLA_NUM:
+      if (!num(c, i, s->name, &v->d)) return 0;
+      if (s->range != FLR_NONE && !(v->d >= s->lo && (s->range == FLR_OPEN ? v->d < s->hi : v->d <= s->hi))) {
+        return fail(c, "range", "%s must be in [%g, %g%s; received %g", s->name, s->lo, s->hi, s->range == FLR_OPEN ? ")" : "]", v->d);
+      }
+      return 1;
+    default: return 1;
+  }
 }
 
-/* activationBackward(kind, dx, dy, x, y, alpha) */
-static napi_value js_act_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("activationBackward", 6);
-  int kind;
-  double alpha;
-  float *dx, *dy, *x, *y;
-  TRY(act_kind(&c, 0, &kind));
-  size_t n = len_of(&c, 1);
-  TRY(f32(&c, 1, "dx", &dx, n, 0)); TRY(f32(&c, 2, "dy", &dy, n, 0)); TRY(f32(&c, 3, "x", &x, n, 0));
-  TRY(f32(&c, 4, "y", &y, n, 0)); TRY(num(&c, 5, "alpha", &alpha));
-  K->act_bwd(ctx, kind, dx, dy, x, y, n, (float)alpha);
-  return done(&c, NULL);
+/* The length a buffer must have (SIZE_MAX: any, checked elsewhere). */
+static size_t expected(const fl_arg_spec *s, const fl_val *a, size_t len, const fl_geom *g) {
+  switch (s->size) {
+    case FLS_LEN: return len;
+    case FLS_CONST: return (size_t)s->scale;
+    case FLS_X: return XN(*g);
+    case FLS_Y: return YN(*g); /* pooling geometries carry f = c */
+    case FLS_W: return WN(*g);
+    case FLS_F: return (size_t)g->f;
+    case FLS_PROD: {
+      size_t n = (size_t)s->scale;
+      for (int k = 0; k < 4; k++) if (s->op[k] >= 0) n *= (size_t)a[s->op[k]].i;
+      return n;
+    }
+    default: return SIZE_MAX;
+  }
 }
 
-static napi_value js_softmax_fwd(napi_env env, napi_callback_info info) {
-  BEGIN("softmaxForward", 4);
-  int rows, cols;
-  float *y, *x;
-  TRY(integer(&c, 2, "rows", 1, &rows)); TRY(integer(&c, 3, "cols", 1, &cols));
-  TRY(f32(&c, 0, "y", &y, (size_t)rows * cols, 0)); TRY(f32(&c, 1, "x", &x, (size_t)rows * cols, 0));
-  K->softmax_fwd(ctx, y, x, rows, cols);
-  return done(&c, NULL);
+static int buffer(call *c, int i, const fl_binding *b, fl_val *a, size_t *lens, size_t *len, const fl_geom *g, int relu) {
+  const fl_arg_spec *s = &b->args[i];
+  int nullable = s->nullable == FLN_NULL || (s->nullable == FLN_NULL_UNLESS_RELU && !relu);
+  void *p;
+  if (!typed(c, i, s->name, TYPED[s->kind].type, TYPED[s->kind].name, &p, &lens[i], nullable)) return 0;
+  a[i].f = p; /* every pointer member shares the storage */
+  if (!p) return 1;
+  if (s->size == FLS_SETS_LEN) {
+    *len = lens[i];
+    return 1;
+  }
+  const size_t need = expected(s, a, *len, g);
+  if (need == SIZE_MAX || lens[i] == need) return 1;
+  if (s->kind == FLA_U32) return fail(c, "range", "%s must be a Uint32Array(%d); length %.0f", s->name, s->scale, (double)lens[i]);
+  if (s->kind == FLA_U8 && s->size == FLS_LEN) {
+    return fail(c, "range", "%s must have the same length as %s (%.0f)", s->name, b->args[s->op[0]].name, (double)need);
+  }
+  return fail(c, "range", "%s has the wrong length (expected %.0f)", s->name, (double)need);
 }
 
-static napi_value js_softmax_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("softmaxBackward", 5);
-  int rows, cols;
-  float *dx, *dy, *y;
-  TRY(integer(&c, 3, "rows", 1, &rows)); TRY(integer(&c, 4, "cols", 1, &cols));
-  const size_t N = (size_t)rows * cols;
-  TRY(f32(&c, 0, "dx", &dx, N, 0)); TRY(f32(&c, 1, "dy", &dy, N, 0)); TRY(f32(&c, 2, "y", &y, N, 0));
-  K->softmax_bwd(ctx, dx, dy, y, rows, cols);
-  return done(&c, NULL);
-}
-
-static int rate_arg(call *c, int i, double *rate) {
-  if (!num(c, i, "rate", rate)) return 0;
-  if (!(*rate >= 0 && *rate < 1)) return fail(c, "range", "%s must be in [0, 1); received %g", "rate", *rate);
+/* Relations between arguments: a buffer some scalar needs, labels in range, saved indexes inside
+ * their own image, no aliasing. */
+static int relations(call *c, const fl_binding *b, const fl_val *a, const size_t *lens, const fl_geom *g) {
+  for (int i = 0; i < b->nargs; i++) {
+    const fl_arg_spec *s = &b->args[i];
+    if (s->needed_when && !a[i].f && a[s->needed_when - 1].d != 0) {
+      return fail(c, "type", "%s is needed when %s is %g", s->name, b->args[s->needed_when - 1].name, a[s->needed_when - 1].d);
+    }
+    if (s->distinct && a[i].f == a[s->distinct - 1].f) return fail(c, "range", "%s must not alias %s", s->name, b->args[s->distinct - 1].name);
+    if (s->classes) {
+      for (size_t r = 0; r < lens[i]; r++) {
+        if (a[i].i32[r] < 0 || a[i].i32[r] >= a[s->classes - 1].i) return fail(c, "range", "%s[%.0f] is not a class index", s->name, (double)r);
+      }
+    }
+    if (s->indexes) {
+      const size_t images = s->images ? (size_t)a[s->images - 1].i : (size_t)g->n;
+      const size_t per_in = lens[s->indexes - 1] / images, per_out = lens[i] / images;
+      for (size_t k = 0; k < lens[i]; k++) {
+        const size_t img = k / per_out;
+        const int32_t v = a[i].i32[k];
+        if (v < 0 || (size_t)v < img * per_in || (size_t)v >= (img + 1) * per_in) {
+          return fail(c, "range", "%s[%.0f] does not point into its image", s->name, (double)k);
+        }
+      }
+    }
+  }
   return 1;
 }
 
-/* dropoutForward(y, mask, x, rate, draw) */
-static napi_value js_dropout_fwd(napi_env env, napi_callback_info info) {
-  BEGIN("dropoutForward", 5);
-  float *y, *x;
-  uint8_t *mask;
-  uint32_t *draw;
-  size_t mlen, dlen;
-  double rate;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "y", &y, n, 0)); TRY(f32(&c, 2, "x", &x, n, 0)); TRY(rate_arg(&c, 3, &rate));
-  TRY(typed(&c, 1, "mask", napi_uint8_array, "Uint8Array", (void **)&mask, &mlen, 0));
-  TRY(typed(&c, 4, "draw", napi_uint32_array, "Uint32Array", (void **)&draw, &dlen, 0));
-  if (mlen != n) return (void)fail(&c, "range", "%s must have the same length as x (%.0f)", "mask", (double)n), NULL;
-  if (dlen != 6) return (void)fail(&c, "range", "%s must be a Uint32Array(6); length %.0f", "draw", (double)dlen), NULL;
-  K->dropout_fwd(ctx, y, mask, x, n, rate, draw);
-  return done(&c, NULL);
-}
-
-/* dropoutBackward(dx, dy, mask, rate) */
-static napi_value js_dropout_bwd(napi_env env, napi_callback_info info) {
-  BEGIN("dropoutBackward", 4);
-  float *dx, *dy;
-  uint8_t *mask;
-  size_t mlen;
-  double rate;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "dx", &dx, n, 0)); TRY(f32(&c, 1, "dy", &dy, n, 0)); TRY(rate_arg(&c, 3, &rate));
-  TRY(typed(&c, 2, "mask", napi_uint8_array, "Uint8Array", (void **)&mask, &mlen, 0));
-  if (mlen != n) return (void)fail(&c, "range", "%s must have the same length as dy (%.0f)", "mask", (double)n), NULL;
-  K->dropout_bwd(ctx, dx, dy, mask, n, rate);
-  return done(&c, NULL);
-}
-
-/* ---- losses -------------------------------------------------------------------------------- */
-
-/* softmaxCrossEntropy(probs, dlogits, logits, labels, weights, rows, cols, gradScale) */
-static napi_value js_softmax_xent(napi_env env, napi_callback_info info) {
-  BEGIN("softmaxCrossEntropy", 8);
-  int rows, cols;
-  double gs;
-  float *probs, *dl, *logits, *weights;
-  int32_t *labels;
-  TRY(integer(&c, 5, "rows", 1, &rows)); TRY(integer(&c, 6, "cols", 1, &cols)); TRY(num(&c, 7, "gradScale", &gs));
-  const size_t N = (size_t)rows * cols;
-  TRY(f32(&c, 0, "probs", &probs, N, 0)); TRY(f32(&c, 1, "dlogits", &dl, N, 1)); TRY(f32(&c, 2, "logits", &logits, N, 0));
-  TRY(i32(&c, 3, "labels", &labels, (size_t)rows)); TRY(f32(&c, 4, "weights", &weights, (size_t)rows, 1));
-  for (int r = 0; r < rows; r++) {
-    if (labels[r] < 0 || labels[r] >= cols) return (void)fail(&c, "range", "%s[%.0f] is not a class index", "labels", (double)r), NULL;
+/* gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): strided matrices */
+static int check_gemm(call *c, const fl_val *a, const size_t *lens) {
+  const int ta = a[0].i, tb = a[1].i, m = a[2].i, n = a[3].i, k = a[4].i, lda = a[7].i, ldb = a[9].i, ldc = a[12].i;
+  const int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+  if (lda < ac || ldb < bc || ldc < n) return fail(c, "range", "%s leading dimension too small", "a, b or c");
+  const struct { const char *name; size_t len, need; } mats[3] = {
+    {"a", lens[6], (size_t)(ar - 1) * lda + ac}, {"b", lens[8], (size_t)(br - 1) * ldb + bc}, {"c", lens[11], (size_t)(m - 1) * ldc + n},
+  };
+  for (int i = 0; i < 3; i++) {
+    if (mats[i].len < mats[i].need) return fail(c, "range", "%s is too short for its shape (%.0f elements needed)", mats[i].name, (double)mats[i].need);
   }
-  return done(&c, number(env, K->softmax_xent(ctx, probs, dl, logits, labels, weights, rows, cols, (float)gs)));
+  return 1;
 }
 
-/* categoricalCrossEntropy(probs, dlogits, logits, targets, weights, rows, cols, gradScale) */
-static napi_value js_cat_xent(napi_env env, napi_callback_info info) {
-  BEGIN("categoricalCrossEntropy", 8);
-  int rows, cols;
-  double gs;
-  float *probs, *dl, *logits, *targets, *weights;
-  TRY(integer(&c, 5, "rows", 1, &rows)); TRY(integer(&c, 6, "cols", 1, &cols)); TRY(num(&c, 7, "gradScale", &gs));
-  const size_t N = (size_t)rows * cols;
-  TRY(f32(&c, 0, "probs", &probs, N, 0)); TRY(f32(&c, 1, "dlogits", &dl, N, 1)); TRY(f32(&c, 2, "logits", &logits, N, 0));
-  TRY(f32(&c, 3, "targets", &targets, N, 0)); TRY(f32(&c, 4, "weights", &weights, (size_t)rows, 1));
-  return done(&c, number(env, K->cat_xent(ctx, probs, dl, logits, targets, weights, rows, cols, (float)gs)));
-}
+static napi_value js_kernel(napi_env env, napi_callback_info info) {
+  FL_FLUSH_DENORMALS_IN_SCOPE;
+  void *data = NULL;
+  call c = {.env = env, .argc = 16};
+  if (napi_get_cb_info(env, info, &c.argc, c.argv, NULL, &data) != napi_ok) return NULL;
+  const fl_binding *b = data;
+  c.fn = b->name;
+  if (c.argc < (size_t)b->nargs) return (void)fail(&c, "type", "expected %.0f arguments", (double)b->nargs), NULL;
+  void *state = NULL;
+  napi_get_instance_data(env, &state);
+  c.s = state;
 
-/* meanSquaredError(dpred, pred, target, weights, rows, cols, gradScale) */
-static napi_value js_mse(napi_env env, napi_callback_info info) {
-  BEGIN("meanSquaredError", 7);
-  int rows, cols;
-  double gs;
-  float *dp, *pred, *target, *weights;
-  TRY(integer(&c, 4, "rows", 1, &rows)); TRY(integer(&c, 5, "cols", 1, &cols)); TRY(num(&c, 6, "gradScale", &gs));
-  const size_t N = (size_t)rows * cols;
-  TRY(f32(&c, 0, "dpred", &dp, N, 1)); TRY(f32(&c, 1, "pred", &pred, N, 0)); TRY(f32(&c, 2, "target", &target, N, 0));
-  TRY(f32(&c, 3, "weights", &weights, (size_t)rows, 1));
-  return done(&c, number(env, K->mse(ctx, dp, pred, target, weights, rows, cols, (float)gs)));
-}
-
-/* countCorrect(scores, labels, rows, cols, k) */
-static napi_value js_count_correct(napi_env env, napi_callback_info info) {
-  BEGIN("countCorrect", 5);
-  int rows, cols, k;
-  float *scores;
-  int32_t *labels;
-  TRY(integer(&c, 2, "rows", 1, &rows)); TRY(integer(&c, 3, "cols", 1, &cols)); TRY(integer(&c, 4, "k", 1, &k));
-  TRY(f32(&c, 0, "scores", &scores, (size_t)rows * cols, 0)); TRY(i32(&c, 1, "labels", &labels, (size_t)rows));
-  for (int r = 0; r < rows; r++) {
-    if (labels[r] < 0 || labels[r] >= cols) return (void)fail(&c, "range", "%s[%.0f] is not a class index", "labels", (double)r), NULL;
+  fl_val a[16];
+  size_t lens[16] = {0};
+  size_t len = 0;
+  fl_geom g = {0};
+  int relu = 0;
+  for (int i = 0; i < b->nargs; i++) {
+    if (!scalar(&c, i, &b->args[i], &a[i], &g)) return NULL;
+    if (b->args[i].kind == FLA_FUSED) relu = a[i].i;
   }
-  return done(&c, number(env, K->count_correct(ctx, scores, labels, rows, cols, k)));
-}
-
-/* ---- regularizers and optimizers ----------------------------------------------------------- */
-
-static napi_value js_penalty(napi_env env, napi_callback_info info) {
-  BEGIN("penalty", 3);
-  float *w;
-  double l1, l2;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "w", &w, n, 0)); TRY(num(&c, 1, "l1", &l1)); TRY(num(&c, 2, "l2", &l2));
-  return done(&c, number(env, K->penalty(ctx, w, n, (float)l1, (float)l2)));
-}
-
-static napi_value js_penalty_grad(napi_env env, napi_callback_info info) {
-  BEGIN("penaltyGrad", 4);
-  float *dw, *w;
-  double l1, l2;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "dw", &dw, n, 0)); TRY(f32(&c, 1, "w", &w, n, 0)); TRY(num(&c, 2, "l1", &l1)); TRY(num(&c, 3, "l2", &l2));
-  K->penalty_grad(ctx, dw, w, n, (float)l1, (float)l2);
-  return done(&c, NULL);
-}
-
-/* sgdUpdate(w, g, velocity, lr, momentum, nesterov, weightDecay) */
-static napi_value js_sgd(napi_env env, napi_callback_info info) {
-  BEGIN("sgdUpdate", 7);
-  float *w, *g, *v;
-  double lr, mom, wd;
-  int nesterov;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "w", &w, n, 0)); TRY(f32(&c, 1, "g", &g, n, 0)); TRY(f32(&c, 2, "velocity", &v, n, 1));
-  TRY(num(&c, 3, "lr", &lr)); TRY(num(&c, 4, "momentum", &mom)); TRY(flag(&c, 5, &nesterov)); TRY(num(&c, 6, "weightDecay", &wd));
-  if (mom != 0 && !v) return (void)fail(&c, "type", "%s is needed when momentum is %g", "velocity", mom), NULL;
-  K->sgd(ctx, w, g, v, n, (float)lr, (float)mom, nesterov, (float)wd);
-  return done(&c, NULL);
-}
-
-/* adamUpdate(w, g, m, v, vhat, lr, beta1, beta2, epsilon, step, weightDecay) */
-static napi_value js_adam(napi_env env, napi_callback_info info) {
-  BEGIN("adamUpdate", 11);
-  float *w, *g, *m, *v, *vh;
-  double lr, b1, b2, eps, step, wd;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "w", &w, n, 0)); TRY(f32(&c, 1, "g", &g, n, 0)); TRY(f32(&c, 2, "m", &m, n, 0));
-  TRY(f32(&c, 3, "v", &v, n, 0)); TRY(f32(&c, 4, "vhat", &vh, n, 1));
-  TRY(num(&c, 5, "lr", &lr)); TRY(num(&c, 6, "beta1", &b1)); TRY(num(&c, 7, "beta2", &b2));
-  TRY(num(&c, 8, "epsilon", &eps)); TRY(num(&c, 9, "step", &step)); TRY(num(&c, 10, "weightDecay", &wd));
-  if (!(step >= 1)) return (void)fail(&c, "range", "%s must be >= 1; received %g", "step", step), NULL;
-  const double alpha_t = lr * sqrt(1.0 - pow(b2, step)) / (1.0 - pow(b1, step));
-  K->adam(ctx, w, g, m, v, vh, n, (float)lr, (float)(1.0 - b1), (float)(1.0 - b2), (float)eps, (float)alpha_t, (float)wd);
-  return done(&c, NULL);
-}
-
-/* nadamUpdate(w, g, m, v, lr, beta1, beta2, epsilon, coefM, coefG, vCorrection, weightDecay) */
-static napi_value js_nadam(napi_env env, napi_callback_info info) {
-  BEGIN("nadamUpdate", 12);
-  float *w, *g, *m, *v;
-  double lr, b1, b2, eps, cm, cg, vc, wd;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "w", &w, n, 0)); TRY(f32(&c, 1, "g", &g, n, 0)); TRY(f32(&c, 2, "m", &m, n, 0)); TRY(f32(&c, 3, "v", &v, n, 0));
-  TRY(num(&c, 4, "lr", &lr)); TRY(num(&c, 5, "beta1", &b1)); TRY(num(&c, 6, "beta2", &b2)); TRY(num(&c, 7, "epsilon", &eps));
-  TRY(num(&c, 8, "coefM", &cm)); TRY(num(&c, 9, "coefG", &cg)); TRY(num(&c, 10, "vCorrection", &vc)); TRY(num(&c, 11, "weightDecay", &wd));
-  K->nadam(ctx, w, g, m, v, n, (float)lr, (float)(1.0 - b1), (float)(1.0 - b2), (float)eps, (float)cm, (float)cg, (float)vc, (float)wd);
-  return done(&c, NULL);
-}
-
-/* rmspropUpdate(w, g, ms, mg, mom, lr, rho, momentum, epsilon, weightDecay) */
-static napi_value js_rmsprop(napi_env env, napi_callback_info info) {
-  BEGIN("rmspropUpdate", 10);
-  float *w, *g, *ms, *mg, *mom;
-  double lr, rho, momentum, eps, wd;
-  size_t n = len_of(&c, 0);
-  TRY(f32(&c, 0, "w", &w, n, 0)); TRY(f32(&c, 1, "g", &g, n, 0)); TRY(f32(&c, 2, "ms", &ms, n, 0));
-  TRY(f32(&c, 3, "mg", &mg, n, 1)); TRY(f32(&c, 4, "mom", &mom, n, 1));
-  TRY(num(&c, 5, "lr", &lr)); TRY(num(&c, 6, "rho", &rho)); TRY(num(&c, 7, "momentum", &momentum));
-  TRY(num(&c, 8, "epsilon", &eps)); TRY(num(&c, 9, "weightDecay", &wd));
-  if (momentum > 0 && !mom) return (void)fail(&c, "type", "%s is needed when momentum is %g", "mom", momentum), NULL;
-  K->rmsprop(ctx, w, g, ms, mg, mom, n, (float)lr, (float)rho, (float)(1.0 - rho), (float)momentum, (float)eps, (float)wd);
-  return done(&c, NULL);
+  for (int i = 0; i < b->nargs; i++) {
+    if (b->args[i].kind <= FLA_F64 && !buffer(&c, i, b, a, lens, &len, &g, relu)) return NULL;
+  }
+  if (!relations(&c, b, a, lens, &g)) return NULL;
+  if (b->extra == FLX_GEMM && !check_gemm(&c, a, lens)) return NULL;
+  const double result = b->call(c.s->k, &c.s->ctx, a, len, &g);
+  return done(&c, b->returns ? number(env, result) : NULL);
 }
 
 /* peakGflops(iterations): the FMA-only throughput of this ISA on all pool threads, in GFLOP/s */
@@ -767,30 +425,6 @@ static napi_value js_peak(napi_env env, napi_callback_info info) {
   clock_gettime(CLOCK_MONOTONIC, &t1);
   const double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
   return number(env, flops / secs / 1e9);
-}
-
-/* ---- augmentation ---------------------------------------------------------------------------- */
-
-/* affineWarp(y, x, matrices Float64Array(n·6), n, h, w, c, fill, cval, interp) */
-static napi_value js_warp(napi_env env, napi_callback_info info) {
-  BEGIN("affineWarp", 10);
-  int n, h, w, ch, fill, interp;
-  double cval;
-  float *y, *x;
-  double *m;
-  size_t mlen;
-  TRY(integer(&c, 3, "n", 1, &n)); TRY(integer(&c, 4, "h", 1, &h)); TRY(integer(&c, 5, "w", 1, &w));
-  TRY(integer(&c, 6, "c", 1, &ch)); TRY(integer(&c, 7, "fill", 0, &fill)); TRY(num(&c, 8, "cval", &cval));
-  TRY(integer(&c, 9, "interp", 0, &interp));
-  if (fill > 3) return (void)fail(&c, "range", "%s must be 0..3 (reflect, wrap, nearest, constant); received %d", "fill", fill), NULL;
-  if (interp > 1) return (void)fail(&c, "range", "%s must be 0 (nearest) or 1 (bilinear); received %d", "interp", interp), NULL;
-  const size_t N = (size_t)n * h * w * ch;
-  TRY(f32(&c, 0, "y", &y, N, 0)); TRY(f32(&c, 1, "x", &x, N, 0));
-  TRY(typed(&c, 2, "matrices", napi_float64_array, "Float64Array", (void **)&m, &mlen, 0));
-  if (mlen != (size_t)n * 6) return (void)fail(&c, "range", "%s must hold 6 numbers per image (%.0f)", "matrices", (double)n * 6), NULL;
-  if (y == x) return (void)fail(&c, "range", "%s must not alias x", "y"), NULL;
-  K->warp(ctx, y, x, m, n, h, w, ch, fill, cval, interp);
-  return done(&c, NULL);
 }
 
 /* ---- control ------------------------------------------------------------------------------- */
@@ -872,28 +506,15 @@ static napi_value init(napi_env env, napi_value exports) {
   s->ctx.threads = fl_pool_threads(s->ctx.pool);
   napi_set_instance_data(env, s, finalize_state, NULL);
 
-  napi_property_descriptor props[] = {
-    EXPORT("fill", js_fill), EXPORT("copy", js_copy), EXPORT("add", js_add), EXPORT("axpy", js_axpy),
-    EXPORT("scale", js_scale), EXPORT("sumSquares", js_sumsq), EXPORT("gemm", js_gemm),
-    EXPORT("denseForward", js_dense_fwd), EXPORT("denseBackward", js_dense_bwd),
-    EXPORT("conv2dForward", js_conv_fwd), EXPORT("conv2dBackward", js_conv_bwd),
-    EXPORT("maxPoolForward", js_maxpool_fwd), EXPORT("maxPoolBackward", js_maxpool_bwd),
-    EXPORT("avgPoolForward", js_avgpool_fwd), EXPORT("avgPoolBackward", js_avgpool_bwd),
-    EXPORT("globalMaxPoolForward", js_gmaxpool_fwd), EXPORT("globalMaxPoolBackward", js_gmaxpool_bwd),
-    EXPORT("globalAvgPoolForward", js_gavgpool_fwd), EXPORT("globalAvgPoolBackward", js_gavgpool_bwd),
-    EXPORT("batchNormTrainForward", js_bn_train), EXPORT("batchNormInferForward", js_bn_infer),
-    EXPORT("batchNormBackward", js_bn_bwd), EXPORT("activationForward", js_act_fwd),
-    EXPORT("activationBackward", js_act_bwd), EXPORT("softmaxForward", js_softmax_fwd),
-    EXPORT("softmaxBackward", js_softmax_bwd), EXPORT("dropoutForward", js_dropout_fwd),
-    EXPORT("dropoutBackward", js_dropout_bwd), EXPORT("softmaxCrossEntropy", js_softmax_xent),
-    EXPORT("categoricalCrossEntropy", js_cat_xent), EXPORT("meanSquaredError", js_mse),
-    EXPORT("countCorrect", js_count_correct), EXPORT("penalty", js_penalty),
-    EXPORT("penaltyGrad", js_penalty_grad), EXPORT("sgdUpdate", js_sgd), EXPORT("adamUpdate", js_adam),
-    EXPORT("nadamUpdate", js_nadam), EXPORT("rmspropUpdate", js_rmsprop),
+  napi_property_descriptor props[FL_KERNEL_COUNT + 7] = {
     EXPORT("setThreads", js_set_threads), EXPORT("threads", js_threads), EXPORT("isa", js_isa),
     EXPORT("setIsa", js_set_isa), EXPORT("supports", js_supports),
-    EXPORT("addressMod64", js_address_mod64), EXPORT("peakGflops", js_peak), EXPORT("affineWarp", js_warp),
+    EXPORT("addressMod64", js_address_mod64), EXPORT("peakGflops", js_peak),
   };
+  for (int i = 0; i < FL_KERNEL_COUNT; i++) {
+    props[7 + i] = (napi_property_descriptor){fl_bindings[i].name, NULL, js_kernel, NULL, NULL, NULL, napi_enumerable,
+                                              (void *)&fl_bindings[i]};
+  }
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }

@@ -3,7 +3,7 @@
  *
  * Every kernel family lives in one file (gemm.c, conv.c, pool.c, norm.c, act.c, loss.c,
  * optim.c, blas.c) and is compiled three times, once per instruction set (AVX-512, AVX2,
- * generic), with FL_FN() giving each copy its own name. cpu.c picks a table at run time;
+ * generic), with FL_FN() giving each copy its own name. ctx.c picks a table at run time;
  * addon.c is the only file that knows N-API.
  *
  * Conventions (STYLE.md): outputs first, then saved buffers, then inputs/weights, then
@@ -146,83 +146,28 @@ enum { FL_LINEAR = 0, FL_RELU = 1, FL_ELU = 2, FL_LEAKY_RELU = 3, FL_SIGMOID = 4
 
 /* ---- the kernel table: one per instruction set --------------------------------------------- */
 
+/* Every kernel's C signature comes from the signature table (src/backend/kernels.ts) through the
+ * generated native/kernels.gen.h; each family file defines its kernels to match (the
+ * declarations below make the compiler check it). The binding (addon.c) computes some scalars in
+ * double before rounding: adam's and nadam's b1c, b2c and rmsprop's rc are the complements
+ * 1 − β1, 1 − β2, 1 − ρ (rounding β to float first would cost 1e-5 relative in v for
+ * β2 = 0.999), and adam's alpha_t = lr·sqrt(1 − β2^t)/(1 − β1^t). */
+#include "kernels.gen.h"
+
+#define FL_KERNEL_MEMBER(name, ret, params) ret(*name) params;
+
 typedef struct fl_kernels {
   const char *isa;
-  void (*fill)(fl_ctx *, float *y, size_t n, float v);
-  void (*copy)(fl_ctx *, float *y, const float *x, size_t n);
-  void (*add)(fl_ctx *, float *y, const float *a, const float *b, size_t n);
-  void (*axpy)(fl_ctx *, float *y, float alpha, const float *x, size_t n);
-  void (*scale)(fl_ctx *, float *y, float alpha, size_t n);
-  double (*sumsq)(fl_ctx *, const float *x, size_t n);
   /* benchmark probe: 16 independent vector FMA chains per thread; returns flops executed */
   double (*peak)(fl_ctx *, long iters, int tasks);
-  void (*gemm)(fl_ctx *, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
-               const float *b, int ldb, float beta, float *c, int ldc);
-  void (*dense_fwd)(fl_ctx *, float *y, const float *x, const float *w, const float *b, int batch,
-                    int in, int out, int relu);
-  void (*dense_bwd)(fl_ctx *, float *dx, float *dw, float *db, const float *dy, const float *y,
-                    const float *x, const float *w, int batch, int in, int out, int relu);
-  void (*conv_fwd)(fl_ctx *, float *y, const float *x, const float *w, const float *b,
-                   const fl_geom *g, int relu);
-  void (*conv_bwd)(fl_ctx *, float *dx, float *dw, float *db, const float *dy, const float *y,
-                   const float *x, const float *w, const fl_geom *g, int relu);
-  void (*maxpool_fwd)(fl_ctx *, float *y, int32_t *arg, const float *x, const fl_geom *g);
-  void (*maxpool_bwd)(fl_ctx *, float *dx, const float *dy, const int32_t *arg, const fl_geom *g);
-  void (*avgpool_fwd)(fl_ctx *, float *y, const float *x, const fl_geom *g);
-  void (*avgpool_bwd)(fl_ctx *, float *dx, const float *dy, const fl_geom *g);
-  void (*gmaxpool_fwd)(fl_ctx *, float *y, int32_t *arg, const float *x, int n, int hw, int c);
-  void (*gmaxpool_bwd)(fl_ctx *, float *dx, const float *dy, const int32_t *arg, int n, int hw, int c);
-  void (*gavgpool_fwd)(fl_ctx *, float *y, const float *x, int n, int hw, int c);
-  void (*gavgpool_bwd)(fl_ctx *, float *dx, const float *dy, int n, int hw, int c);
-  void (*bn_train_fwd)(fl_ctx *, float *y, float *mean, float *invstd, float *mmean, float *mvar,
-                       const float *x, const float *gamma, const float *beta, int rows, int c,
-                       float momentum, float eps, int relu);
-  void (*bn_infer_fwd)(fl_ctx *, float *y, const float *x, const float *gamma, const float *beta,
-                       const float *mmean, const float *mvar, int rows, int c, float eps, int relu);
-  void (*bn_bwd)(fl_ctx *, float *dx, float *dgamma, float *dbeta, const float *dy, const float *y,
-                 const float *x, const float *mean, const float *invstd, const float *gamma,
-                 int rows, int c, int relu);
-  void (*act_fwd)(fl_ctx *, int kind, float *y, const float *x, size_t n, float alpha);
-  void (*act_bwd)(fl_ctx *, int kind, float *dx, const float *dy, const float *x, const float *y,
-                  size_t n, float alpha);
-  void (*softmax_fwd)(fl_ctx *, float *y, const float *x, int rows, int cols);
-  void (*softmax_bwd)(fl_ctx *, float *dx, const float *dy, const float *y, int rows, int cols);
-  void (*dropout_fwd)(fl_ctx *, float *y, uint8_t *mask, const float *x, size_t n, double rate,
-                      const uint32_t *draw);
-  void (*dropout_bwd)(fl_ctx *, float *dx, const float *dy, const uint8_t *mask, size_t n,
-                      double rate);
-  double (*softmax_xent)(fl_ctx *, float *probs, float *dlogits, const float *logits,
-                         const int32_t *labels, const float *weights, int rows, int cols,
-                         float grad_scale);
-  double (*cat_xent)(fl_ctx *, float *probs, float *dlogits, const float *logits,
-                     const float *targets, const float *weights, int rows, int cols,
-                     float grad_scale);
-  double (*mse)(fl_ctx *, float *dpred, const float *pred, const float *target,
-                const float *weights, int rows, int cols, float grad_scale);
-  int (*count_correct)(fl_ctx *, const float *scores, const int32_t *labels, int rows, int cols,
-                       int k);
-  double (*penalty)(fl_ctx *, const float *w, size_t n, float l1, float l2);
-  void (*penalty_grad)(fl_ctx *, float *dw, const float *w, size_t n, float l1, float l2);
-  void (*sgd)(fl_ctx *, float *w, const float *g, float *vel, size_t n, float lr, float momentum,
-              int nesterov, float wd);
-  /* b1c, b2c, rc are the complements 1 − β1, 1 − β2, 1 − ρ, computed in double by the binding:
-   * rounding β to float first would cost 1e-5 relative in v for β2 = 0.999 */
-  void (*adam)(fl_ctx *, float *w, const float *g, float *m, float *v, float *vhat, size_t n,
-               float lr, float b1c, float b2c, float eps, float alpha_t, float wd);
-  void (*nadam)(fl_ctx *, float *w, const float *g, float *m, float *v, size_t n, float lr,
-                float b1c, float b2c, float eps, float coef_m, float coef_g, float v_corr, float wd);
-  void (*rmsprop)(fl_ctx *, float *w, const float *g, float *ms, float *mg, float *mom, size_t n,
-                  float lr, float rho, float rc, float momentum, float eps, float wd);
-  /* augmentation: y (n,h,w,c) ← x through per-image inverse affine maps m (n,6); see augment.c */
-  void (*warp)(fl_ctx *, float *y, const float *x, const double *m, int n, int h, int w, int c,
-               int fill, double cval, int interp);
+  FL_KERNEL_LIST(FL_KERNEL_MEMBER)
 } fl_kernels;
 
 extern const fl_kernels fl_kernels_avx512;
 extern const fl_kernels fl_kernels_avx2;
 extern const fl_kernels fl_kernels_generic;
 
-/* cpu.c: the best table this CPU supports, or the one named ("avx512", "avx2", "generic");
+/* ctx.c: the best table this CPU supports, or the one named ("avx512", "avx2", "generic");
  * NULL when the named one is not supported here. */
 const fl_kernels *fl_select_kernels(const char *name);
 int fl_cpu_supports(const char *name);
@@ -263,6 +208,11 @@ static inline float fl_relu(float x) { return (x > 0.0f || x != x) ? x : 0.0f; }
 #define FL_FN(name) name##_generic
 #define FL_ISA "generic"
 #endif
+
+/* Every kernel's function in this instruction set, declared from the table (see above). */
+#define FL_KERNEL_DECLARE(name, ret, params) ret FL_FN(fl_##name) params;
+FL_KERNEL_LIST(FL_KERNEL_DECLARE)
+double FL_FN(fl_peak)(fl_ctx *ctx, long iters, int tasks);
 
 /* Work below this many elements runs on the calling thread: waking the pool costs more. */
 #define FL_PARALLEL_MIN 32768

@@ -260,7 +260,7 @@ function rawAddonTests(a: Addon): void {
     ['countCorrect', 'k = 0', () => a.countCorrect(f32(6), Int32Array.of(0, 1), 2, 3, 0), /k must be an integer >= 1/],
     ['countCorrect', 'a label ≥ cols', () => a.countCorrect(f32(6), Int32Array.of(0, 9), 2, 3, 1), /labels\[1\] is not a class index/],
     ['sgdUpdate', 'momentum without velocity', () => a.sgdUpdate(f32(3), f32(3), null, 0.1, 0.9, false, 0), /velocity is needed when momentum is 0.9/],
-    ['adamUpdate', 'step 0', () => a.adamUpdate(f32(3), f32(3), f32(3), f32(3), null, 0.1, 0.9, 0.999, 1e-7, 0, 0), /step must be >= 1; received 0/],
+    ['adamUpdate', 'step 0', () => a.adamUpdate(f32(3), f32(3), f32(3), f32(3), null, 0.1, 0.9, 0.999, 1e-7, 0, 0), /step must be an integer >= 1; received 0/],
     ['adamUpdate', 'v too short', () => a.adamUpdate(f32(3), f32(3), f32(3), f32(2), null, 0.1, 0.9, 0.999, 1e-7, 1, 0), /v has the wrong length/],
     ['rmspropUpdate', 'momentum without its buffer', () => a.rmspropUpdate(f32(3), f32(3), f32(3), null, null, 0.1, 0.9, 0.5, 1e-7, 0), /mom is needed when momentum is 0.5/],
     ['setThreads', 'zero threads', () => a.setThreads(0), /threads must be an integer >= 1; received 0/],

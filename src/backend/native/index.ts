@@ -1,8 +1,8 @@
 /**
  * The native backend: C kernels behind one N-API addon (native/addon.c), built by node-gyp at
- * `npm install`. This file only loads the addon and adapts argument shapes (geometry objects
- * become their packed Int32Array, fused activations become flags); validation happens in
- * checked.ts for both backends, and again in C.
+ * `npm install`. This file only loads the addon and adapts two argument kinds of the signature
+ * table (kernels.ts): geometry objects become their packed Int32Array, fused activations become
+ * flags. Validation happens in checked.ts for both backends, and again in C.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,8 +11,9 @@ import { BackendError } from '../../errors.js';
 import { packageRoot } from '../../util/paths.js';
 import type { Backend, Kernels } from '../backend.js';
 import { checkedBackend } from '../checked.js';
+import { KERNEL_NAMES, KERNEL_TABLE } from '../kernels.js';
 
-/** The addon's exports (see the EXPORT table in native/addon.c). */
+/** The addon's exports: one function per kernel of the table, plus the control calls of native/addon.c. */
 export interface Addon {
   [kernel: string]: (...args: unknown[]) => unknown;
 }
@@ -39,63 +40,27 @@ export function loadAddon(): { addon?: Addon; error?: string } {
   return cached;
 }
 
-const FILL_CODES = { reflect: 0, wrap: 1, nearest: 2, constant: 3 } as const;
-
+/**
+ * The raw kernels: each addon function takes the table's arguments in table order (and checks
+ * them again in C). Only two kinds need adapting: a geometry travels as its packed Int32Array,
+ * a fused activation as a relu flag.
+ */
 function nativeKernels(a: Addon): Kernels {
-  const relu = (act: string): boolean => act === 'relu';
-  return {
-    fill: (y, v) => void a.fill(y, v),
-    copy: (y, x) => void a.copy(y, x),
-    add: (y, p, q) => void a.add(y, p, q),
-    axpy: (y, alpha, x) => void a.axpy(y, alpha, x),
-    scale: (y, alpha) => void a.scale(y, alpha),
-    sumSquares: (x) => a.sumSquares(x) as number,
-    gemm: (ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc) =>
-      void a.gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc),
-    denseForward: (y, x, w, b, batch, inF, outF, act) =>
-      void a.denseForward(y, x, w, b, batch, inF, outF, relu(act)),
-    denseBackward: (dx, dw, db, dy, y, x, w, batch, inF, outF, act) =>
-      void a.denseBackward(dx, dw, db, dy, y, x, w, batch, inF, outF, relu(act)),
-    conv2dForward: (y, x, w, b, g, act) => void a.conv2dForward(y, x, w, b, g.packed, relu(act)),
-    conv2dBackward: (dx, dw, db, dy, y, x, w, g, act) =>
-      void a.conv2dBackward(dx, dw, db, dy, y, x, w, g.packed, relu(act)),
-    maxPoolForward: (y, arg, x, g) => void a.maxPoolForward(y, arg, x, g.packed),
-    maxPoolBackward: (dx, dy, arg, g) => void a.maxPoolBackward(dx, dy, arg, g.packed),
-    avgPoolForward: (y, x, g) => void a.avgPoolForward(y, x, g.packed),
-    avgPoolBackward: (dx, dy, g) => void a.avgPoolBackward(dx, dy, g.packed),
-    globalMaxPoolForward: (y, arg, x, n, hw, c) => void a.globalMaxPoolForward(y, arg, x, n, hw, c),
-    globalMaxPoolBackward: (dx, dy, arg, n, hw, c) => void a.globalMaxPoolBackward(dx, dy, arg, n, hw, c),
-    globalAvgPoolForward: (y, x, n, hw, c) => void a.globalAvgPoolForward(y, x, n, hw, c),
-    globalAvgPoolBackward: (dx, dy, n, hw, c) => void a.globalAvgPoolBackward(dx, dy, n, hw, c),
-    batchNormTrainForward: (y, mean, inv, mm, mv, x, gamma, beta, rows, c, momentum, eps, act) =>
-      void a.batchNormTrainForward(y, mean, inv, mm, mv, x, gamma, beta, rows, c, momentum, eps, relu(act)),
-    batchNormInferForward: (y, x, gamma, beta, mm, mv, rows, c, eps, act) =>
-      void a.batchNormInferForward(y, x, gamma, beta, mm, mv, rows, c, eps, relu(act)),
-    batchNormBackward: (dx, dg, db, dy, y, x, mean, inv, gamma, rows, c, act) =>
-      void a.batchNormBackward(dx, dg, db, dy, y, x, mean, inv, gamma, rows, c, relu(act)),
-    activationForward: (kind, y, x, alpha) => void a.activationForward(kind, y, x, alpha),
-    activationBackward: (kind, dx, dy, x, y, alpha) => void a.activationBackward(kind, dx, dy, x, y, alpha),
-    softmaxForward: (y, x, rows, cols) => void a.softmaxForward(y, x, rows, cols),
-    softmaxBackward: (dx, dy, y, rows, cols) => void a.softmaxBackward(dx, dy, y, rows, cols),
-    dropoutForward: (y, mask, x, rate, draw) => void a.dropoutForward(y, mask, x, rate, draw),
-    dropoutBackward: (dx, dy, mask, rate) => void a.dropoutBackward(dx, dy, mask, rate),
-    softmaxCrossEntropy: (probs, dl, logits, labels, w, rows, cols, gs) =>
-      a.softmaxCrossEntropy(probs, dl, logits, labels, w, rows, cols, gs) as number,
-    categoricalCrossEntropy: (probs, dl, logits, t, w, rows, cols, gs) =>
-      a.categoricalCrossEntropy(probs, dl, logits, t, w, rows, cols, gs) as number,
-    meanSquaredError: (dp, p, t, w, rows, cols, gs) => a.meanSquaredError(dp, p, t, w, rows, cols, gs) as number,
-    countCorrect: (scores, labels, rows, cols, k) => a.countCorrect(scores, labels, rows, cols, k) as number,
-    penalty: (w, l1, l2) => a.penalty(w, l1, l2) as number,
-    penaltyGrad: (dw, w, l1, l2) => void a.penaltyGrad(dw, w, l1, l2),
-    sgdUpdate: (w, g, v, lr, m, nesterov, wd) => void a.sgdUpdate(w, g, v, lr, m, nesterov, wd),
-    adamUpdate: (w, g, m, v, vh, lr, b1, b2, eps, step, wd) => void a.adamUpdate(w, g, m, v, vh, lr, b1, b2, eps, step, wd),
-    nadamUpdate: (w, g, m, v, lr, b1, b2, eps, cm, cg, vc, wd) =>
-      void a.nadamUpdate(w, g, m, v, lr, b1, b2, eps, cm, cg, vc, wd),
-    rmspropUpdate: (w, g, ms, mg, mom, lr, rho, momentum, eps, wd) =>
-      void a.rmspropUpdate(w, g, ms, mg, mom, lr, rho, momentum, eps, wd),
-    affineWarp: (y, x, m, n, h, w, c, fill, cval, interp) =>
-      void a.affineWarp(y, x, m, n, h, w, c, FILL_CODES[fill], cval, interp === 'bilinear' ? 1 : 0),
-  };
+  const kernels: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const name of KERNEL_NAMES) {
+    const fn = a[name];
+    const specs = KERNEL_TABLE[name].args;
+    const geom = specs.findIndex((s) => s.kind === 'geom');
+    const act = specs.findIndex((s) => s.kind === 'fused');
+    kernels[name] = geom < 0 && act < 0
+      ? fn
+      : (...args) => {
+        if (geom >= 0) args[geom] = (args[geom] as { packed: Int32Array }).packed;
+        if (act >= 0) args[act] = args[act] === 'relu';
+        return fn(...args);
+      };
+  }
+  return kernels as unknown as Kernels;
 }
 
 /** Instruction sets, best first. */

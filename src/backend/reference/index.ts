@@ -1,6 +1,7 @@
 /**
  * The reference backend: TypeScript loops, obviously correct. It is the oracle the native
- * kernels are tested against and the fallback where the addon cannot load.
+ * kernels are tested against and the fallback where the addon cannot load. Each family file
+ * exports its kernels under their table names (kernels.ts); the type checks none is missing.
  */
 import type { Backend, Kernels } from '../backend.js';
 import { checkedBackend } from '../checked.js';
@@ -15,10 +16,7 @@ import * as pool from './pool.js';
 
 export const referenceKernels: Kernels = {
   ...blas,
-  denseForward: layers.denseForward,
-  denseBackward: layers.denseBackward,
-  conv2dForward: layers.conv2dForward,
-  conv2dBackward: layers.conv2dBackward,
+  ...layers,
   ...pool,
   ...norm,
   ...act,
