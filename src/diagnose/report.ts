@@ -22,7 +22,7 @@ body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px auto;max-wid
 h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .meta{color:#666;font-size:13px} .badge{display:inline-block;color:#fff;padding:4px 12px;border-radius:4px;font-weight:bold;letter-spacing:.5px}
 table{border-collapse:collapse;font-size:13px;margin:8px 0} td,th{border:1px solid #ddd;padding:4px 10px;text-align:right} th{background:#f5f5f5}
-td:first-child,th:first-child{text-align:left} .charts svg{max-width:100%;height:auto;margin:6px 0}
+td:first-child,th:first-child{text-align:left} .charts svg{display:block;width:100%;height:auto;margin:10px 0}
 .advice li{margin:6px 0} .evidence{color:#555;font-size:13px}
 `;
 
@@ -72,10 +72,14 @@ function counterfactualTable(d: Diagnosis): string {
   return html + '</table>';
 }
 
+/** Charts drawn as wide as the page's text column (1000 px less the margins), not at 720 px. */
+const PAGE_CHART = { width: 960, height: 400 };
+
 export function renderReport(r: ReportInput): string {
   const d = r.diagnosis;
-  const charts = [lossChart(r.history, d, { smoothing: r.smoothing }), accuracyChart(r.history, d, { smoothing: r.smoothing }), gapChart(r.history, d)];
-  const weightCharts = r.weights?.length ? [distanceChart(r.weights), ...(r.weights.some((w) => w.histogram) ? [histogramsChart(r.weights)] : [])] : [];
+  const size = PAGE_CHART;
+  const charts = [lossChart(r.history, d, { smoothing: r.smoothing, ...size }), accuracyChart(r.history, d, { smoothing: r.smoothing, ...size }), gapChart(r.history, d, size)];
+  const weightCharts = r.weights?.length ? [distanceChart(r.weights, size), ...(r.weights.some((w) => w.histogram) ? [histogramsChart(r.weights, size)] : [])] : [];
   const dead = r.weights?.[r.weights.length - 1]?.deadRelu ?? [];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(r.title)} — fitlab report</title><style>${STYLE}</style></head>
@@ -128,8 +132,8 @@ export function renderCompare(title: string, rows: CompareRow[]): string {
 <body>
 <h1>${esc(title)}</h1>
 ${table}
-<div class="charts">${compareChart(runs, 'val_loss', 'Validation loss (dashed: training)')}
-${compareChart(runs, 'val_accuracy', 'Validation accuracy (dashed: training)')}</div>
+<div class="charts">${compareChart(runs, 'val_loss', 'Validation loss (dashed: training)', PAGE_CHART)}
+${compareChart(runs, 'val_accuracy', 'Validation accuracy (dashed: training)', PAGE_CHART)}</div>
 <h2>Each run</h2>
 ${rows.map((r) => `<p><b>${esc(r.label)}</b>: ${esc(r.diagnosis.summary)}</p>`).join('\n')}
 </body></html>

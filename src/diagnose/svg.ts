@@ -208,7 +208,9 @@ export function lineChart(allSeries: Series[], o: LineChartOptions = {}): string
     out.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${m.left - 8}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#444">${fmtTick(t, Boolean(o.percent))}</text>`);
   }
-  const xTicks = o.xTicks ?? niceTicks(xLo, xHi, 8).filter((t) => Number.isInteger(t) || xHi - xLo < 8).map((t) => ({ value: t, label: fmtTick(t, false) }));
+  // whole-number x values (epochs, degrees) get whole-number ticks only: a 3-epoch run has no epoch 1.25
+  const wholeX = xs.every(Number.isInteger);
+  const xTicks = o.xTicks ?? niceTicks(xLo, xHi, 8).filter((t) => Number.isInteger(t) || !wholeX).map((t) => ({ value: t, label: fmtTick(t, false) }));
   for (const t of xTicks) {
     const x = px(t.value);
     out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${m.top + ph}" y2="${m.top + ph + 5}" stroke="#888"/>`);

@@ -72,6 +72,24 @@ export class WeightTracker extends Callback {
     return ((epoch + 1) & epoch) === 0 || this.ctx.stopTraining || epoch === this.ctx.epochs - 1;
   }
 
+  /**
+   * The kernels' histogram over this epoch's own symmetric range (±max |w|). A range fixed at the
+   * start (±2× the initial largest weight) was outgrown by training: every weight beyond it was
+   * counted in an end bin, and the histograms piled up there. The chart puts snapshots with
+   * different ranges onto one grid (plots.ts, histogramsChart).
+   */
+  private histogram(params: ReturnType<Model['params']>): { edges: number[]; counts: number[] } {
+    const kernels = params.filter((p) => (p.trainable || p.grad !== null) && p.weightName === 'kernel');
+    let m = 0;
+    for (const p of kernels) for (const v of p.value) if (Math.abs(v) > m) m = Math.abs(v);
+    const lim = Math.max(1e-3, m * (1 + 1e-6));
+    const edges = Array.from({ length: this.bins + 1 }, (_, i) => -lim + (2 * lim * i) / this.bins);
+    const step = (2 * lim) / this.bins;
+    const counts = new Array<number>(this.bins).fill(0);
+    for (const p of kernels) for (const v of p.value) counts[Math.min(this.bins - 1, Math.max(0, Math.floor((v + lim) / step)))]++;
+    return { edges, counts };
+  }
+
   record(epoch: number): WeightEpoch {
     const params = this.model.params();
     const byLayer = new Map<string, { n2: number; d2: number }>();
@@ -99,16 +117,7 @@ export class WeightTracker extends Callback {
       epoch, norm: Math.sqrt(n2), distance: Math.sqrt(d2),
       layers: [...byLayer].map(([name, s]) => ({ name, norm: Math.sqrt(s.n2), distance: Math.sqrt(s.d2) })),
     };
-    if (this.wantsHistogram(epoch) && this.edges.length) {
-      const counts = new Array<number>(this.bins).fill(0);
-      const lo = this.edges[0];
-      const step = this.edges[1] - this.edges[0];
-      for (const p of params) {
-        if (!(p.trainable || p.grad !== null) || p.weightName !== 'kernel') continue;
-        for (const v of p.value) counts[Math.min(this.bins - 1, Math.max(0, Math.floor((v - lo) / step)))]++;
-      }
-      entry.histogram = { edges: this.edges, counts };
-    }
+    if (this.wantsHistogram(epoch)) entry.histogram = this.histogram(params);
     const x = this.probe?.();
     if (x) {
       this.model.forward(x, { training: false });

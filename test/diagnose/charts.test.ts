@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/diagnose/diagnose.js';
-import { accuracyChart, compareChart, distanceChart, emaSmooth, gapChart, histogramsChart, lossChart } from '../../src/diagnose/plots.js';
+import { MAX_HISTOGRAMS, TIME_RAMP, accuracyChart, compareChart, distanceChart, emaSmooth, gapChart, histogramsChart, lossChart, rebin } from '../../src/diagnose/plots.js';
 import { svgToPng } from '../../src/diagnose/png.js';
 import { renderCompare, renderReport } from '../../src/diagnose/report.js';
 import { writeRunReport } from '../../src/diagnose/run-report.js';
@@ -187,7 +187,7 @@ describe('SVG charts', () => {
       epoch, norm: 1, distance: 0, layers: [],
       histogram: { edges: Array.from({ length: 9 }, (_, i) => -0.2 + i * 0.05), counts: [1, 2, 5, 9, 9, 5, 2, 1] },
     }));
-    const pts = pathsOf(histogramsChart(narrow), '#1f77b4')[0];
+    const pts = pathsOf(histogramsChart(narrow), TIME_RAMP[0])[0];
     expect(pts).toHaveLength(8);
     expect(pts[0][0]).toBeCloseTo(66, 0);
     expect(pts[7][0]).toBeCloseTo(702, 0);
@@ -199,6 +199,35 @@ describe('SVG charts', () => {
     expect(niceTicks(1, 40, 8)).toEqual([5, 10, 15, 20, 25, 30, 35, 40]);
     // and a single-epoch run still gets a drawable x axis
     expect(pathsOf(lossChart(overfitting().slice(0, 1), null), TRAIN)[0]).toEqual([[66, expect.any(Number) as number]]);
+  });
+
+  it('epoch axes have whole-number ticks only, even on a 3-epoch run (no 1.25, 1.5)', () => {
+    const xLabels = (svg: string): string[] => [...svg.matchAll(/y="[\d.]+" text-anchor="middle" fill="#444">([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(xLabels(lossChart(overfitting().slice(0, 3), null))).toEqual(['1', '2', '3']);
+    expect(xLabels(lossChart(overfitting().slice(0, 2), null))).toEqual(['1', '2']);
+    expect(xLabels(gapChart(overfitting().slice(0, 5), null, { width: 960 }))).toEqual(['1', '2', '3', '4', '5']);
+  });
+
+  it('weight histograms: at most five snapshots, first and last kept, different ranges put onto one grid without end-bin piles', () => {
+    // rebinning keeps every count and spreads a bin by its overlap
+    expect(rebin([0, 1, 2], [4, 2], [0, 0.5, 1, 1.5, 2])).toEqual([2, 2, 1, 1]);
+    expect(rebin([-1, 1], [10], [-2, -1, 0, 1, 2])).toEqual([0, 5, 5, 0]);
+    // ten snapshots whose range doubles each time (each epoch records its own ±max|w|)
+    const grow: WeightEpoch[] = Array.from({ length: 10 }, (_, e) => ({
+      epoch: e, norm: 1, distance: 0, layers: [],
+      histogram: { edges: Array.from({ length: 5 }, (_, i) => (-1 + i / 2) * 2 ** e), counts: [1, 4, 4, 1] },
+    }));
+    const svg = histogramsChart(grow);
+    const labels = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)" fill="#222">(epoch \d+)<\/text>/g)].map((m) => m[2]);
+    expect(labels).toEqual(['epoch 1', 'epoch 3', 'epoch 6', 'epoch 8', 'epoch 10']);
+    expect(MAX_HISTOGRAMS).toBe(5);
+    expect(svg).toContain('Weight histograms (5 of 10 snapshots)');
+    // the last (widest) snapshot spans the whole grid: its outermost bins hold its outer 10%, not a pile
+    const last = pathsOf(svg, TIME_RAMP[4])[0];
+    const ys = last.map((p) => p[1]); // SVG y grows downwards: a smaller y is a taller bin
+    expect(Math.min(...ys)).toBeLessThan(ys[0]);
+    expect(Math.min(...ys)).toBeLessThan(ys[ys.length - 1]);
+    expect(ys[0]).toBeCloseTo(ys[ys.length - 1], 6);
   });
 
   it('labels are escaped', () => {
