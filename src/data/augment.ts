@@ -23,6 +23,7 @@ import { type Backend, type F32, FILL_MODES, type FillMode } from '../backend/ba
 import { ArgumentError, describe } from '../errors.js';
 import { ConfigReader } from '../util/config-reader.js';
 import { RandomStream } from '../tensor/prng.js';
+import { augmentExampleStreamId } from '../tensor/streams.js';
 import { type Affine, IDENTITY, compose, flip, rotation, shear, translation, zoom } from '../tensor/affine.js';
 
 export interface AugmentSpec {
@@ -156,7 +157,7 @@ export function sampleTransform(spec: AugmentSpec, h: number, w: number, rng: Ra
 
 /** The stream of one example's transform: a pure function of (seed, epoch, position). */
 export function exampleStream(seed: number, epoch: number, position: number): RandomStream {
-  return new RandomStream(seed, 0x41_0000_0000 + epoch * 0x100_0000 + position);
+  return new RandomStream(seed, augmentExampleStreamId(epoch, position));
 }
 
 /** The fill mode a crop uses: zero padding, whatever the spec says for the other transforms. */

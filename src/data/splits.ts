@@ -8,10 +8,8 @@
  */
 import { ArgumentError, describe } from '../errors.js';
 import { RandomStream } from '../tensor/prng.js';
+import { STREAMS } from '../tensor/streams.js';
 import { type Split, take } from './dataset.js';
-
-/** Stream purpose of split permutations. */
-export const STREAM_SPLIT = 5;
 
 export type ValSpec = { kind: 'none' } | { kind: 'stratified'; fraction: number } | { kind: 'first'; n: number } | { kind: 'last'; fraction: number } | { kind: 'fold'; fold: number; folds: number };
 
@@ -59,7 +57,7 @@ export function formatVal(v: ValSpec): string {
  * order (training shuffles per epoch anyway).
  */
 function dealByClass(split: Split, classes: number, per: number, seed: number, validates: (i: number, count: number) => boolean): { train: Split; val: Split } {
-  const rng = new RandomStream(seed, STREAM_SPLIT);
+  const rng = new RandomStream(seed, STREAMS.split);
   const byClass: number[][] = Array.from({ length: classes }, () => []);
   split.y.forEach((l, i) => byClass[l].push(i));
   const valIdx: number[] = [];

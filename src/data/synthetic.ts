@@ -6,6 +6,7 @@
  */
 import { ArgumentError, describe } from '../errors.js';
 import { RandomStream } from '../tensor/prng.js';
+import { STREAMS } from '../tensor/streams.js';
 import type { Dataset, Split } from './dataset.js';
 
 export type Synthetic2D = 'spirals' | 'moons' | 'circles' | 'xor' | 'blobs';
@@ -104,7 +105,7 @@ export function synthetic2d(kind: Synthetic2D, options: SyntheticOptions = {}): 
   if (classes < 2 || ((kind === 'moons' || kind === 'circles' || kind === 'xor') && classes !== 2)) {
     throw new ArgumentError(`${kind} has exactly 2 classes${kind === 'blobs' || kind === 'spirals' ? ' or more' : ''}; received ${classes}`);
   }
-  const rng = new RandomStream(o.seed, 11);
+  const rng = new RandomStream(o.seed, STREAMS.synthetic2d);
   const x = new Float32Array(o.n * 2);
   const y = new Int32Array(o.n);
   for (let i = 0; i < o.n; i++) {
@@ -159,7 +160,7 @@ export function syntheticShapes(options: SyntheticOptions & { size?: number } = 
   const size = options.size ?? 16;
   const classes = o.classes ?? 5;
   if (!(classes >= 2 && classes <= 5)) throw new ArgumentError(`shapes has 2 to 5 classes; received ${classes}`);
-  const rng = new RandomStream(o.seed, 12);
+  const rng = new RandomStream(o.seed, STREAMS.syntheticShapes);
   const per = size * size;
   const x = new Uint8Array(o.n * per);
   const y = new Int32Array(o.n);

@@ -6,14 +6,13 @@
  */
 import { ArgumentError, describe } from '../errors.js';
 import { RandomStream } from '../tensor/prng.js';
+import { STREAMS } from '../tensor/streams.js';
 import { type Split, concat, take } from './dataset.js';
-
-const STREAM_TOOLS = 6;
 
 /** The first `perClass` examples of every class (in a seeded order). */
 export function subsetPerClass(split: Split, perClass: number, classes: number, per: number, seed: number): Split {
   if (!Number.isInteger(perClass) || perClass < 1) throw new ArgumentError(`per-class subset size must be a positive integer; received ${describe(perClass)}`);
-  const rng = new RandomStream(seed, STREAM_TOOLS);
+  const rng = new RandomStream(seed, STREAMS.subset);
   const order = rng.shuffle(Int32Array.from({ length: split.y.length }, (_, i) => i));
   const taken = new Array<number>(classes).fill(0);
   const keep: number[] = [];
@@ -35,7 +34,7 @@ export function imbalance(split: Split, ratios: number[], per: number, seed: num
   const counts = new Array<number>(ratios.length).fill(0);
   for (const l of split.y) if (l < counts.length) counts[l]++;
   const quota = counts.map((c, k) => Math.round(ratios[k] * c));
-  const rng = new RandomStream(seed, STREAM_TOOLS + 1);
+  const rng = new RandomStream(seed, STREAMS.imbalance);
   const order = rng.shuffle(Int32Array.from({ length: split.y.length }, (_, i) => i));
   const keep: number[] = [];
   for (const i of order) {
@@ -53,7 +52,7 @@ export function imbalance(split: Split, ratios: number[], per: number, seed: num
 /** Replace a `fraction` of labels by a different class; `flipped` marks them. */
 export function labelNoise(split: Split, fraction: number, classes: number, seed: number): { split: Split; flipped: Uint8Array } {
   if (!(fraction >= 0 && fraction <= 1)) throw new ArgumentError(`label noise must be a fraction in [0, 1]; received ${describe(fraction)}`);
-  const rng = new RandomStream(seed, STREAM_TOOLS + 2);
+  const rng = new RandomStream(seed, STREAMS.labelNoise);
   const n = split.y.length;
   const order = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
   const y = Int32Array.from(split.y);
@@ -70,7 +69,7 @@ export function labelNoise(split: Split, fraction: number, classes: number, seed
 /** Every label drawn uniformly at random (Zhang et al.): a fraction p of them, or all. */
 export function randomLabels(split: Split, fraction: number, classes: number, seed: number): { split: Split; changed: Uint8Array } {
   if (!(fraction >= 0 && fraction <= 1)) throw new ArgumentError(`random-label fraction must be in [0, 1]; received ${describe(fraction)}`);
-  const rng = new RandomStream(seed, STREAM_TOOLS + 3);
+  const rng = new RandomStream(seed, STREAMS.randomLabels);
   const n = split.y.length;
   const y = Int32Array.from(split.y);
   const changed = new Uint8Array(n);
@@ -92,7 +91,7 @@ export function randomLabels(split: Split, fraction: number, classes: number, se
 export function extremeCorruption(train: Split, test: Split, classes: number, seed: number, copies?: number): { split: Split; corrupted: Uint8Array; copies: number } {
   const k = copies ?? Math.max(1, Math.round(train.y.length / test.y.length));
   if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`copies must be a positive integer; received ${describe(copies)}`);
-  const rng = new RandomStream(seed, STREAM_TOOLS + 4);
+  const rng = new RandomStream(seed, STREAMS.extremeCorruption);
   const wrongY = Int32Array.from(test.y, (l) => (l + 1 + rng.uniformInt(classes - 1)) % classes);
   let merged: Split = train;
   for (let i = 0; i < k; i++) merged = concat(merged, { x: test.x, y: wrongY });

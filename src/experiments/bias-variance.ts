@@ -7,6 +7,7 @@
  */
 import { type Series, lineChart } from '../diagnose/svg.js';
 import { RandomStream } from '../tensor/prng.js';
+import { STREAMS } from '../tensor/streams.js';
 import { textTable } from '../util/table.js';
 import { Experiment, type ExperimentOptions } from './experiment.js';
 import { htmlTable } from './report.js';
@@ -239,7 +240,7 @@ export interface ZeroOneSetup {
 
 /** The training set (uniform on [-1, 1]², labels y* flipped with probability η) and the test grid with y*. */
 function zeroOneData(seed: number, s: ZeroOneSetup): { rng: RandomStream; train: Float64Array; y: Uint8Array; test: Float64Array; truth: Uint8Array } {
-  const rng = new RandomStream(seed, 92);
+  const rng = new RandomStream(seed, STREAMS.biasVarianceZeroOne);
   const train = new Float64Array(2 * s.n);
   const y = new Uint8Array(s.n);
   for (let i = 0; i < s.n; i++) {
@@ -317,7 +318,7 @@ interface SquaredErrorSetup {
 function squaredErrorPart(x: Experiment, seed: number, s: SquaredErrorSetup): Record<string, unknown> {
   const { n, sigma, boots, degrees } = s;
   const f = (v: number): number => Math.sin(Math.PI * v) + 0.5 * v;
-  const rng = new RandomStream(seed, 91);
+  const rng = new RandomStream(seed, STREAMS.biasVarianceRegression);
   const xs = Array.from({ length: n }, () => 2 * rng.uniform() - 1);
   const ys = xs.map((v) => f(v) + sigma * rng.normal());
   const testX = Array.from({ length: 101 }, (_, i) => -0.98 + (1.96 * i) / 100);

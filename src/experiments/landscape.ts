@@ -8,6 +8,7 @@ import type { Split } from '../data/dataset.js';
 import { ShapeError } from '../errors.js';
 import type { Trainer } from '../train/fit.js';
 import { RandomStream } from '../tensor/prng.js';
+import { STREAMS } from '../tensor/streams.js';
 
 export type Weights = Float32Array[];
 
@@ -139,7 +140,7 @@ export function sharpness(probe: WeightProbe, w: Weights, split: string, epsilon
   const spread: number[] = [];
   const accuracy: number[] = [];
   for (const eps of epsilons) {
-    const rng = new RandomStream(seed, 97);
+    const rng = new RandomStream(seed, STREAMS.sharpness);
     const rises: number[] = [];
     let acc = 0;
     for (let d = 0; d < directions; d++) {

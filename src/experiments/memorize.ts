@@ -12,6 +12,7 @@ import { PALETTE, type Series, esc, histogramChart, lineChart } from '../diagnos
 import { writeFileAtomic } from '../io/atomic.js';
 import { type LiveRun, applyTools } from '../run/train-run.js';
 import { RandomStream } from '../tensor/prng.js';
+import { STREAMS } from '../tensor/streams.js';
 import { join } from 'node:path';
 import { armCurves, dataFacts, fmtInt } from './common.js';
 import { type Arm, type ArmRun, Experiment, type ExperimentOptions, type Stat, type TrainedContext, stat } from './experiment.js';
@@ -254,7 +255,7 @@ interface Surface {
 
 function lossSurface(ctx: TrainedContext, normalWeights: Float32Array[], cleanN: number, testN: number, seed: number): Surface {
   const m = 2000;
-  const rng = new RandomStream(seed, 96);
+  const rng = new RandomStream(seed, STREAMS.memorizeSurface);
   const sample = (from: number, count: number): number[] => {
     const idx = Array.from({ length: count }, (_, i) => from + i);
     for (let i = count - 1; i > 0; i--) {

@@ -10,6 +10,7 @@ import { LossHead, parseLoss } from '../nn/losses.js';
 import { modelFromSpec } from '../nn/spec.js';
 import { createOptimizer } from '../optim/optimizers.js';
 import { RandomStream } from '../tensor/prng.js';
+import { STREAMS } from '../tensor/streams.js';
 import { trainBatch } from '../train/step.js';
 
 export interface RidgeTask {
@@ -23,7 +24,7 @@ export interface RidgeTask {
 
 /** y = X·w* + ε with X ~ N(0, 1), w* having `nonZero` non-zero entries, ε ~ N(0, noise²). */
 export function ridgeTask(seed: number, n = 200, d = 20, nonZero = 5, noise = 0.5): RidgeTask {
-  const rng = new RandomStream(seed, 77);
+  const rng = new RandomStream(seed, STREAMS.ridgeTask);
   const x = new Float64Array(n * d);
   for (let i = 0; i < x.length; i++) x[i] = rng.normal();
   const truth = new Float64Array(d);

@@ -12,6 +12,7 @@
 import type { Backend, F32 } from '../backend/backend.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import { RandomStream } from '../tensor/prng.js';
+import { STREAMS, layerStreamId } from '../tensor/streams.js';
 import { type InitializerConfig, initialize } from './initializers.js';
 import type { Regularizer } from './regularizers.js';
 import { type Shape, formatShape, sizeOf } from './shape.js';
@@ -239,7 +240,7 @@ export abstract class Layer {
   }
 }
 
-/** A deterministic per-layer stream id (dropout, augmentation) from the layer's position. */
-export function layerStream(seed: number, purpose: number, index: number): RandomStream {
-  return new RandomStream(seed, purpose * 65536 + index);
+/** A layer's own stream for a per-layer purpose (dropout, augmentation), from its position. */
+export function layerStream(seed: number, purpose: 'dropout' | 'augmentLayer', index: number): RandomStream {
+  return new RandomStream(seed, layerStreamId(STREAMS[purpose], index));
 }

@@ -17,6 +17,7 @@ import type { Backend, F32 } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import { RandomStream } from '../tensor/prng.js';
+import { STREAMS } from '../tensor/streams.js';
 import { BatchBuffer, type BuildContext, type Layer, type Param } from './layer.js';
 import { Activation } from './layers/basic.js';
 import { BatchNormalization } from './layers/batch-norm.js';
@@ -27,9 +28,6 @@ import { type Shape, formatShape, sizeOf } from './shape.js';
 
 /** The id of the model input in a layer's `inputs` list. */
 export const MODEL_INPUT = 'input';
-
-/** Stream purpose of weight initialization (see layerStream). */
-const STREAM_INIT = 1;
 
 /** Keras' automatic layer names: the class name in snake_case, numbered from the second. */
 const BASE_NAMES: Record<string, string> = {
@@ -161,7 +159,7 @@ export class Model {
       this.seedValue = options.seed ?? 1337;
       const ctx: BuildContext = {
         backend: this.backendRef,
-        init: new RandomStream(this.seedValue, STREAM_INIT),
+        init: new RandomStream(this.seedValue, STREAMS.init),
         seed: this.seedValue,
       };
       for (const layer of this.layers) layer.build(ctx);

@@ -23,12 +23,10 @@ import type { Model } from '../nn/model.js';
 import { checkMemory } from '../nn/memory.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizers.js';
 import { RandomStream, type StreamState } from '../tensor/prng.js';
+import { STREAMS } from '../tensor/streams.js';
 import { type BatchLog, type Callback, type CallbackState, type StopCause, type TrainingContext } from './callbacks.js';
 import { type EpochLog, History } from './history.js';
 import { type BatchResult, evaluateBatch, trainBatch } from './step.js';
-
-/** Stream purpose of the epoch permutations (see layerStream). */
-export const STREAM_SHUFFLE = 2;
 
 export interface FitOptions {
   epochs: number;
@@ -167,7 +165,7 @@ export class Trainer {
     this.xBatch = model.backend.alloc(batchSize * this.per);
     this.yBatch = new Int32Array(batchSize);
     this.wBatch = model.backend.alloc(batchSize);
-    this.shuffleStream = new RandomStream(model.seed, STREAM_SHUFFLE);
+    this.shuffleStream = new RandomStream(model.seed, STREAMS.shuffle);
     this.ctx = {
       stopTraining: false,
       stopReason: null,

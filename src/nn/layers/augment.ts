@@ -16,7 +16,6 @@ import { type Affine, IDENTITY, flip, rotation, translation, zoom } from '../../
 import { LayerConfigReader } from '../config.js';
 import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, layerStream } from '../layer.js';
 import type { Shape } from '../shape.js';
-import { STREAM_AUGMENT } from './basic.js';
 
 export interface AugmentConfig extends CommonLayerConfig {
   seed?: number;
@@ -73,7 +72,7 @@ abstract class AugmentLayer extends Layer {
   }
 
   override build(ctx: BuildContext): void {
-    this.rng = layerStream(this.seed ?? ctx.seed, STREAM_AUGMENT, this.index);
+    this.rng = layerStream(this.seed ?? ctx.seed, 'augmentLayer', this.index);
   }
 
   override allocate(maxBatch: number, backend: Backend): void {

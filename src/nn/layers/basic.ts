@@ -8,10 +8,6 @@ import { type BatchBuffer, type BuildContext, type CommonLayerConfig, Layer, lay
 import { type Shape, formatShape, sameShape, sizeOf } from '../shape.js';
 import { ActivationStage } from './activation-stage.js';
 
-/** Stream purposes (layerStream): keep stable, checkpoints depend on them. */
-export const STREAM_DROPOUT = 3;
-export const STREAM_AUGMENT = 4;
-
 function reader(type: string, config: CommonLayerConfig): LayerConfigReader {
   const r = new LayerConfigReader(config as unknown as Record<string, unknown>, `${type}${config.name ? ` '${config.name}'` : ''}`);
   r.accept('name', 'trainable');
@@ -127,7 +123,7 @@ export class Dropout extends Layer {
     return [...inputs[0]];
   }
   override build(ctx: BuildContext): void {
-    this.rng = layerStream(this.seed ?? ctx.seed, STREAM_DROPOUT, this.index);
+    this.rng = layerStream(this.seed ?? ctx.seed, 'dropout', this.index);
   }
   override allocate(maxBatch: number, backend: Backend): void {
     super.allocate(maxBatch, backend);
