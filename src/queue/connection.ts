@@ -112,6 +112,7 @@ function describeRedisError(err: Error): string {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'unknown host';
   if (code === 'ETIMEDOUT') return 'connection timed out';
   if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(err.message)) return `authentication failed (${err.message.split('\n')[0]})`;
+  if (/certificate/i.test(err.message)) return `${err.message.split('\n')[0]} (a server with its own certificate authority needs --tls-ca <file>)`;
   return err.message.split('\n')[0] || String(code ?? 'unknown error');
 }
 

@@ -44,6 +44,8 @@ export interface RunProgress {
   valAccuracy?: number;
   /** the store holds a checkpoint at the end of this epoch */
   checkpoint: boolean;
+  /** where: a Redis key, or a file in the --store folder */
+  stored?: string;
 }
 
 /** What a finished job returns; the run directory itself is the artifact at `artifact`. */

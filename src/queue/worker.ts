@@ -101,8 +101,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
             lost = true;
             return;
           }
-          await store.put(id, 'checkpoint', zip);
-          const p: RunProgress = { epoch, epochs, worker: name, pid: process.pid, loss: num(log.loss), valAccuracy: num(log.val_accuracy), checkpoint: true };
+          const at = await store.put(id, 'checkpoint', zip);
+          const p: RunProgress = { epoch, epochs, worker: name, pid: process.pid, loss: num(log.loss), valAccuracy: num(log.val_accuracy), checkpoint: true, stored: at.where };
           await job.updateProgress(p);
         });
       },

@@ -117,7 +117,7 @@ function longRun(out: string): TrainRunConfig {
   };
 }
 
-describe.skipIf(!hasRedis)('runs through a BullMQ queue on a real Redis with two real workers', () => {
+describe.skipIf(!hasRedis)(`runs through a BullMQ queue on a real Redis with two real workers${hasRedis ? '' : ' (skipped: redis-server is absent; apt-get install redis-server)'}`, () => {
   let client: QueueClient;
   let events: QueueEvents;
   let queue: Queue;
@@ -231,11 +231,40 @@ describe.skipIf(!hasRedis)('runs through a BullMQ queue on a real Redis with two
     expect(await queue.getJob(`test-bad-${process.pid}`)).toBeUndefined();
   });
 
+  it('with --store, checkpoints and the finished run go through the shared folder, not Redis', async () => {
+    const store = join(tmp, 'store');
+    const viaStore = await QueueClient.open({ target: parseQueueUrl(url), store, log: () => undefined });
+    const seen = new Set<string>();
+    const onProgress = ({ data }: { data: unknown }): void => {
+      const p = data as RunProgress;
+      if (p.checkpoint && p.stored) seen.add(p.stored);
+    };
+    events.on('progress', onProgress);
+    try {
+      const r = await viaStore.run({ ...longRun(join(tmp, 'queued-store')), epochs: 3, synthetic: { n: 400 } }, { jobId: `test-store-${process.pid}`, label: 'via the store' });
+      expect(history(r.runDir)).toHaveLength(3);
+      // the test's own event stream may lag the submitter's: wait for it (a bounded count of looks)
+      for (let i = 0; i < 200 && !seen.size; i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      events.off('progress', onProgress);
+      await viaStore.close();
+    }
+    expect([...seen]).toEqual([join(store, `test-store-${process.pid}.checkpoint.zip`)]);
+    // collected: nothing left behind in the folder or in Redis
+    expect(readdirSync(store)).toEqual([]);
+    const r = new Redis(parseQueueUrl(url).options);
+    try {
+      expect(await r.keys(`${KEY_PREFIX}:${QUEUE_NAME}:artifact:*`)).toEqual([]);
+    } finally {
+      r.disconnect();
+    }
+  });
+
   it('fitlab queue status lists the finished and failed runs and the workers', () => {
     const r = fitlab(['queue', 'status', url, '--json']);
     expect(r.status).toBe(0);
     const s = JSON.parse(r.stdout) as { counts: { finished: number; failed: number }; workers: { name: string }[] };
-    expect(s.counts.finished).toBeGreaterThanOrEqual(4);
+    expect(s.counts.finished).toBeGreaterThanOrEqual(5);
     expect(s.counts.failed).toBe(1);
     const alive = workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null).map((w) => w.proc.pid);
     expect(s.workers.map((w) => Number(w.name.split(':').pop())).sort()).toEqual(alive.sort());
@@ -261,5 +290,56 @@ describe('an unreachable queue is one line naming the URL, never a hang', () => 
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/--queue must start with redis:\/\/ or rediss:\/\//);
     expect(parseQueueUrl('redis://:s3cret@db.example:6380/2').display).toBe('redis://:***@db.example:6380/2');
+  });
+});
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+describe.skipIf(!hasRedis || !hasOpenssl)(`rediss:// with a password and a self-signed certificate${hasRedis && hasOpenssl ? '' : ' (skipped: needs redis-server and openssl)'}`, () => {
+  let dir = '';
+  let server: ChildProcess | null = null;
+  let port = 0;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'fitlab-queue-tls-'));
+    const cert = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    expect(cert.status).toBe(0);
+    port = await freePort();
+    server = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'),
+      '--tls-auth-clients', 'no', '--requirepass', 's3cret', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    // ready when the TLS port answers (a bounded count of looks)
+    const target = parseQueueUrl(`rediss://:s3cret@localhost:${port}`, { ca: join(dir, 'cert.pem') });
+    for (let i = 0; i < 100; i++) {
+      const c = new Redis({ ...target.options, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        c.disconnect();
+      }
+    }
+  });
+
+  afterAll(() => {
+    if (server?.pid) server.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('connects with --tls-ca and the password; a wrong password or a missing CA is one line', () => {
+    const ok = fitlab(['queue', 'status', `rediss://:s3cret@localhost:${port}`, '--tls-ca', join(dir, 'cert.pem')]);
+    expect(ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain(`queue rediss://:***@localhost:${port}: 0 waiting`);
+    const wrong = fitlab(['queue', 'status', `rediss://:nope@localhost:${port}`, '--tls-ca', join(dir, 'cert.pem')]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain('authentication failed');
+    expect(wrong.stderr).not.toContain('nope');
+    const noCa = fitlab(['queue', 'status', `rediss://:s3cret@localhost:${port}`]);
+    expect(noCa.status).toBe(1);
+    expect(noCa.stderr).toMatch(/self-signed certificate/);
   });
 });
