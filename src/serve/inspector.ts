@@ -37,8 +37,6 @@ export class Inspector {
     };
     w.on('error', (err) => failAll(`the inspection worker failed: ${err.message}`));
     w.on('exit', () => failAll('the inspection worker exited'));
-    // an idle inspection worker must not keep the process alive
-    w.unref();
     return w;
   }
 

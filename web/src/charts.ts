@@ -72,6 +72,20 @@ function marksPlugin(get: () => Mark[]): uPlot.Plugin {
   };
 }
 
+/**
+ * Which ticks of a log axis get a label: all of them over a short range (uPlot's default labels
+ * only 1× powers, leaving a 0.6–1.6 loss axis nearly bare), 1, 2 and 5 × 10^k over a long one.
+ */
+function logTicks(_u: uPlot, splits: number[]): (number | null)[] {
+  if (splits.length <= 12) return splits;
+  return splits.map((v) => {
+    const lead = Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9));
+    return lead === 1 || lead === 2 || lead === 5 ? v : null;
+  });
+}
+
+const EPOCH_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000];
+
 export class Chart {
   private plot: uPlot | null = null;
   private marks: Mark[] = [];
@@ -127,7 +141,8 @@ export class Chart {
           },
         },
       },
-      axes: [{ label: this.xLabel }, { label: this.yLabel, size: 60 }],
+      // epochs are whole numbers: ticks at 1, 2, 5, 10, … epochs, never 1.25
+      axes: [this.xLabel === 'epoch' ? { label: this.xLabel, incrs: EPOCH_STEPS, values: (_u, splits) => splits.map((v) => String(v)) } : { label: this.xLabel }, { label: this.yLabel, size: 60, ...(this.options.log ? { filter: logTicks } : {}) }],
       series: [
         { label: this.xLabel, value: (_u, v) => (v === null ? '–' : v.toFixed(2)) },
         ...this.defs.map((d) => ({

@@ -37,7 +37,7 @@ export async function requestView(view: View): Promise<void> {
   if (busy.has(key)) return;
   busy.add(key);
   const model = saved.model;
-  setNote(view, `computing the ${view} view from the saved model ${model}…`);
+  setNote(view, `computing the ${view} view from ${model}…`);
   try {
     const q = new URLSearchParams({ view, model, ...(view === 'network' ? { input: String(probeInput()) } : {}) });
     const v = await getJson<NetworkView | PredictionsView>(`/api/runs/${encodeURIComponent(id)}/inspect?${q.toString()}`);
@@ -147,7 +147,10 @@ function renderBoundary(p: PredictionsView): void {
   for (let i = 0; i < b.size * b.size; i++) {
     ctx.fillStyle = PALETTE[b.cls[i] % PALETTE.length];
     ctx.globalAlpha = 0.15 + 0.45 * Math.max(0, (b.conf[i] - 0.5) * 2);
-    ctx.fillRect((i % b.size) * cell, Math.floor(i / b.size) * cell, cell + 0.5, cell + 0.5);
+    // whole-pixel cells that meet without overlapping (overlaps of translucent cells drew a grid)
+    const x = Math.round((i % b.size) * cell);
+    const y = Math.round(Math.floor(i / b.size) * cell);
+    ctx.fillRect(x, y, Math.round(((i % b.size) + 1) * cell) - x, Math.round((Math.floor(i / b.size) + 1) * cell) - y);
   }
   ctx.globalAlpha = 1;
   const px = (x: number): number => ((x - b.x0) / (b.x1 - b.x0)) * W;
