@@ -27,7 +27,9 @@ export function summarize(d: Diagnosis, x: DiagnosisNumbers): string {
 function summaryText(d: Diagnosis, x: DiagnosisNumbers): string {
   const { trainAcc, valAcc } = x;
   const accs = trainAcc !== null ? `training accuracy ${pct(trainAcc)}${valAcc !== null ? ` vs validation ${pct(valAcc)}` : ''}` : '';
-  const gapTxt = trainAcc !== null && valAcc !== null ? ` (gap ${(100 * (trainAcc - valAcc)).toFixed(1)} points)` : '';
+  // averaged accuracies say so: beside them the text prints the last epoch's ("final gap …")
+  const averaged = x.accTail > 1 ? `; means of the last ${x.accTail} epochs` : '';
+  const gapTxt = trainAcc !== null && valAcc !== null ? ` (gap ${(100 * (trainAcc - valAcc)).toFixed(1)} points${averaged})` : '';
   const base = d.baseline ? ` (baseline: ${d.baseline.text})` : '';
   switch (d.regime) {
     case 'diverged':

@@ -241,7 +241,7 @@ export function diagnose(history: EpochLog[], context: DiagnoseContext = {}): Di
   diagnosis.confidence = confidenceOf(diagnosis, mild !== null && onsetBy === 'mild-rise');
   const bestVal = c.valAccuracy && argmax(c.valAccuracy) >= 0 ? { value: c.valAccuracy[argmax(c.valAccuracy)], epoch: argmax(c.valAccuracy) + 1 } : null;
   const numbers: DiagnosisNumbers = {
-    trainAcc, valAcc, bestValAcc: bestVal, stuckAccuracy,
+    trainAcc, valAcc, accTail: tail, bestValAcc: bestVal, stuckAccuracy,
     patienceForBest: hasVal ? patienceToReach(c.valLoss as number[], best0) : null,
     trendOf: hasTrain ? 'training' : 'validation',
     valNoise: hasVal ? relativeNoise(c.valLoss as number[]) : 0,

@@ -110,8 +110,10 @@ export interface Diagnosis {
 
 /** Numbers the summary and advice quote beside the Diagnosis itself. */
 export interface DiagnosisNumbers {
+  /** end-of-run accuracies: the mean of the last `accTail` epochs (1: the last epoch itself) */
   trainAcc: number | null;
   valAcc: number | null;
+  accTail: number;
   /** best validation accuracy and its 1-based epoch */
   bestValAcc: { value: number; epoch: number } | null;
   stuckAccuracy: boolean;

@@ -102,7 +102,7 @@ describe('true overfitting (validation loss turns up at epoch 15 of 40)', () => 
     const valAcc = mean(va.slice(-3));
     expect(d.summary).toBe(
       `Overfitting since epoch ${d.onsetEpoch as number} (high confidence): validation loss rose ${rise}% from its minimum 0.500 while training loss kept falling; ` +
-      `training accuracy ${(100 * trainAcc).toFixed(1)}% vs validation ${(100 * valAcc).toFixed(1)}% (gap ${(100 * (trainAcc - valAcc)).toFixed(1)} points).`,
+      `training accuracy ${(100 * trainAcc).toFixed(1)}% vs validation ${(100 * valAcc).toFixed(1)}% (gap ${(100 * (trainAcc - valAcc)).toFixed(1)} points; means of the last 3 epochs).`,
     );
     const text = diagnosisText(d);
     expect(text).toMatch(/^Diagnosis: OVERFITTING\n/);
@@ -173,7 +173,7 @@ describe('overfitting shown by the accuracy gap alone (validation loss flat, no 
     const ta = mean([27, 28, 29].map((i) => 1 - 0.6 * Math.exp(-i / 4)));
     const va = mean([27, 28, 29].map((i) => 0.8 - 0.5 * Math.exp(-i / 4)));
     expect((100 * ta).toFixed(1)).toBe('99.9');
-    expect(d.summary).toBe(`Overfitting since epoch 1: the accuracy gap opened then and validation has stopped improving; training accuracy 99.9% vs validation ${(100 * va).toFixed(1)}% (gap ${(100 * (ta - va)).toFixed(1)} points).`);
+    expect(d.summary).toBe(`Overfitting since epoch 1: the accuracy gap opened then and validation has stopped improving; training accuracy 99.9% vs validation ${(100 * va).toFixed(1)}% (gap ${(100 * (ta - va)).toFixed(1)} points; means of the last 3 epochs).`);
   });
 });
 
@@ -223,7 +223,7 @@ describe('healthy', () => {
     expect(d.bestEpoch).toBe(30);
     expect(d.converged).toBe(true);
     expect(d.counterfactuals.map((c) => [c.stopEpoch, c.restoreEpoch, c.epochsSaved])).toEqual([[null, 30, 0], [null, 30, 0], [null, 30, 0]]);
-    expect(d.summary).toMatch(/^Healthy: validation follows training, training accuracy 93\.0% vs validation 91\.0% \(gap 2\.0 points\); the best validation loss is at epoch 30 of 30\.$/);
+    expect(d.summary).toMatch(/^Healthy: validation follows training, training accuracy 93\.0% vs validation 91\.0% \(gap 2\.0 points; means of the last 3 epochs\); the best validation loss is at epoch 30 of 30\.$/);
     expect(d.advice[0].action).toMatch(/^nothing urgent/);
   });
   it.each(SEEDS)('with noise (seed %i, σ = 0.01): still healthy, no onset, best epoch exact', (seed) => {
