@@ -1,13 +1,7 @@
 /** The New run tab: the same options the CLI takes, the equivalent command, and Start. */
 import { getJson, postJson } from './api.js';
 import { $, clear, el, toast } from './dom.js';
-
-interface Options {
-  presets: string[];
-  datasets: string[];
-  optimizers: string[];
-  augments: string[];
-}
+import type { DashboardOptions } from '../../src/serve/protocol.js';
 
 const TWO_D = ['spirals', 'moons', 'circles', 'xor', 'blobs'];
 
@@ -72,7 +66,7 @@ function preview(): void {
 
 export async function initStart(started: (id: string) => void): Promise<void> {
   onStarted = started;
-  const o = await getJson<Options>('/api/options');
+  const o = await getJson<DashboardOptions>('/api/options');
   const form = clear($('start-form'));
   const dataset = select('f-dataset', o.datasets, 'spirals');
   const model = select('f-model', ['custom spec (JSON)', ...o.presets], 'custom spec (JSON)');
