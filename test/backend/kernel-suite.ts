@@ -45,12 +45,12 @@ export function runKernelSuite({ name, backend, oracle, skip = {} }: KernelSuite
       backend,
       oracle,
       same: backend === oracle,
-      kernel(kernel, body) {
+      kernel(kernel, valid, body) {
         registered.add(kernel);
         const reason = skip[kernel];
         const block = (): void => {
           body();
-          argumentErrorTests(ctx, kernel);
+          argumentErrorTests(ctx, kernel, valid);
         };
         if (reason) describe.skip(`${kernel} — skipped: ${reason}`, block);
         else describe(kernel, block);

@@ -7,6 +7,19 @@ import type { SuiteContext } from './helpers.js';
 import {
   awayFromZero, checkGradients, dot, drawFor, expectBits, expectElementsClose, expectSameInts, maxAbs, nans, uniform,
 } from './helpers.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import type { Arg } from './args.js';
+import { f, u8, dim, num, lit, draw } from './args.js';
+
+/** One valid call per kernel, for the argument-error tests (suite/errors.ts). */
+const VALID = {
+  activationForward: [lit('elu'), f('y', 5, false), f('x', 5), num('alpha', 1)],
+  activationBackward: [lit('elu'), f('dx', 5, false), f('dy', 5), f('x', 5), f('y', 5), num('alpha', 1)],
+  softmaxForward: [f('y', 6), f('x', 6), dim('rows', 2), dim('cols', 3)],
+  softmaxBackward: [f('dx', 6), f('dy', 6), f('y', 6), dim('rows', 2), dim('cols', 3)],
+  dropoutForward: [f('y', 5, false), u8('mask', 5), f('x', 5), num('rate', 0.5), draw],
+  dropoutBackward: [f('dx', 5, false), f('dy', 5), u8('mask', 5), num('rate', 0.5)],
+} satisfies Partial<Record<KernelName, Arg[]>>;
 
 // expf/expm1f/tanhf in C vs Math.exp/expm1/tanh in double then rounded: a few float32 ulps
 // (libm's float functions are within 1–2 ulp), so 1e-6 relative; 1e-7 absolute for outputs
@@ -55,12 +68,12 @@ function exact(kind: ElementwiseActivation, v: number, alpha: number): [number, 
 }
 
 export function actSection(ctx: SuiteContext): void {
-  ctx.kernel('activationForward', () => activationForwardTests(ctx));
-  ctx.kernel('activationBackward', () => activationBackwardTests(ctx));
-  ctx.kernel('softmaxForward', () => softmaxForwardTests(ctx));
-  ctx.kernel('softmaxBackward', () => softmaxBackwardTests(ctx));
-  ctx.kernel('dropoutForward', () => dropoutForwardTests(ctx));
-  ctx.kernel('dropoutBackward', () => dropoutBackwardTests(ctx));
+  ctx.kernel('activationForward', VALID.activationForward, () => activationForwardTests(ctx));
+  ctx.kernel('activationBackward', VALID.activationBackward, () => activationBackwardTests(ctx));
+  ctx.kernel('softmaxForward', VALID.softmaxForward, () => softmaxForwardTests(ctx));
+  ctx.kernel('softmaxBackward', VALID.softmaxBackward, () => softmaxBackwardTests(ctx));
+  ctx.kernel('dropoutForward', VALID.dropoutForward, () => dropoutForwardTests(ctx));
+  ctx.kernel('dropoutBackward', VALID.dropoutBackward, () => dropoutBackwardTests(ctx));
 }
 
 function activationForwardTests(ctx: SuiteContext): void {

@@ -10,6 +10,15 @@ import { type Affine, IDENTITY, compose, flip, rotation, shear, translation, zoo
 import { RandomStream } from '../../../src/tensor/prng.js';
 import type { SuiteContext } from './helpers.js';
 import { expectBits, uniform } from './helpers.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import type { Arg } from './args.js';
+import { f, dim, num, lit } from './args.js';
+
+/** One valid call per kernel, for the argument-error tests (suite/errors.ts). */
+const VALID = {
+  affineWarp: [f('y', 12), f('x', 12), lit(Float64Array.of(1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0)), dim('n', 2), dim('h', 2), dim('w', 3), dim('c', 1),
+    lit('reflect'), num('cval', 0), lit('bilinear')],
+} satisfies Partial<Record<KernelName, Arg[]>>;
 
 const FILLS: FillMode[] = ['reflect', 'wrap', 'nearest', 'constant'];
 const INTERPS: Interpolation[] = ['bilinear', 'nearest'];
@@ -27,7 +36,7 @@ function shiftRow(ctx: SuiteContext, dx: number, fill: FillMode): number[] {
 }
 
 export function augmentSection(ctx: SuiteContext): void {
-  ctx.kernel('affineWarp', () => {
+  ctx.kernel('affineWarp', VALID.affineWarp, () => {
     ctx.compare('matches the oracle bit for bit: rotations, zooms, shears, shifts, flips; every fill mode and interpolation', () => {
       const n = 5;
       const [h, w, c] = [9, 7, 3];

@@ -2,6 +2,21 @@
 import { expect, it } from 'vitest';
 import type { SuiteContext } from './helpers.js';
 import { expectBits, expectClose, nans, uniform, unaligned } from './helpers.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import type { Arg } from './args.js';
+import { f, dim, num, lit } from './args.js';
+
+/** One valid call per kernel, for the argument-error tests (suite/errors.ts). */
+const VALID = {
+  fill: [f('y', 5, false), num('value', 1)],
+  copy: [f('y', 5, false), f('x', 5)],
+  add: [f('y', 5, false), f('a', 5), f('b', 5)],
+  axpy: [f('y', 5, false), num('alpha', 2), f('x', 5)],
+  scale: [f('y', 5, false), num('alpha', 2)],
+  sumSquares: [f('x', 5, false)],
+  gemm: [lit(false), lit(false), dim('m', 2), dim('n', 3), dim('k', 4), num('alpha', 1), f('a', 8), dim('lda', 4),
+    f('b', 12), dim('ldb', 3), num('beta', 0), f('c', 6), dim('ldc', 3)],
+} satisfies Partial<Record<KernelName, Arg[]>>;
 
 // 40001 > FL_PARALLEL_MIN (32768): the native elementwise kernels split it across threads,
 // and it is odd, so every SIMD tail is exercised.
@@ -23,7 +38,7 @@ const ULPISH = 2 ** -22;
 export function blasSection(ctx: SuiteContext): void {
   const { backend: be } = ctx;
 
-  ctx.kernel('fill', () => {
+  ctx.kernel('fill', VALID.fill, () => {
     it('writes fround(value) everywhere', () => {
       for (const n of LENGTHS) {
         for (const v of [0, -2.5, 0.3, 1e30]) {
@@ -35,7 +50,7 @@ export function blasSection(ctx: SuiteContext): void {
     });
   });
 
-  ctx.kernel('copy', () => {
+  ctx.kernel('copy', VALID.copy, () => {
     it('copies bits exactly (NaN, −0, denormals included)', () => {
       for (const n of LENGTHS) {
         const x = uniform(100 + n, n);
@@ -49,7 +64,7 @@ export function blasSection(ctx: SuiteContext): void {
     });
   });
 
-  ctx.kernel('add', () => {
+  ctx.kernel('add', VALID.add, () => {
     it('y = a + b, exactly rounded, also with y aliasing a or b', () => {
       for (const n of LENGTHS) {
         const a = uniform(200 + n, n, -3, 3);
@@ -68,7 +83,7 @@ export function blasSection(ctx: SuiteContext): void {
     });
   });
 
-  ctx.kernel('axpy', () => {
+  ctx.kernel('axpy', VALID.axpy, () => {
     it('y += alpha·x (accumulates), within two roundings', () => {
       for (const n of LENGTHS) {
         for (const alpha of [1, -0.3, 2.75]) {
@@ -87,7 +102,7 @@ export function blasSection(ctx: SuiteContext): void {
     });
   });
 
-  ctx.kernel('scale', () => {
+  ctx.kernel('scale', VALID.scale, () => {
     it('y *= alpha within two roundings', () => {
       for (const n of LENGTHS) {
         for (const alpha of [0, -1, 0.3, 1e-3]) {
@@ -100,7 +115,7 @@ export function blasSection(ctx: SuiteContext): void {
     });
   });
 
-  ctx.kernel('sumSquares', () => {
+  ctx.kernel('sumSquares', VALID.sumSquares, () => {
     it('Σx² in double', () => {
       for (const n of LENGTHS) {
         const x = uniform(700 + n, n, -2, 2);
@@ -113,7 +128,7 @@ export function blasSection(ctx: SuiteContext): void {
     });
   });
 
-  ctx.kernel('gemm', () => gemmTests(ctx));
+  ctx.kernel('gemm', VALID.gemm, () => gemmTests(ctx));
 }
 
 interface GemmCase {

@@ -1,91 +1,17 @@
 /**
- * Suite section: argument errors. For every kernel, a table describes one valid call; each
- * buffer, dimension, scalar and geometry is then spoiled in turn and the call must throw the
+ * Suite section: argument errors. For every kernel, its section gives one valid call (built from
+ * suite/args.ts, next to the kernel's other tests); each buffer, dimension, scalar and geometry
+ * is then spoiled in turn and the call must throw the
  * typed error of src/errors.ts whose message names the kernel, the argument and the value
  * received (STYLE.md §6). Kernel-specific range checks follow in `EXTRA`.
  */
 import { expect, it } from 'vitest';
-import type { Kernels } from '../../../src/backend/backend.js';
-import { convGeometry, poolGeometry } from '../../../src/backend/geometry.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import { poolGeometry } from '../../../src/backend/geometry.js';
 import { ArgumentError, ShapeError } from '../../../src/errors.js';
+import type { Arg } from './args.js';
 import type { SuiteContext } from './helpers.js';
 import { callKernel } from './helpers.js';
-
-type Arg =
-  /** a buffer; `sized` = its length is fixed by the dimensions (not by the first buffer) */
-  | { kind: 'f32' | 'i32' | 'u8'; name: string; n: number; sized: boolean; fill?: number[] }
-  | { kind: 'draw' }
-  | { kind: 'dim'; name: string; value: number }
-  | { kind: 'num'; name: string; value: number }
-  | { kind: 'geom'; make: () => object }
-  | { kind: 'lit'; value: unknown };
-
-const f = (name: string, n: number, sized = true): Arg => ({ kind: 'f32', name, n, sized });
-const i32 = (name: string, n: number, fill: number[]): Arg => ({ kind: 'i32', name, n, sized: true, fill });
-const u8 = (name: string, n: number): Arg => ({ kind: 'u8', name, n, sized: true });
-const dim = (name: string, value: number): Arg => ({ kind: 'dim', name, value });
-const num = (name: string, value: number): Arg => ({ kind: 'num', name, value });
-const lit = (value: unknown): Arg => ({ kind: 'lit', value });
-const draw: Arg = { kind: 'draw' };
-
-const convG = (): object => convGeometry({ n: 1, h: 4, w: 4, c: 2, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'same', f: 3 });
-const poolG = (): object => poolGeometry({ n: 1, h: 4, w: 4, c: 2, kh: 2, kw: 2, sh: 2, sw: 2, padding: 'valid' });
-const cg: Arg = { kind: 'geom', make: convG };
-const pg: Arg = { kind: 'geom', make: poolG };
-
-/** One valid call per kernel (dimensions kept tiny and distinct, so messages are unambiguous). */
-const VALID: Record<keyof Kernels, Arg[]> = {
-  fill: [f('y', 5, false), num('value', 1)],
-  copy: [f('y', 5, false), f('x', 5)],
-  add: [f('y', 5, false), f('a', 5), f('b', 5)],
-  axpy: [f('y', 5, false), num('alpha', 2), f('x', 5)],
-  scale: [f('y', 5, false), num('alpha', 2)],
-  sumSquares: [f('x', 5, false)],
-  gemm: [lit(false), lit(false), dim('m', 2), dim('n', 3), dim('k', 4), num('alpha', 1), f('a', 8), dim('lda', 4),
-    f('b', 12), dim('ldb', 3), num('beta', 0), f('c', 6), dim('ldc', 3)],
-  denseForward: [f('y', 8), f('x', 6), f('w', 12), f('b', 4), dim('batch', 2), dim('inF', 3), dim('outF', 4), lit('relu')],
-  denseBackward: [f('dx', 6), f('dw', 12), f('db', 4), f('dy', 8), f('y', 8), f('x', 6), f('w', 12),
-    dim('batch', 2), dim('inF', 3), dim('outF', 4), lit('relu')],
-  conv2dForward: [f('y', 48), f('x', 32), f('w', 54), f('b', 3), cg, lit('relu')],
-  conv2dBackward: [f('dx', 32), f('dw', 54), f('db', 3), f('dy', 48), f('y', 48), f('x', 32), f('w', 54), cg, lit('relu')],
-  maxPoolForward: [f('y', 8), i32('argmax', 8, [0]), f('x', 32), pg],
-  maxPoolBackward: [f('dx', 32), f('dy', 8), i32('argmax', 8, [0, 3, 8, 11, 17, 19, 24, 31]), pg],
-  avgPoolForward: [f('y', 8), f('x', 32), pg],
-  avgPoolBackward: [f('dx', 32), f('dy', 8), pg],
-  globalMaxPoolForward: [f('y', 4), i32('argmax', 4, [0]), f('x', 12), dim('n', 2), dim('hw', 3), dim('c', 2)],
-  globalMaxPoolBackward: [f('dx', 12), f('dy', 4), i32('argmax', 4, [0, 3, 6, 11]), dim('n', 2), dim('hw', 3), dim('c', 2)],
-  globalAvgPoolForward: [f('y', 4), f('x', 12), dim('n', 2), dim('hw', 3), dim('c', 2)],
-  globalAvgPoolBackward: [f('dx', 12), f('dy', 4), dim('n', 2), dim('hw', 3), dim('c', 2)],
-  batchNormTrainForward: [f('y', 6), f('mean', 2), f('invStd', 2), f('movingMean', 2), f('movingVar', 2), f('x', 6),
-    f('gamma', 2), f('beta', 2), dim('rows', 3), dim('c', 2), num('momentum', 0.99), num('epsilon', 1e-3), lit('relu')],
-  batchNormInferForward: [f('y', 6), f('x', 6), f('gamma', 2), f('beta', 2), f('movingMean', 2), f('movingVar', 2),
-    dim('rows', 3), dim('c', 2), num('epsilon', 1e-3), lit('relu')],
-  batchNormBackward: [f('dx', 6), f('dgamma', 2), f('dbeta', 2), f('dy', 6), f('y', 6), f('x', 6), f('mean', 2), f('invStd', 2),
-    f('gamma', 2), dim('rows', 3), dim('c', 2), lit('relu')],
-  activationForward: [lit('elu'), f('y', 5, false), f('x', 5), num('alpha', 1)],
-  activationBackward: [lit('elu'), f('dx', 5, false), f('dy', 5), f('x', 5), f('y', 5), num('alpha', 1)],
-  softmaxForward: [f('y', 6), f('x', 6), dim('rows', 2), dim('cols', 3)],
-  softmaxBackward: [f('dx', 6), f('dy', 6), f('y', 6), dim('rows', 2), dim('cols', 3)],
-  dropoutForward: [f('y', 5, false), u8('mask', 5), f('x', 5), num('rate', 0.5), draw],
-  dropoutBackward: [f('dx', 5, false), f('dy', 5), u8('mask', 5), num('rate', 0.5)],
-  softmaxCrossEntropy: [f('probs', 6), f('dlogits', 6), f('logits', 6), i32('labels', 2, [0, 2]), f('weights', 2),
-    dim('rows', 2), dim('cols', 3), num('gradScale', 0.5)],
-  categoricalCrossEntropy: [f('probs', 6), f('dlogits', 6), f('logits', 6), f('targets', 6), f('weights', 2),
-    dim('rows', 2), dim('cols', 3), num('gradScale', 0.5)],
-  meanSquaredError: [f('dpred', 6), f('pred', 6), f('target', 6), f('weights', 2), dim('rows', 2), dim('cols', 3), num('gradScale', 0.5)],
-  countCorrect: [f('scores', 6), i32('labels', 2, [0, 2]), dim('rows', 2), dim('cols', 3), dim('k', 1)],
-  penalty: [f('w', 5, false), num('l1', 0.01), num('l2', 0.01)],
-  penaltyGrad: [f('dw', 5, false), f('w', 5), num('l1', 0.01), num('l2', 0.01)],
-  sgdUpdate: [f('w', 5, false), f('g', 5), f('velocity', 5), num('lr', 0.1), num('momentum', 0.9), lit(true), num('weightDecay', 0)],
-  adamUpdate: [f('w', 5, false), f('g', 5), f('m', 5), f('v', 5), f('vhat', 5), num('lr', 0.1), num('beta1', 0.9),
-    num('beta2', 0.999), num('epsilon', 1e-7), dim('step', 1), num('weightDecay', 0)],
-  nadamUpdate: [f('w', 5, false), f('g', 5), f('m', 5), f('v', 5), num('lr', 0.1), num('beta1', 0.9), num('beta2', 0.999),
-    num('epsilon', 1e-7), num('coefM', 0.5), num('coefG', 0.5), num('vCorrection', 2), num('weightDecay', 0)],
-  rmspropUpdate: [f('w', 5, false), f('g', 5), f('ms', 5), f('mg', 5), f('mom', 5), num('lr', 0.1), num('rho', 0.9),
-    num('momentum', 0.5), num('epsilon', 1e-7), num('weightDecay', 0)],
-  affineWarp: [f('y', 12), f('x', 12), lit(Float64Array.of(1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0)), dim('n', 2), dim('h', 2), dim('w', 3), dim('c', 1),
-    lit('reflect'), num('cval', 0), lit('bilinear')],
-};
 
 /** Materialize the argument list, with `override(i)` replacing argument i when it returns a value. */
 function build(specs: Arg[], override?: (i: number) => { value: unknown } | undefined): unknown[] {
@@ -119,7 +45,7 @@ export function expectThrows(fn: () => unknown, type: typeof ArgumentError | typ
 }
 
 /** Kernel-specific refusals beyond the generic table: [title, kernel, arg index → value, type, message]. */
-type Extra = [string, keyof Kernels, Record<number, unknown>, typeof ArgumentError | typeof ShapeError, RegExp];
+type Extra = [string, KernelName, Record<number, unknown>, typeof ArgumentError | typeof ShapeError, RegExp];
 const EXTRA: Extra[] = [
   ['a label ≥ cols', 'softmaxCrossEntropy', { 3: Int32Array.of(0, 3) }, ArgumentError, /^softmaxCrossEntropy: labels\[1\] must be a class index in \[0, 2\]; received 3$/],
   ['a negative label', 'softmaxCrossEntropy', { 3: Int32Array.of(-1, 0) }, ArgumentError, /^softmaxCrossEntropy: labels\[0\] must be a class index in \[0, 2\]; received -1$/],
@@ -166,9 +92,8 @@ function outsideGeometry(make: () => object): { g: object; outputs: number } {
   return { g: bad, outputs: bad.n * bad.oh * bad.ow * (bad.f ?? bad.c) };
 }
 
-export function argumentErrorTests(ctx: SuiteContext, kernel: keyof Kernels): void {
+export function argumentErrorTests(ctx: SuiteContext, kernel: KernelName, specs: Arg[]): void {
   const be = ctx.backend;
-  const specs = VALID[kernel];
   const call = (override?: (i: number) => { value: unknown } | undefined): unknown => callKernel(be, kernel, build(specs, override));
   const K = esc(kernel);
 

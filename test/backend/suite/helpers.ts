@@ -10,6 +10,8 @@
  */
 import { expect } from 'vitest';
 import type { Backend, Kernels, RandomDraw } from '../../../src/backend/backend.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import type { Arg } from './args.js';
 import { RandomStream, splitU64 } from '../../../src/tensor/prng.js';
 
 /** Options of runKernelSuite; `skip` maps a kernel name to the reason it is skipped. */
@@ -30,8 +32,11 @@ export interface SuiteContext {
   oracle: Backend;
   /** backend === oracle: comparisons are trivial, the other checks are not. */
   same: boolean;
-  /** Register the tests of one kernel (skipped, with its reason, when listed in `skip`). */
-  kernel(name: keyof Kernels, body: () => void): void;
+  /**
+   * Register the tests of one kernel (skipped, with its reason, when listed in `skip`); `valid`
+   * is one valid call, which the argument-error tests spoil argument by argument.
+   */
+  kernel(name: KernelName, valid: Arg[], body: () => void): void;
   /** Register a backend-vs-oracle comparison (skipped, saying why, when backend === oracle). */
   compare(title: string, body: () => void): void;
 }

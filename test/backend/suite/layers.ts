@@ -5,6 +5,18 @@ import type { ConvGeometry, Padding } from '../../../src/backend/geometry.js';
 import { convGeometry } from '../../../src/backend/geometry.js';
 import type { SuiteContext } from './helpers.js';
 import { checkGradients, dot, expectBits, expectClose, maxAbs, nans, reluPattern, uniform, unaligned } from './helpers.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import type { Arg } from './args.js';
+import { f, dim, lit, cg } from './args.js';
+
+/** One valid call per kernel, for the argument-error tests (suite/errors.ts). */
+const VALID = {
+  denseForward: [f('y', 8), f('x', 6), f('w', 12), f('b', 4), dim('batch', 2), dim('inF', 3), dim('outF', 4), lit('relu')],
+  denseBackward: [f('dx', 6), f('dw', 12), f('db', 4), f('dy', 8), f('y', 8), f('x', 6), f('w', 12),
+    dim('batch', 2), dim('inF', 3), dim('outF', 4), lit('relu')],
+  conv2dForward: [f('y', 48), f('x', 32), f('w', 54), f('b', 3), cg, lit('relu')],
+  conv2dBackward: [f('dx', 32), f('dw', 54), f('db', 3), f('dy', 48), f('y', 48), f('x', 32), f('w', 54), cg, lit('relu')],
+} satisfies Partial<Record<KernelName, Arg[]>>;
 
 // Dense and conv outputs are fp32 sums of up to ~1750 products (5·5·70) of O(1) terms; the
 // native kernels block and vectorize them, the oracle sums in double. Summation error grows like
@@ -72,10 +84,10 @@ function seedAwayFromKinks(start: number, z: (seed: number) => Float32Array, mar
 }
 
 export function layersSection(ctx: SuiteContext): void {
-  ctx.kernel('denseForward', () => denseForwardTests(ctx));
-  ctx.kernel('denseBackward', () => denseBackwardTests(ctx));
-  ctx.kernel('conv2dForward', () => convForwardTests(ctx));
-  ctx.kernel('conv2dBackward', () => convBackwardTests(ctx));
+  ctx.kernel('denseForward', VALID.denseForward, () => denseForwardTests(ctx));
+  ctx.kernel('denseBackward', VALID.denseBackward, () => denseBackwardTests(ctx));
+  ctx.kernel('conv2dForward', VALID.conv2dForward, () => convForwardTests(ctx));
+  ctx.kernel('conv2dBackward', VALID.conv2dBackward, () => convBackwardTests(ctx));
 }
 
 function denseForwardTests(ctx: SuiteContext): void {

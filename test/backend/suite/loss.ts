@@ -3,6 +3,19 @@ import { expect, it } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
 import type { SuiteContext } from './helpers.js';
 import { checkGradients, expectElementsClose, labels, nans, uniform } from './helpers.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import type { Arg } from './args.js';
+import { f, i32, dim, num } from './args.js';
+
+/** One valid call per kernel, for the argument-error tests (suite/errors.ts). */
+const VALID = {
+  softmaxCrossEntropy: [f('probs', 6), f('dlogits', 6), f('logits', 6), i32('labels', 2, [0, 2]), f('weights', 2),
+    dim('rows', 2), dim('cols', 3), num('gradScale', 0.5)],
+  categoricalCrossEntropy: [f('probs', 6), f('dlogits', 6), f('logits', 6), f('targets', 6), f('weights', 2),
+    dim('rows', 2), dim('cols', 3), num('gradScale', 0.5)],
+  meanSquaredError: [f('dpred', 6), f('pred', 6), f('target', 6), f('weights', 2), dim('rows', 2), dim('cols', 3), num('gradScale', 0.5)],
+  countCorrect: [f('scores', 6), i32('labels', 2, [0, 2]), dim('rows', 2), dim('cols', 3), dim('k', 1)],
+} satisfies Partial<Record<KernelName, Arg[]>>;
 
 // Loss totals are double sums of terms computed from float32 inputs on both backends: 1e-6
 // relative. Probabilities and gradients are single float32 roundings of double (reference) or
@@ -50,10 +63,10 @@ function expectLoss(got: number, want: number, what: string): void {
 }
 
 export function lossSection(ctx: SuiteContext): void {
-  ctx.kernel('softmaxCrossEntropy', () => softmaxXentTests(ctx));
-  ctx.kernel('categoricalCrossEntropy', () => categoricalTests(ctx));
-  ctx.kernel('meanSquaredError', () => mseTests(ctx));
-  ctx.kernel('countCorrect', () => countCorrectTests(ctx));
+  ctx.kernel('softmaxCrossEntropy', VALID.softmaxCrossEntropy, () => softmaxXentTests(ctx));
+  ctx.kernel('categoricalCrossEntropy', VALID.categoricalCrossEntropy, () => categoricalTests(ctx));
+  ctx.kernel('meanSquaredError', VALID.meanSquaredError, () => mseTests(ctx));
+  ctx.kernel('countCorrect', VALID.countCorrect, () => countCorrectTests(ctx));
 }
 
 function softmaxXentTests(ctx: SuiteContext): void {

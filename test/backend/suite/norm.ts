@@ -3,6 +3,19 @@ import { expect, it } from 'vitest';
 import type { Backend, FusedActivation } from '../../../src/backend/backend.js';
 import type { SuiteContext } from './helpers.js';
 import { checkGradients, dot, expectClose, expectElementsClose, nans, reluPattern, uniform } from './helpers.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import type { Arg } from './args.js';
+import { f, dim, num, lit } from './args.js';
+
+/** One valid call per kernel, for the argument-error tests (suite/errors.ts). */
+const VALID = {
+  batchNormTrainForward: [f('y', 6), f('mean', 2), f('invStd', 2), f('movingMean', 2), f('movingVar', 2), f('x', 6),
+    f('gamma', 2), f('beta', 2), dim('rows', 3), dim('c', 2), num('momentum', 0.99), num('epsilon', 1e-3), lit('relu')],
+  batchNormInferForward: [f('y', 6), f('x', 6), f('gamma', 2), f('beta', 2), f('movingMean', 2), f('movingVar', 2),
+    dim('rows', 3), dim('c', 2), num('epsilon', 1e-3), lit('relu')],
+  batchNormBackward: [f('dx', 6), f('dgamma', 2), f('dbeta', 2), f('dy', 6), f('y', 6), f('x', 6), f('mean', 2), f('invStd', 2),
+    f('gamma', 2), dim('rows', 3), dim('c', 2), lit('relu')],
+} satisfies Partial<Record<KernelName, Arg[]>>;
 
 // Normalized outputs are O(1) and come from per-channel sums of `rows` terms (double on both
 // backends) and one affine map in float32: 1e-5 of the output scale covers float32 rounding of
@@ -30,9 +43,9 @@ function train(
 }
 
 export function normSection(ctx: SuiteContext): void {
-  ctx.kernel('batchNormTrainForward', () => trainTests(ctx));
-  ctx.kernel('batchNormInferForward', () => inferTests(ctx));
-  ctx.kernel('batchNormBackward', () => backwardTests(ctx));
+  ctx.kernel('batchNormTrainForward', VALID.batchNormTrainForward, () => trainTests(ctx));
+  ctx.kernel('batchNormInferForward', VALID.batchNormInferForward, () => inferTests(ctx));
+  ctx.kernel('batchNormBackward', VALID.batchNormBackward, () => backwardTests(ctx));
 }
 
 function trainTests(ctx: SuiteContext): void {

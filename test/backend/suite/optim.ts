@@ -10,6 +10,22 @@ import { expect, it } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
 import type { SuiteContext } from './helpers.js';
 import { awayFromZero, checkGradients, expectElementsClose, uniform } from './helpers.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import type { Arg } from './args.js';
+import { f, dim, num, lit } from './args.js';
+
+/** One valid call per kernel, for the argument-error tests (suite/errors.ts). */
+const VALID = {
+  penalty: [f('w', 5, false), num('l1', 0.01), num('l2', 0.01)],
+  penaltyGrad: [f('dw', 5, false), f('w', 5), num('l1', 0.01), num('l2', 0.01)],
+  sgdUpdate: [f('w', 5, false), f('g', 5), f('velocity', 5), num('lr', 0.1), num('momentum', 0.9), lit(true), num('weightDecay', 0)],
+  adamUpdate: [f('w', 5, false), f('g', 5), f('m', 5), f('v', 5), f('vhat', 5), num('lr', 0.1), num('beta1', 0.9),
+    num('beta2', 0.999), num('epsilon', 1e-7), dim('step', 1), num('weightDecay', 0)],
+  nadamUpdate: [f('w', 5, false), f('g', 5), f('m', 5), f('v', 5), num('lr', 0.1), num('beta1', 0.9), num('beta2', 0.999),
+    num('epsilon', 1e-7), num('coefM', 0.5), num('coefG', 0.5), num('vCorrection', 2), num('weightDecay', 0)],
+  rmspropUpdate: [f('w', 5, false), f('g', 5), f('ms', 5), f('mg', 5), f('mom', 5), num('lr', 0.1), num('rho', 0.9),
+    num('momentum', 0.5), num('epsilon', 1e-7), num('weightDecay', 0)],
+} satisfies Partial<Record<KernelName, Arg[]>>;
 
 // The kernels keep w and state in float32 (the native ones compute in float32 too); the scalar
 // formulas below run in double on the same float32 inputs. One step differs by a few float32
@@ -69,12 +85,12 @@ function rmsScalar(s: RmsState, g: number, lr: number, rho: number, momentum: nu
 }
 
 export function optimSection(ctx: SuiteContext): void {
-  ctx.kernel('penalty', () => penaltyTests(ctx));
-  ctx.kernel('penaltyGrad', () => penaltyGradTests(ctx));
-  ctx.kernel('sgdUpdate', () => sgdTests(ctx));
-  ctx.kernel('adamUpdate', () => adamTests(ctx));
-  ctx.kernel('nadamUpdate', () => nadamTests(ctx));
-  ctx.kernel('rmspropUpdate', () => rmspropTests(ctx));
+  ctx.kernel('penalty', VALID.penalty, () => penaltyTests(ctx));
+  ctx.kernel('penaltyGrad', VALID.penaltyGrad, () => penaltyGradTests(ctx));
+  ctx.kernel('sgdUpdate', VALID.sgdUpdate, () => sgdTests(ctx));
+  ctx.kernel('adamUpdate', VALID.adamUpdate, () => adamTests(ctx));
+  ctx.kernel('nadamUpdate', VALID.nadamUpdate, () => nadamTests(ctx));
+  ctx.kernel('rmspropUpdate', VALID.rmspropUpdate, () => rmspropTests(ctx));
 }
 
 function penaltyTests(ctx: SuiteContext): void {

@@ -7,6 +7,21 @@ import type { SuiteContext } from './helpers.js';
 import {
   checkGradients, distinct, dot, expectBits, expectElementsClose, expectSameInts, nans, uniform,
 } from './helpers.js';
+import type { KernelName } from '../../../src/backend/kernels.js';
+import type { Arg } from './args.js';
+import { f, i32, dim, pg } from './args.js';
+
+/** One valid call per kernel, for the argument-error tests (suite/errors.ts). */
+const VALID = {
+  maxPoolForward: [f('y', 8), i32('argmax', 8, [0]), f('x', 32), pg],
+  maxPoolBackward: [f('dx', 32), f('dy', 8), i32('argmax', 8, [0, 3, 8, 11, 17, 19, 24, 31]), pg],
+  avgPoolForward: [f('y', 8), f('x', 32), pg],
+  avgPoolBackward: [f('dx', 32), f('dy', 8), pg],
+  globalMaxPoolForward: [f('y', 4), i32('argmax', 4, [0]), f('x', 12), dim('n', 2), dim('hw', 3), dim('c', 2)],
+  globalMaxPoolBackward: [f('dx', 12), f('dy', 4), i32('argmax', 4, [0, 3, 6, 11]), dim('n', 2), dim('hw', 3), dim('c', 2)],
+  globalAvgPoolForward: [f('y', 4), f('x', 12), dim('n', 2), dim('hw', 3), dim('c', 2)],
+  globalAvgPoolBackward: [f('dx', 12), f('dy', 4), dim('n', 2), dim('hw', 3), dim('c', 2)],
+} satisfies Partial<Record<KernelName, Arg[]>>;
 
 // Average pooling sums at most 25 cells and scales by 1/count (a multiply or a divide): a few
 // float32 roundings of the element itself, hence elementwise 1e-6 relative (+1e-7 absolute for
@@ -67,10 +82,10 @@ const LECTURE_Y = [4, 1, 6, 7, 5, 4, 8, 6, 3];
 const LECTURE_ARGMAX = [6, 3, 5, 12, 21, 16, 24, 32, 34];
 
 export function poolSection(ctx: SuiteContext): void {
-  ctx.kernel('maxPoolForward', () => maxForwardTests(ctx));
-  ctx.kernel('maxPoolBackward', () => maxBackwardTests(ctx));
-  ctx.kernel('avgPoolForward', () => avgForwardTests(ctx));
-  ctx.kernel('avgPoolBackward', () => avgBackwardTests(ctx));
+  ctx.kernel('maxPoolForward', VALID.maxPoolForward, () => maxForwardTests(ctx));
+  ctx.kernel('maxPoolBackward', VALID.maxPoolBackward, () => maxBackwardTests(ctx));
+  ctx.kernel('avgPoolForward', VALID.avgPoolForward, () => avgForwardTests(ctx));
+  ctx.kernel('avgPoolBackward', VALID.avgPoolBackward, () => avgBackwardTests(ctx));
   globalSection(ctx);
 }
 
@@ -237,7 +252,7 @@ function globalSection(ctx: SuiteContext): void {
     return y;
   };
 
-  ctx.kernel('globalMaxPoolForward', () => {
+  ctx.kernel('globalMaxPoolForward', VALID.globalMaxPoolForward, () => {
     it('hand-computed: per image and channel, first position wins ties, NaN propagates', () => {
       // x (2 images, 3 positions, 2 channels)
       const x = Float32Array.of(1, 5, 3, 5, 2, 4, /* image 1 */ -1, 0, Number.NaN, -2, -3, 0);
@@ -259,7 +274,7 @@ function globalSection(ctx: SuiteContext): void {
     });
   });
 
-  ctx.kernel('globalMaxPoolBackward', () => {
+  ctx.kernel('globalMaxPoolBackward', VALID.globalMaxPoolBackward, () => {
     it('finite differences', () => {
       const [n, hw, c] = [2, 5, 3];
       const x = distinct(3800, n * hw * c);
@@ -291,7 +306,7 @@ function globalSection(ctx: SuiteContext): void {
     });
   });
 
-  ctx.kernel('globalAvgPoolForward', () => {
+  ctx.kernel('globalAvgPoolForward', VALID.globalAvgPoolForward, () => {
     it('hand-computed means', () => {
       const y = gavg(be, Float32Array.of(1, 10, 2, 20, 6, 60, /* image 1 */ -1, 0.5, -2, 0.5, -3, 0.5), 2, 3, 2);
       expectElementsClose(y, [3, 30, -2, 0.5], 1e-7, 0, 'global avg');
@@ -307,7 +322,7 @@ function globalSection(ctx: SuiteContext): void {
     });
   });
 
-  ctx.kernel('globalAvgPoolBackward', () => {
+  ctx.kernel('globalAvgPoolBackward', VALID.globalAvgPoolBackward, () => {
     it('finite differences', () => {
       const [n, hw, c] = [2, 5, 3];
       const x = uniform(3950, n * hw * c);
