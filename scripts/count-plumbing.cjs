@@ -17,7 +17,7 @@
  *   headers     each kernel's own function header in the family .c files and the reference
  *               twins (the lines from `FL_FN(`/`export function` to the opening brace)
  *   generated   files written by a generator (native/*.gen.h), reported apart, not in the total
- *   generator   the script that writes them
+ *   generator   what writes them (scripts/gen-kernel-header.cjs, src/backend/kernel-header.ts)
  * Compute (for scale): the family .c files minus their headers.
  */
 'use strict';
@@ -71,6 +71,22 @@ function block(text, start) {
   return lines.slice(i).join('\n');
 }
 
+/** A statement: from the line matching `start` to the first line ending in ';' at brace depth 0. */
+function statement(text, start) {
+  const lines = text.split('\n');
+  const i = lines.findIndex((l) => start.test(l));
+  if (i < 0) return '';
+  let depth = 0;
+  for (let j = i; j < lines.length; j++) {
+    for (const ch of lines[j]) {
+      if (ch === '{') depth++;
+      if (ch === '}') depth--;
+    }
+    if (depth === 0 && lines[j].trimEnd().endsWith(';')) return lines.slice(i, j + 1).join('\n');
+  }
+  return lines.slice(i).join('\n');
+}
+
 /** Function headers: from a line matching `start` to the first line containing '{' (inclusive). */
 function headers(text, start) {
   const lines = text.split('\n');
@@ -91,7 +107,12 @@ const add = (category, file, text) => {
 };
 
 const backend = read('src/backend/backend.ts');
-if (backend) add('interface', 'src/backend/backend.ts (Kernels)', block(backend, /^export interface Kernels\b/));
+if (backend) {
+  // before: the hand-written interface; after: the type mapping that derives it from the table
+  const parts = [block(backend, /^export interface Kernels\b/), statement(backend, /^type ArgType</),
+    statement(backend, /^type ArgTypes</), statement(backend, /^export type Kernels\b/)];
+  add('interface', 'src/backend/backend.ts (Kernels)', parts.filter(Boolean).join('\n'));
+}
 const table = read('src/backend/kernels.ts');
 if (table) add('table', 'src/backend/kernels.ts', table);
 add('checks', 'src/backend/checked.ts', read('src/backend/checked.ts'));
@@ -121,6 +142,7 @@ for (const f of fs.readdirSync(path.join(root, 'native')).sort()) {
 for (const f of fs.readdirSync(path.join(root, 'scripts')).sort()) {
   if (/^gen-kernel/.test(f)) add('generator', `scripts/${f}`, read(`scripts/${f}`));
 }
+add('generator', 'src/backend/kernel-header.ts', read('src/backend/kernel-header.ts'));
 
 const byCategory = {};
 for (const r of rows) byCategory[r.category] = (byCategory[r.category] ?? 0) + r.lines;
