@@ -32,7 +32,10 @@ interface TrainFlags extends Record<string, unknown> {
 
 /** The commander option of a run field: its flag, help, default and parser, all from the table. */
 function runOption(f: RunField & { flag: string }): Option {
-  const o = new Option(f.arg ? `${f.flag} ${f.arg}` : f.flag, f.help);
+  // a choice the help text does not already list is listed, as commander's choices() would
+  const t = f.type;
+  const listed = t.kind !== 'choice' || t.choices.length < 2 || t.choices.every((c) => f.help.includes(c));
+  const o = new Option(f.arg ? `${f.flag} ${f.arg}` : f.flag, listed ? f.help : `${f.help} (choices: ${t.choices.join(', ')})`);
   if (!f.arg) return o;
   o.argParser((text: string) => {
     try {
