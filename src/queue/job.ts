@@ -134,7 +134,8 @@ function travels(name: string): boolean {
 
 /** The run directory as one zip: every file under `<its base name>/`, '/'-separated. */
 export function packRunDir(runDir: string): Uint8Array {
-  const files: Record<string, Uint8Array> = {};
+  // weights (.bin) barely compress and deflating them costs seconds per epoch: stored as they are
+  const files: Record<string, Uint8Array | [Uint8Array, { level: 0 }]> = {};
   const name = basename(runDir);
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir).sort()) {
@@ -142,11 +143,14 @@ export function packRunDir(runDir: string): Uint8Array {
       const path = join(dir, entry);
       const st = statSync(path);
       if (st.isDirectory()) walk(path);
-      else if (st.isFile()) files[`${name}/${relative(runDir, path).split(sep).join('/')}`] = readFileSync(path);
+      else if (st.isFile()) {
+        const bytes = readFileSync(path);
+        files[`${name}/${relative(runDir, path).split(sep).join('/')}`] = entry.endsWith('.bin') ? [bytes, { level: 0 }] : bytes;
+      }
     }
   };
   walk(runDir);
-  // level 6: weights compress little, JSON and SVG a lot; one mtime so equal runs zip equally
+  // level 6 for JSON, SVG and PNG; one mtime so equal runs zip equally
   return zipSync(files, { level: 6, mtime: new Date('2020-01-01T00:00:00Z') });
 }
 
