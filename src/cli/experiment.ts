@@ -6,6 +6,7 @@ import { type ExperimentOptions, ExperimentInterrupted, duration } from '../expe
 import { readPlan } from '../experiments/ledger.js';
 import { experimentStatus } from '../experiments/status.js';
 import { ArgumentError } from '../errors.js';
+import { DEFAULT_SEED } from '../tensor/streams.js';
 import { biasVariance } from '../experiments/bias-variance.js';
 import { ladder } from '../experiments/ladder.js';
 import { extreme, memorization, randomLabelsExperiment } from '../experiments/memorize.js';
@@ -88,7 +89,7 @@ export function experimentCommand<F extends CommonFlags>(parent: Command, name: 
     .option('--model <model>', 'model preset (default: the experiment\'s)')
     .option('--epochs <n>', 'epochs per run (default: by scale)', intOption('--epochs'))
     .option('--subset <n>', 'training examples per class (default: by scale)', intOption('--subset'))
-    .option('--seed <n>', 'seed of the first repeat (repeat r uses seed + r)', intOption('--seed', 0), 42)
+    .option('--seed <n>', 'seed of the first repeat (repeat r uses seed + r)', intOption('--seed', 0), DEFAULT_SEED)
     .option('--repeats <n>', 'runs per configuration; tables show mean ± std', intOption('--repeats'), defaults.repeats ?? 1)
     .option('--data-dir <dir>', 'where to look for named datasets first')
     .option('--threads <n>', 'kernel threads', intOption('--threads'))

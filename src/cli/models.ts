@@ -7,6 +7,7 @@ import { exampleSize, type Dataset, type Split } from '../data/dataset.js';
 import { loadDataset } from '../data/locate.js';
 import { applyVal, parseVal } from '../data/splits.js';
 import { ArgumentError, FitlabError } from '../errors.js';
+import { DEFAULT_SEED } from '../tensor/streams.js';
 import { writeUserFile } from '../io/atomic.js';
 import { historyCsv } from '../io/history-csv.js';
 import { RUN_FILES, readHistoryFile, readRunConfig } from '../io/run-dir.js';
@@ -113,7 +114,7 @@ async function evaluationContext(target: string, flags: EvalFlags): Promise<{ lo
   const spec = flags.dataset ?? runData?.spec;
   if (!spec) throw new ArgumentError('--dataset is required for a model directory (a run directory remembers its dataset)');
   const dataset = await loadDataset(spec, { dataDir: flags.dataDir ?? runData?.dataDir ?? undefined });
-  const data = pickSplit(dataset, flags.split, runData?.valSplit ?? '0.1', training?.seed ?? 42);
+  const data = pickSplit(dataset, flags.split, runData?.valSplit ?? '0.1', training?.seed ?? DEFAULT_SEED);
   const model = loaded.model;
   if (exampleSize(model.inputShape) !== exampleSize(dataset.shape)) {
     throw new ArgumentError(`the model takes ${formatShape(model.inputShape)} inputs but ${dataset.name} examples are ${formatShape(dataset.shape)}`);

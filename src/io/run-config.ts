@@ -20,6 +20,7 @@ import { type AugmentSpec, parseAugment } from '../data/augment.js';
 import { parseVal } from '../data/splits.js';
 import type { SyntheticOptions } from '../data/synthetic.js';
 import { ArgumentError, FitlabError, describe } from '../errors.js';
+import { DEFAULT_SEED } from '../tensor/streams.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { OPTIMIZERS } from '../optim/optimizers.js';
 import type { DataFingerprint } from './integrity.js';
@@ -150,7 +151,7 @@ export const RUN_FIELDS: readonly RunField[] = [
   { key: 'lr', flag: '--lr', arg: '<rate>', type: { kind: 'number', min: 0, max: Infinity }, dashboard: true, help: 'learning rate (default: the optimizer\'s)' },
   { key: 'loss', flag: '--loss', arg: '<name>', type: { kind: 'choice', choices: ['sparse_categorical_crossentropy', 'categorical_crossentropy', 'mean_squared_error', 'mse'] }, default: 'sparse_categorical_crossentropy', help: 'sparse_categorical_crossentropy, categorical_crossentropy or mse' },
   { key: 'val', flag: '--val', arg: '<split>', type: { kind: 'string' }, default: '0.1', dashboard: true, check: (v) => parseVal(v as string), help: 'validation: a fraction (stratified, seeded), first:N, last:F (Keras validation_split), fold:I/K, or 0' },
-  { key: 'seed', flag: '--seed', arg: '<n>', type: { kind: 'int', min: 0 }, default: 42, dashboard: true, help: 'seed of initialization, shuffling, dropout and splits' },
+  { key: 'seed', flag: '--seed', arg: '<n>', type: { kind: 'int', min: 0 }, default: DEFAULT_SEED, dashboard: true, help: 'seed of initialization, shuffling, dropout and splits' },
   { key: 'threads', flag: '--threads', arg: '<n>', type: { kind: 'int', min: 1 }, help: 'kernel threads (default FITLAB_THREADS or all cores)' },
   { key: 'earlyStopping', flag: '--early-stopping', arg: '<patience>', type: { kind: 'int', min: 0 }, default: null, dashboard: true, help: 'stop after this many epochs without improvement; restores the best weights' },
   { key: 'restoreBestWeights', type: { kind: 'boolean' }, default: true, help: 'with early stopping: put back the best epoch\'s weights at the end' },

@@ -17,7 +17,7 @@ import type { Backend, F32 } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { ArgumentError, ShapeError, describe } from '../errors.js';
 import { RandomStream } from '../tensor/prng.js';
-import { STREAMS } from '../tensor/streams.js';
+import { DEFAULT_SEED, STREAMS } from '../tensor/streams.js';
 import { BatchBuffer, type BuildContext, type Layer, type Param } from './layer.js';
 import { Activation } from './layers/basic.js';
 import { BatchNormalization } from './layers/batch-norm.js';
@@ -143,7 +143,8 @@ export class Model {
   }
 
   /**
-   * Create the weights (seeded) and size every buffer for `batchSize` examples.
+   * Create the weights (seeded by `seed`, DEFAULT_SEED when absent) and size every buffer for
+   * `batchSize` examples.
    * Calling it again with another batch size re-allocates buffers and keeps the weights.
    */
   build(options: { batchSize: number; seed?: number; backend?: Backend; optimizerSlots?: number }): this {
@@ -156,7 +157,7 @@ export class Model {
     checkMemory(this, batchSize, options.optimizerSlots);
     if (!this.built) {
       this.backendRef = options.backend ?? getBackend();
-      this.seedValue = options.seed ?? 1337;
+      this.seedValue = options.seed ?? DEFAULT_SEED;
       const ctx: BuildContext = {
         backend: this.backendRef,
         init: new RandomStream(this.seedValue, STREAMS.init),

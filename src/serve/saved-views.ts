@@ -16,6 +16,7 @@ import { loadDataset } from '../data/locate.js';
 import { applyVal, parseVal } from '../data/splits.js';
 import { subsetPerClass } from '../data/transforms.js';
 import { ArgumentError } from '../errors.js';
+import { DEFAULT_SEED } from '../tensor/streams.js';
 import { RUN_FILES, readRunConfig } from '../io/run-dir.js';
 import { modelFromTfjs, readTfjs } from '../io/tfjs.js';
 import { LossHead, type LossName, type Targets, parseLoss } from '../nn/losses.js';
@@ -67,7 +68,7 @@ async function runData(runDir: string): Promise<RunData> {
     labels: d.labels === 'fine' || d.labels === 'coarse' ? d.labels : undefined,
   });
   const per = exampleSize(dataset.shape);
-  const seed = typeof t.seed === 'number' ? t.seed : 42;
+  const seed = typeof t.seed === 'number' ? t.seed : DEFAULT_SEED;
   // as the run drew it (train-run.ts prepare): pool, validation split, then the tools on train
   const pool = typeof d.poolPerClass === 'number' ? subsetPerClass(dataset.train, d.poolPerClass, dataset.classes, per, 0) : dataset.train;
   const parts = applyVal(pool, parseVal(typeof d.valSplit === 'string' ? d.valSplit : '0.1'), dataset.classes, per, seed);

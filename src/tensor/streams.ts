@@ -12,6 +12,13 @@
  *   - purpose·65536 + i:    one stream per layer i for a per-layer purpose (layerStreamId)
  *   - 0x41_0000_0000 + …:   one stream per augmented example and epoch (augmentExampleStreamId)
  */
+/**
+ * The seed a run, an experiment and the dashboard use when none is given (`--seed`), and the
+ * seed a model is built with when its caller names none. Data sets generated for a demo or a
+ * preview keep their own fixed seeds (they are part of what the data set is).
+ */
+export const DEFAULT_SEED = 42;
+
 export const STREAMS = {
   /** weight initialization, all layers in order (nn/model.ts) */
   init: 1,
