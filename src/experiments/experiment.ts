@@ -135,6 +135,11 @@ export interface ArmOptions {
    * recorded.
    */
   onEpoch?: (ctx: LiveRun, log: EpochLog) => unknown;
+  /**
+   * The end of each run's progress line (default: the diagnosis' regime, its onset and the test
+   * accuracy). An arm without validation or test data (overfit-batch) says what it measures instead.
+   */
+  describe?: (run: ArmRun) => string;
 }
 
 export type TrainedContext = TrainedRun;
@@ -255,7 +260,7 @@ export class Experiment {
     if (options.resume) {
       this.dir = resolve(options.resume);
       const plan = readPlan(this.dir);
-      if (plan.experiment !== name) throw new ArgumentError(`${this.dir} holds a ${plan.experiment} experiment, not ${name}`, `resume it with: fitlab experiment ${plan.experiment} --resume ${options.resume}`);
+      if (plan.experiment !== name) throw new ArgumentError(`${this.dir} holds the experiment "${plan.experiment}", not "${name}"`, `resume it with: fitlab experiment ${plan.experiment} --resume ${options.resume}`);
       // one process per experiment directory; a dead holder's lock is taken over
       this.unlock = lockRun(this.dir);
       sweepAllStaleTemps(this.dir);
@@ -393,8 +398,8 @@ export class Experiment {
       const p = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
       this.log(
         `[${index}/${this.planned}] ${runLabel}: ${run.epochsRun} epochs${kept ? ' (finished before; kept)' : ` in ${run.wallSeconds.toFixed(0)} s`}; ` +
-        `train ${p(d.final.accuracy)}, val ${p(d.final.valAccuracy)} (best ${p(d.best.valAccuracy)}), gap ${p(d.gaps.final.accuracy)}; ${d.regime}` +
-        `${d.onsetEpoch !== null ? ` (onset epoch ${d.onsetEpoch})` : ''}${run.test ? `; test ${p(run.test.accuracy)}` : ''}`,
+        (opts.describe ? opts.describe(run) : `train ${p(d.final.accuracy)}, val ${p(d.final.valAccuracy)} (best ${p(d.best.valAccuracy)}), gap ${p(d.gaps.final.accuracy)}; ${d.regime}` +
+        `${d.onsetEpoch !== null ? ` (onset epoch ${d.onsetEpoch})` : ''}${run.test ? `; test ${p(run.test.accuracy)}` : ''}`),
       );
     }
     const arm = summarize(label, runs, opts.extra ?? {});
