@@ -4,7 +4,7 @@
  * gets them computed from the saved model chosen in the page (GET /inspect, in the server's
  * inspection worker). A run that is not live never sends /control.
  */
-import type { Histogram, LiveState, NetworkView, PredictionsView } from '../../src/serve/protocol.js';
+import type { Histogram, LiveState, NetworkView, PredictionsView, RunDetail } from '../../src/serve/protocol.js';
 import { getJson } from './api.js';
 import { $, clear, el, fmt, histogramCanvas, PALETTE, pictureCanvas, toast } from './dom.js';
 import { control } from './live.js';
@@ -26,11 +26,18 @@ export async function requestView(view: View): Promise<void> {
     await control(view === 'network' ? { probe: 'network', input: probeInput() } : { probe: 'predictions' });
     return;
   }
-  const saved = store.savedRun;
-  // a run of this dashboard that has ended: its live views stay; it has no saved-model choice
-  if (!saved) return;
+  // a run of this dashboard that has ended is a run on disk from now on: its saved models are listed
+  let saved = store.savedRun;
+  if (!saved) {
+    try {
+      saved = store.adoptSaved(id, (await getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`)).models);
+    } catch (err) {
+      toast((err as Error).message);
+      return;
+    }
+  }
   if (!saved.model) {
-    toast(`run ${id} has no saved model (model-best/, model-final/ or a snapshot) to compute the ${view} view from`);
+    setNote(view, `run ${id} has no saved model (model-best/, model-final/ or a snapshot) to compute the ${view} view from`);
     return;
   }
   const key = `${id}|${saved.model}|${view}`;
@@ -82,6 +89,14 @@ export function initInspect(): void {
 
 const busyFor = (view: View): boolean => [...busy].some((k) => k.startsWith(`${store.current}|`) && k.endsWith(`|${view}`));
 
+/** What an empty view of a run that is not training says. */
+function emptyNote(s: LiveState | null, button: string): string {
+  if (!s) return 'no run selected';
+  const saved = store.savedRun;
+  if (saved && !saved.model) return 'this run has no saved model (model-best/, model-final/ or a snapshot) to compute it from';
+  return `choose a saved model and press ${button}`;
+}
+
 function histCell(h: Histogram | null, color: string): HTMLElement {
   if (!h) return el('td', { class: 'muted' }, '–');
   return el('td', {}, histogramCanvas(h.bins, color), el('span', { class: 'small muted' }, ` ${fmt(h.min, 3)} … ${fmt(h.max, 3)}`));
@@ -97,7 +112,7 @@ export function renderNetwork(s: LiveState | null): void {
   clear($('filters'));
   if (!net) {
     if (isActive(s)) note.textContent = 'waiting for the first probe…';
-    else if (!busyFor('network')) note.textContent = s ? (store.savedRun ? 'choose a saved model and press Show / refresh' : 'this run ended in this dashboard before a probe') : 'no run selected';
+    else if (!busyFor('network')) note.textContent = emptyNote(s, 'Show / refresh');
     return;
   }
   if (net.saved) {
@@ -179,7 +194,7 @@ export function renderPredictions(s: LiveState | null): void {
   renderModelChoice();
   if (!p) {
     if (isActive(s)) $('pred-note').textContent = 'predictions arrive at the end of each epoch (or press Refresh)';
-    else if (!busyFor('predictions')) $('pred-note').textContent = s ? (store.savedRun ? 'choose a saved model and press Refresh' : 'this run ended in this dashboard before a prediction') : 'no run selected';
+    else if (!busyFor('predictions')) $('pred-note').textContent = emptyNote(s, 'Refresh');
     $('boundary-box').hidden = true;
     return;
   }

@@ -102,6 +102,13 @@ export class Store {
     });
   }
 
+  /** A run of this dashboard that has ended, looked at from its saved models now (its state stays). */
+  adoptSaved(id: string, models: SavedModel[]): SavedRun {
+    const run: SavedRun = { models, model: models[0]?.id ?? null };
+    this.saved.set(id, run);
+    return run;
+  }
+
   /** Choose the saved model the views of the run on show are computed from (they are cleared). */
   chooseModel(id: string): void {
     const run = this.savedRun;
