@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldSplit } from '../../src/data/splits.js';
 import { type ZeroOneRow, averageZeroOne, bayesLabel, biasVariance, featureCount, fitLogistic, polyFeatures2d, zeroOneDecomposition } from '../../src/experiments/bias-variance.js';
@@ -224,6 +224,15 @@ describe.skipIf(Boolean(missing))(`experiments on MNIST through the CLI${missing
     expect(r.status).toBe(4);
     expect(r.stdout).toMatch(/FAIL: tiny reached only \d+\.\d% training accuracy on 40 examples/);
     expect(r.stderr).not.toMatch(STACK_FRAME);
+    // the run's line says what overfit-batch measures, not a regime or a test accuracy (it has neither data)
+    expect(r.stdout).toMatch(/\[1\/1\] tiny: \d+ epochs in \d+ s; training accuracy \d+\.\d% in inference mode, loss [\d.]+\n/);
+    expect(r.stdout).not.toMatch(/healthy|; test /);
+    // its report: the results table once, and a training-loss chart
+    const report = /report: (\S+report\.html)/.exec(r.stdout)?.[1] ?? '';
+    const html = readFileSync(report, 'utf8');
+    expect(html.match(/<th>training accuracy \(inference\)<\/th>/g)).toHaveLength(1);
+    expect(html).toContain('Training loss on the 40 examples');
+    expect(existsSync(join(dirname(report), 'loss.png'))).toBe(true);
   });
 
   it('sweep with 2-fold cross-validation writes experiment.json, report.html, charts and the runs', () => {
