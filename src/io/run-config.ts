@@ -96,6 +96,8 @@ export type FieldType =
   | { kind: 'int'; min: number; max?: number }
   | { kind: 'number'; min: number; max: number }
   | { kind: 'string'; maxLength?: number }
+  /** one folder name: no / or \, no control characters, not . or .. (a run's name) */
+  | { kind: 'segment'; maxLength: number }
   | { kind: 'choice'; choices: readonly string[] }
   | { kind: 'boolean' }
   /** positive integers, "28,28,1" on the command line */
@@ -160,7 +162,7 @@ export const RUN_FIELDS: readonly RunField[] = [
   { key: 'reduceLrOnPlateau', type: { kind: 'object' }, default: null, help: 'ReduceLROnPlateau options ({factor, patience})' },
   { key: 'shuffle', flag: '--no-shuffle', type: { kind: 'boolean' }, default: true, help: 'visit training examples in order every epoch' },
   { key: 'out', flag: '--out', arg: '<dir>', type: { kind: 'string' }, default: 'runs', help: 'parent folder of run directories' },
-  { key: 'name', flag: '--name', arg: '<name>', type: { kind: 'string', maxLength: MAX_NAME_LENGTH }, dashboard: true, help: 'run name (default <model>-<dataset>)' },
+  { key: 'name', flag: '--name', arg: '<name>', type: { kind: 'segment', maxLength: MAX_NAME_LENGTH }, dashboard: true, help: 'run name (default <model>-<dataset>)' },
   { key: 'input', flag: '--input', arg: '<shape>', type: { kind: 'shape' }, help: 'input shape for presets, e.g. 28,28,1 (default: the dataset\'s)' },
   { key: 'classes', flag: '--classes', arg: '<n>', type: { kind: 'int', min: 2 }, help: 'output classes for presets (default: the dataset\'s)' },
   { key: 'classWeight', flag: '--class-weight', arg: '<mode>', type: { kind: 'choice', choices: ['balanced'] }, default: null, help: "'balanced': weight each class by n / (classes × count)" },
@@ -204,6 +206,7 @@ export function allowedText(t: FieldType): string {
     case 'int': return t.max === undefined ? `an integer ≥ ${t.min}` : `an integer in [${t.min}, ${t.max}]`;
     case 'number': return `a number in [${t.min}, ${t.max}]`;
     case 'string': return t.maxLength ? `a non-empty string of at most ${t.maxLength} characters` : 'a non-empty string';
+    case 'segment': return `a name of 1 to ${t.maxLength} characters without / or \\ (one folder name)`;
     case 'choice': return t.choices.length === 1 ? `'${t.choices[0]}'` : `one of ${t.choices.join(', ')}`;
     case 'boolean': return 'true or false';
     case 'shape': return 'positive integers separated by commas, e.g. 28,28,1';
@@ -227,6 +230,8 @@ function typeOk(t: FieldType, v: unknown): boolean {
     case 'int': return typeof v === 'number' && Number.isSafeInteger(v) && v >= t.min && (t.max === undefined || v <= t.max);
     case 'number': return typeof v === 'number' && Number.isFinite(v) && v >= t.min && v <= t.max;
     case 'string': return typeof v === 'string' && v.trim() !== '' && (t.maxLength === undefined || v.length <= t.maxLength);
+    // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+    case 'segment': return typeof v === 'string' && v.length >= 1 && v.length <= t.maxLength && !/[/\\\u0000-\u001f]/.test(v) && v !== '.' && v !== '..';
     case 'choice': return typeof v === 'string' && t.choices.includes(v);
     case 'boolean': return typeof v === 'boolean';
     case 'shape': return Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && (d as number) >= 1);

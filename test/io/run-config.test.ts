@@ -126,6 +126,13 @@ describe('one range per field, at every front door', () => {
     expect(parseStartRun({ dataset: 'spirals', model: 'paper-mlp', lr: 1e10 }, 'runs').lr).toBe(1e10);
   });
 
+  it('a run name is one folder name at every door', () => {
+    expect(() => parseStartRun({ dataset: 'spirals', model: 'paper-mlp', name: '../x' }, 'runs')).toThrow('name must be a name of 1 to 200 characters without / or \\ (one folder name); received "../x"');
+    expect(() => trainConfigFromArgs([...BASE, '--name', 'a/b'])).toThrow('--name must be a name of 1 to 200 characters without / or \\ (one folder name); received "a/b"');
+    expect(validateRunConfig({ model: 'paper-mlp', dataset: 'spirals', epochs: 1, name: '..' })).toEqual({ error: expect.stringMatching(/^name must be a name of 1 to 200/) as unknown });
+    expect(trainConfigFromArgs([...BASE, '--name', 'my run (2)']).name).toBe('my run (2)');
+  });
+
   it('errors below the command line name the field as its front door does', () => {
     expect(() => parseStartRun({ dataset: 'spirals', model: 'paper-mlp', val: '1.5' }, 'runs')).toThrow(/^val must be a fraction/);
     expect(() => trainConfigFromArgs([...BASE, '--val', '1.5'])).toThrow(/--val must be a fraction/);
