@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { createBackend, setBackend } from '../backend/index.js';
+import { pct as percent } from '../util/format.js';
 
 export function intOption(flag: string, min = 1) {
   return (value: string): number => {
@@ -121,6 +122,7 @@ export function fmt(n: number | undefined | null, digits = 4): string {
   return n === undefined || n === null || !Number.isFinite(n) ? String(n) : n.toFixed(digits);
 }
 
+/** Accuracies on the command line carry two decimals: '84.12%' (util/format's pct). */
 export function pct(n: number | undefined | null): string {
-  return n === undefined || n === null || !Number.isFinite(n) ? '—' : `${(100 * n).toFixed(2)}%`;
+  return percent(n, 2);
 }

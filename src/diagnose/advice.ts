@@ -11,8 +11,8 @@
  */
 import { AUGMENT_PRESETS, presetForDataset } from '../data/augment.js';
 import type { Advice, Counterfactual, DiagnoseContext, Diagnosis, DiagnosisNumbers } from './types.js';
+import { pct } from '../util/format.js';
 
-const pct = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
 const num = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(3));
 const ep = (e: number): string => `epoch ${e}`;
 const points = (v: number): string => `${(100 * Math.abs(v)).toFixed(1)} points`;

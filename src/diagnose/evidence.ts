@@ -6,6 +6,7 @@
  * Pure functions of numbers; epochs here are 0-based indices into the curves.
  */
 import { argmin, finiteCount, noiseLevel, smooth } from './curves.js';
+import { pct } from '../util/format.js';
 
 /** The accuracy a model reaches without learning anything from the inputs. */
 export interface Baseline {
@@ -19,8 +20,6 @@ export interface Baseline {
   /** how the text names it: "chance 10.0% for 10 balanced classes" */
   text: string;
 }
-
-const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 
 /** Classes whose largest count is within 5% of the smallest count read as balanced. */
 const BALANCE_TOLERANCE = 1.05;

@@ -9,8 +9,8 @@ import { accuracyChart, compareChart, distanceChart, gapChart, histogramsChart, 
 import { esc } from './svg.js';
 import { REGIME_LABEL } from './text.js';
 import type { WeightEpoch } from './weights.js';
+import { pct } from '../util/format.js';
 
-const pct = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
 const num = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(4));
 
 const REGIME_COLOR: Record<Diagnosis['regime'], string> = {

@@ -2,8 +2,8 @@
 import type { EpochLog } from '../train/history.js';
 import { asciiChart } from './ascii.js';
 import type { Diagnosis } from './diagnose.js';
+import { pct } from '../util/format.js';
 
-const pct = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
 const num = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(3));
 
 export const REGIME_LABEL: Record<Diagnosis['regime'], string> = {

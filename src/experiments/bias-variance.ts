@@ -12,6 +12,7 @@ import { textTable } from '../util/table.js';
 import { Experiment, type ExperimentOptions } from './experiment.js';
 import { htmlTable } from './report.js';
 import { solveSpd } from './ridge.js';
+import { pct } from '../util/format.js';
 
 /** Chebyshev features of x ∈ [-1, 1] up to `degree` (well conditioned for least squares). */
 function cheb(x: number, degree: number): number[] {
@@ -359,8 +360,6 @@ function squaredErrorPart(x: Experiment, seed: number, s: SquaredErrorSetup): Re
   const u = rows[0].total > best.total && rows[rows.length - 1].total > best.total;
   return { rows, uShape: u, bestDegree: best.degree };
 }
-
-const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 
 /** The classification half's chart, table (a report section and the terminal) and conclusions. */
 function zeroOnePart(x: Experiment, seed: number, s: ZeroOneSetup): Record<string, unknown> {

@@ -19,8 +19,7 @@ import { type Arm, type ArmRun, Experiment, type ExperimentOptions, type Stat, t
 import { type LineScan, type Probe, type Sharpness, WeightProbe, distance, scanLine, sharpness } from './landscape.js';
 import { htmlTable } from './report.js';
 import { preset, regularized } from './specs.js';
-
-const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
+import { pct } from '../util/format.js';
 
 /** Zhang et al.: a fraction p of training labels replaced by random ones; the net still fits them. */
 export async function randomLabelsExperiment(o: ExperimentOptions, fractions = [0, 0.2, 0.5, 1]): Promise<Record<string, unknown>> {
@@ -312,7 +311,7 @@ function surfaceCharts(x: Experiment, s: Surface): void {
   x.section('Sharpness (first repeat)', htmlTable(
     ['point, loss on', 'loss at the point', ...EPSILONS.map((e) => `rise at ε = ${e}`), ...EPSILONS.map((e) => `accuracy at ε = ${e}`)],
     ([['normal solution, clean training', sh.normal], ['extreme point, clean training', sh.extreme], ['extreme point, memorized wrong labels', sh.extremeCorrupted]] as [string, Sharpness][])
-      .map(([label, v]) => [label, f(v.base), ...v.increase.map((d, i) => `${f(d)} ± ${f(v.spread[i])}`), ...v.accuracy.map(pct)]),
+      .map(([label, v]) => [label, f(v.base), ...v.increase.map((d, i) => `${f(d)} ± ${f(v.spread[i])}`), ...v.accuracy.map((a) => pct(a))]),
   ));
 }
 
