@@ -21,7 +21,7 @@ static int NC = 1024; /* a multiple of NB_MAX on every arch */
  * logits carried most of a float32 training step's error, test/backend/numerics.test.ts).
  * Summing GEMM_KSUB at a time into C keeps the serial chains at GEMM_KSUB + k/GEMM_KSUB for
  * the cost of one more load and store of the C tile per GEMM_KSUB steps. */
-#define GEMM_KSUB 64
+#define GEMM_KSUB 128
 static void tune_from_env(void) {
   static int done = 0;
   if (done) return;

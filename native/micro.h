@@ -205,6 +205,26 @@ FL_INLINE void flush_dw(const int MR, const int NV, vf acc[MR_MAX][NV_MAX], cons
   }
 }
 
+/* acc += one output row of x·dz (full: every vector of the column block is live) */
+FL_INLINE void dw_row(const int MR, const int NV, vf acc[MR_MAX][NV_MAX], const int *ko,
+                      const int *cnt, const float *xr, const float *gr, const dw_args *d,
+                      const int full) {
+  for (int ox = 0; ox < d->ow; ox++, xr += d->x_col, gr += d->dz_col) {
+    vf g[NV_MAX];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      if (full) g[v] = v_load(gr + v * FL_VL);
+      else g[v] = cnt[v] == FL_VL ? v_load(gr + v * FL_VL) : v_loadn(gr + v * FL_VL, cnt[v]);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const vf s = v_set1(xr[ko[i]]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) acc[i][v] = v_fma(s, g[v], acc[i][v]);
+    }
+  }
+}
+
 FL_INLINE void tile_dw_body(const int MR, const int NV, const dw_args *d) {
   vf acc[MR_MAX][NV_MAX];
 #pragma GCC unroll 16
@@ -218,22 +238,15 @@ FL_INLINE void tile_dw_body(const int MR, const int NV, const dw_args *d) {
 #pragma GCC unroll 4
   for (int v = 0; v < NV; v++) cnt[v] = lanes(d->nf, v);
 
+  /* the full-width test stays out of the pixel loop (a branch per vector per pixel cost ~10%) */
+  const int full = d->nf == NV * FL_VL;
   int pending = 0; /* pixels summed in acc since the last flush */
   for (int im = 0; im < d->nimg; im++) {
     for (int oy = 0; oy < d->oh; oy++) {
       const float *xr = d->x + im * d->x_img + (size_t)oy * d->x_row;
       const float *gr = d->dz + im * d->dz_img + (size_t)oy * d->dz_row;
-      for (int ox = 0; ox < d->ow; ox++, xr += d->x_col, gr += d->dz_col) {
-        vf g[NV_MAX];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) g[v] = cnt[v] == FL_VL ? v_load(gr + v * FL_VL) : v_loadn(gr + v * FL_VL, cnt[v]);
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
-          const vf s = v_set1(xr[ko[i]]);
-#pragma GCC unroll 4
-          for (int v = 0; v < NV; v++) acc[i][v] = v_fma(s, g[v], acc[i][v]);
-        }
-      }
+      if (full) dw_row(MR, NV, acc, ko, cnt, xr, gr, d, 1);
+      else dw_row(MR, NV, acc, ko, cnt, xr, gr, d, 0);
       pending += d->ow;
       if (pending >= d->flush) {
         flush_dw(MR, NV, acc, d, cnt);
