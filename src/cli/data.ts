@@ -50,6 +50,12 @@ function downloadBar(quiet: boolean): { onProgress: (f: string, got: number, tot
   };
 }
 
+/** Whether an archive's file name names the known dataset `key` (cifar10-jpeg.tar.gz is cifar10's, not cifar100's). */
+function archiveOf(key: string, file: string): boolean {
+  const stem = file.toLowerCase().replace(/\.(tar\.gz|tgz|tar)$/, '');
+  return [key, ...KNOWN_DATASETS[key].folders].some((n) => stem === n || (stem.startsWith(n) && !/^[0-9]/.test(stem.slice(n.length))));
+}
+
 export function registerData(program: Command): void {
   const data = program.command('data').description('import, list, inspect, download and preview datasets');
 
@@ -119,7 +125,17 @@ export function registerData(program: Command): void {
       for (const f of found) out.info(`  ${f.name.padEnd(18)} ${f.format.padEnd(8)} ${f.path}`);
       out.info(`built in: ${[...SYNTHETIC_2D, SYNTHETIC_IMAGES].join(', ')}`);
       const missing = Object.keys(KNOWN_DATASETS).filter((k) => !found.some((f) => KNOWN_DATASETS[k].folders.includes(f.name) || f.name === k));
-      if (missing.length) out.info(`not found: ${missing.join(', ')} (fitlab data info <name> says how to get them)`);
+      // a known dataset whose archive is here but not imported: the one command that imports it
+      const archived = missing.flatMap((k) => {
+        const archive = found.find((f) => f.format === 'tarball' && archiveOf(k, f.name));
+        return archive ? [{ name: k, archive }] : [];
+      });
+      for (const { name, archive } of archived) {
+        out.info(`${name}: not imported yet, but ${archive.name} above holds it; import it once (decoding it on every run is slow) with:`);
+        out.info(`  fitlab data import ${archive.path} --name ${name}`);
+      }
+      const absent = missing.filter((k) => !archived.some((a) => a.name === k));
+      if (absent.length) out.info(`not found: ${absent.join(', ')} (fitlab data info <name> says how to get them)`);
     });
 
   data

@@ -126,7 +126,19 @@ function knownName(folder: string): string | undefined {
   return Object.entries(KNOWN_DATASETS).find(([, k]) => k.folders.includes(folder))?.[0];
 }
 
-/** Load `spec`: a synthetic name, a path, or a known dataset name. */
+/** The dataset stored under `name` in a searched folder (an imported cache, say), or null. */
+async function readNamed(name: string, options: LocateOptions): Promise<Dataset | null> {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) return null;
+  for (const root of searchRoots(options)) {
+    const dir = join(root, name);
+    if (!isDir(dir)) continue;
+    const ds = await readDatasetAt(dir, name, options);
+    if (ds) return ds;
+  }
+  return null;
+}
+
+/** Load `spec`: a synthetic name, a path, a known dataset name or the name of an imported one. */
 export async function loadDataset(spec: string, options: LocateOptions = {}): Promise<Dataset> {
   if (typeof spec !== 'string' || !spec) throw new DatasetNotFoundError(`dataset must be a name or a path; received ${describe(spec)}`);
   if ((SYNTHETIC_2D as readonly string[]).includes(spec)) return synthetic2d(spec as Synthetic2D, options.synthetic);
@@ -147,6 +159,10 @@ export async function loadDataset(spec: string, options: LocateOptions = {}): Pr
 
   const known = KNOWN_DATASETS[spec];
   if (!known) {
+    // a name given at import (`fitlab data import … --name cifar10-jpeg`), or any dataset folder
+    // of that name in a data folder, works wherever a dataset name does
+    const imported = await readNamed(spec, options);
+    if (imported) return imported;
     const names = [...Object.keys(KNOWN_DATASETS), ...SYNTHETIC_2D, SYNTHETIC_IMAGES];
     throw new DatasetNotFoundError(`unknown dataset ${describe(spec)}; use one of ${names.join(', ')} or a folder/archive path`);
   }
