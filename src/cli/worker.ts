@@ -91,6 +91,9 @@ export function registerWorker(program: Command): void {
       await w.done;
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('disconnect', stop);
+      // the channel to a --concurrency parent would keep this process alive
+      if (process.connected) process.disconnect();
       log(`fitlab worker ${w.name}: left`);
     });
 }

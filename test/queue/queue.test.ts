@@ -269,6 +269,23 @@ describe.skipIf(!hasRedis)(`runs through a BullMQ queue on a real Redis with two
     const alive = workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null).map((w) => w.proc.pid);
     expect(s.workers.map((w) => Number(w.name.split(':').pop())).sort()).toEqual(alive.sort());
   });
+  it('--concurrency 2 starts two worker processes; one Ctrl-C makes both leave', async () => {
+    const proc = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--threads', '1', '--concurrency', '2', '--work-dir', join(tmp, 'work-k')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    workers.push({ proc, output: [] });
+    const names: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: proc.stdout }).on('line', (line) => {
+        const m = /^fitlab worker (\S+): waiting for runs/.exec(line);
+        if (m && names.push(m[1]) === 2) resolve();
+      });
+      proc.on('exit', (code) => reject(new Error(`fitlab worker --concurrency 2 exited (${code}) before both were ready`)));
+    });
+    const status = JSON.parse(fitlab(['queue', 'status', url, '--json']).stdout) as { workers: { name: string }[] };
+    for (const n of names) expect(status.workers.map((w) => w.name)).toContain(n);
+    const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+    proc.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
 });
 
 describe('an unreachable queue is one line naming the URL, never a hang', () => {
