@@ -15,8 +15,14 @@ function mlpSpec(classes: number): string {
 
 let onStarted: (id: string) => void = () => undefined;
 
-function field(form: HTMLElement, label: string, input: HTMLElement, help = ''): void {
-  form.append(el('label', { for: input.id }, label), input, el('span', { class: 'help' }, help));
+/** A row of the form: label, input, help; a `wide` input spans the input and help columns. */
+function field(form: HTMLElement, label: string, input: HTMLElement, help = '', wide = false): HTMLElement[] {
+  const parts = wide
+    ? [el('label', { for: input.id }, label, el('span', { class: 'help' }, help)), input]
+    : [el('label', { for: input.id }, label), input, el('span', { class: 'help' }, help)];
+  if (wide) input.classList.add('wide');
+  form.append(...parts);
+  return parts;
 }
 
 function numberInput(id: string, value: string, step = 'any'): HTMLInputElement {
@@ -73,7 +79,12 @@ export async function initStart(started: (id: string) => void): Promise<void> {
   const spec = el('textarea', { id: 'f-spec', spellcheck: false }, mlpSpec(2));
   field(form, 'dataset', dataset, 'mnist / fashion-mnist / cifar10 must be installed; 2-D sets are built in');
   field(form, 'model', model, 'a preset, or a JSON spec as --model takes');
-  field(form, 'model spec', spec, 'used with “custom spec”');
+  const specRow = field(form, 'model spec', spec, 'one layer a line; the command below writes it to a file', true);
+  // the spec box is for a custom spec only: a preset hides it
+  const syncSpec = (): void => {
+    for (const part of specRow) part.hidden = model.value !== 'custom spec (JSON)';
+  };
+  model.addEventListener('change', syncSpec);
   field(form, 'epochs', numberInput('f-epochs', '200', '1'));
   field(form, 'batch size', numberInput('f-batch', '16', '1'));
   field(form, 'optimizer', select('f-optimizer', o.optimizers, 'adam'));
@@ -94,6 +105,7 @@ export async function initStart(started: (id: string) => void): Promise<void> {
     } else if (model.value === 'custom spec (JSON)') {
       model.value = o.presets.includes('paper-mlp') ? 'paper-mlp' : o.presets[0];
     }
+    syncSpec();
     preview();
   });
   form.addEventListener('input', preview);
