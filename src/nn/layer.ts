@@ -73,6 +73,8 @@ export abstract class Layer {
   inputShapes: Shape[] = [];
   outputShape: Shape = [];
   readonly params: Param[] = [];
+  /** each weight's regularizer, read live by its Param (setRegularizer replaces one) */
+  private readonly regularizers = new Map<string, Regularizer | null>();
   /** Set by the model: which inputs need a gradient (false for data inputs). */
   needsInputGrad: boolean[] = [];
   /** Activity regularizer on the output (Keras activity_regularizer). */
@@ -216,18 +218,28 @@ export abstract class Layer {
     // getters (not copies): renaming or freezing the layer later is reflected in its params
     const fullName = (): string => `${this.name}/${weightName}`;
     const isTrainable = (): boolean => trainableWeight && this.trainable;
+    const regularizers = this.regularizers;
+    regularizers.set(weightName, regularizer);
     const param: Param = {
       get name() { return fullName(); },
       weightName,
       shape,
       value,
       grad: trainableWeight ? ctx.backend.alloc(value.length) : null,
-      regularizer,
+      get regularizer() { return regularizers.get(weightName) ?? null; },
       layer: this,
       get trainable() { return isTrainable(); },
     };
     this.params.push(param);
     return param;
+  }
+
+  /** Replace a weight's regularizer between two batches (the dashboard's l2 knob). */
+  setRegularizer(weightName: string, regularizer: Regularizer | null): void {
+    if (!this.regularizers.has(weightName)) {
+      throw new ArgumentError(`${this.describe()} has no weight ${describe(weightName)}; it has ${[...this.regularizers.keys()].join(', ') || 'none'}`);
+    }
+    this.regularizers.set(weightName, regularizer);
   }
 
   /** The one input shape, checked to have the given rank. */

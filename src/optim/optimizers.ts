@@ -26,6 +26,14 @@ export interface TrainableParam {
   readonly trainable: boolean;
 }
 
+/** A momentum coefficient set live: a number in [0, 1], or [0, 1) where the config says so. */
+function coefficient(owner: string, key: string, value: number, maxOpen: boolean): number {
+  if (!Number.isFinite(value) || value < 0 || (maxOpen ? value >= 1 : value > 1)) {
+    throw new ArgumentError(`${owner}: ${key} must be a number in [0, 1${maxOpen ? ')' : ']'}; received ${describe(value)}`);
+  }
+  return value;
+}
+
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'nadam' | 'rmsprop';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'adam', 'adamw', 'nadam', 'rmsprop'];
 
@@ -52,6 +60,20 @@ export abstract class Optimizer {
   readonly clipvalue: number | null;
   readonly globalClipnorm: number | null;
   protected slots = new Map<string, Map<string, F32>>();
+
+  /**
+   * The momentum coefficient a live knob turns: `momentum` for SGD and RMSprop, `beta1` for
+   * Adam, AdamW and Nadam; null for an optimizer without one.
+   */
+  get momentumCoefficient(): number | null {
+    return null;
+  }
+
+  /** Change the momentum coefficient between two steps, within the range its config allows. */
+  setMomentumCoefficient(value: number): void {
+    void value;
+    throw new ArgumentError(`the ${this.className} optimizer has no momentum to change`);
+  }
 
   constructor(r: ConfigReader, defaults: { learningRate: number; weightDecay?: number }) {
     r.accept('name');
@@ -176,14 +198,23 @@ export abstract class Optimizer {
 export class SGD extends Optimizer {
   readonly name = 'sgd';
   readonly className = 'SGD';
-  readonly momentum: number;
+  private momentumValue: number;
   readonly nesterov: boolean;
   constructor(config: Record<string, unknown> = {}) {
     const r = new ConfigReader(config, 'SGD');
     super(r, { learningRate: 0.01 });
-    this.momentum = r.number('momentum', { min: 0, max: 1, default: 0 });
+    this.momentumValue = r.number('momentum', { min: 0, max: 1, default: 0 });
     this.nesterov = r.bool('nesterov', false);
     r.done();
+  }
+  get momentum(): number {
+    return this.momentumValue;
+  }
+  override get momentumCoefficient(): number {
+    return this.momentumValue;
+  }
+  override setMomentumCoefficient(value: number): void {
+    this.momentumValue = coefficient(this.className, 'momentum', value, false);
   }
   protected update(p: TrainableParam, g: F32, lr: number, backend: Backend): void {
     const v = this.momentum > 0 ? this.slot('momentum', p, backend) : null;
@@ -197,18 +228,27 @@ export class SGD extends Optimizer {
 export class Adam extends Optimizer {
   readonly name: OptimizerName = 'adam';
   readonly className: string = 'Adam';
-  readonly beta1: number;
+  private beta1Value: number;
   readonly beta2: number;
   readonly epsilon: number;
   readonly amsgrad: boolean;
   constructor(config: Record<string, unknown> = {}, label = 'Adam', defaultDecay = 0) {
     const r = new ConfigReader(config, label);
     super(r, { learningRate: 0.001, weightDecay: defaultDecay });
-    this.beta1 = r.number('beta1', { min: 0, max: 1, maxOpen: true, default: 0.9 });
+    this.beta1Value = r.number('beta1', { min: 0, max: 1, maxOpen: true, default: 0.9 });
     this.beta2 = r.number('beta2', { min: 0, max: 1, maxOpen: true, default: 0.999 });
     this.epsilon = r.number('epsilon', { min: 0, default: 1e-7 });
     this.amsgrad = r.bool('amsgrad', false);
     r.done();
+  }
+  get beta1(): number {
+    return this.beta1Value;
+  }
+  override get momentumCoefficient(): number {
+    return this.beta1Value;
+  }
+  override setMomentumCoefficient(value: number): void {
+    this.beta1Value = coefficient(this.className, 'beta1', value, true);
   }
   protected update(p: TrainableParam, g: F32, lr: number, backend: Backend): void {
     backend.adamUpdate(
@@ -234,7 +274,7 @@ export class AdamW extends Adam {
 export class Nadam extends Optimizer {
   readonly name = 'nadam';
   readonly className = 'Nadam';
-  readonly beta1: number;
+  private beta1Value: number;
   readonly beta2: number;
   readonly epsilon: number;
   /** Π of the momentum schedule u_t (Keras' _u_product) */
@@ -245,10 +285,19 @@ export class Nadam extends Optimizer {
   constructor(config: Record<string, unknown> = {}) {
     const r = new ConfigReader(config, 'Nadam');
     super(r, { learningRate: 0.001 });
-    this.beta1 = r.number('beta1', { min: 0, max: 1, maxOpen: true, default: 0.9 });
+    this.beta1Value = r.number('beta1', { min: 0, max: 1, maxOpen: true, default: 0.9 });
     this.beta2 = r.number('beta2', { min: 0, max: 1, maxOpen: true, default: 0.999 });
     this.epsilon = r.number('epsilon', { min: 0, default: 1e-7 });
     r.done();
+  }
+  get beta1(): number {
+    return this.beta1Value;
+  }
+  override get momentumCoefficient(): number {
+    return this.beta1Value;
+  }
+  override setMomentumCoefficient(value: number): void {
+    this.beta1Value = coefficient(this.className, 'beta1', value, true);
   }
   /** Keras' momentum schedule: u_t = β1(1 − ½·0.96^t); the step uses u_t and u_{t+1}. */
   protected override beforeUpdates(): void {
@@ -283,17 +332,26 @@ export class RMSprop extends Optimizer {
   readonly name = 'rmsprop';
   readonly className = 'RMSprop';
   readonly rho: number;
-  readonly momentum: number;
+  private momentumValue: number;
   readonly epsilon: number;
   readonly centered: boolean;
   constructor(config: Record<string, unknown> = {}) {
     const r = new ConfigReader(config, 'RMSprop');
     super(r, { learningRate: 0.001 });
     this.rho = r.number('rho', { min: 0, max: 1, maxOpen: true, default: 0.9 });
-    this.momentum = r.number('momentum', { min: 0, max: 1, default: 0 });
+    this.momentumValue = r.number('momentum', { min: 0, max: 1, default: 0 });
     this.epsilon = r.number('epsilon', { min: 0, default: 1e-7 });
     this.centered = r.bool('centered', false);
     r.done();
+  }
+  get momentum(): number {
+    return this.momentumValue;
+  }
+  override get momentumCoefficient(): number {
+    return this.momentumValue;
+  }
+  override setMomentumCoefficient(value: number): void {
+    this.momentumValue = coefficient(this.className, 'momentum', value, false);
   }
   protected update(p: TrainableParam, g: F32, lr: number, backend: Backend): void {
     backend.rmspropUpdate(

@@ -8,7 +8,6 @@ import { fieldRange } from '../io/run-config.js';
 import { Dropout } from '../nn/layers/basic.js';
 import type { Param } from '../nn/layer.js';
 import type { Model } from '../nn/model.js';
-import type { Optimizer } from '../optim/optimizers.js';
 import type { Trainer } from '../train/fit.js';
 import type { KnobName, Knobs } from './protocol.js';
 
@@ -33,12 +32,6 @@ export function checkKnob(name: string, value: unknown): number {
   return value;
 }
 
-// Momentum lives under different names: SGD/RMSprop `momentum`, Adam/AdamW/Nadam `beta1`.
-// The fields are readonly for configs; the dashboard is the one place that changes them live.
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-const momentumField = (opt: Optimizer): 'momentum' | 'beta1' | null =>
-  'momentum' in opt ? 'momentum' : 'beta1' in opt ? 'beta1' : null;
-
 function kernels(model: Model): Param[] {
   return model.params().filter((p) => p.weightName === 'kernel' && p.trainable);
 }
@@ -50,12 +43,11 @@ function dropouts(model: Model): Dropout[] {
 /** The knobs' current values. */
 export function readKnobs(model: Model, trainer: Trainer): Knobs {
   const opt = trainer.optimizer;
-  const field = momentumField(opt);
   const k = kernels(model);
   const d = dropouts(model);
   return {
     learningRate: opt.currentLearningRate(),
-    momentum: field ? (opt as unknown as Record<string, number>)[field] : null,
+    momentum: opt.momentumCoefficient,
     batchSize: trainer.batchSize,
     weightDecay: opt.weightDecay,
     l2: k.length ? Math.max(...k.map((p) => p.regularizer?.l2 ?? 0)) : 0,
@@ -72,12 +64,10 @@ export function applyKnob(model: Model, trainer: Trainer, name: KnobName, raw: u
       if (opt.schedule) throw new ArgumentError('the learning rate follows a schedule; it cannot be set by hand', 'start a run with a constant learning rate to turn this knob');
       opt.learningRate = value;
       return 'next batch';
-    case 'momentum': {
-      const field = momentumField(opt);
-      if (!field) throw new ArgumentError(`the ${opt.className} optimizer has no momentum to change`);
-      (opt as unknown as Record<string, number>)[field] = value;
+    case 'momentum':
+      // SGD/RMSprop `momentum`, Adam/AdamW/Nadam `beta1`; an optimizer without one refuses
+      opt.setMomentumCoefficient(value);
       return 'next batch';
-    }
     case 'batchSize':
       trainer.setBatchSize(value);
       return 'next epoch';
@@ -88,13 +78,13 @@ export function applyKnob(model: Model, trainer: Trainer, name: KnobName, raw: u
       const k = kernels(model);
       if (!k.length) throw new ArgumentError('the model has no trainable kernels to regularize');
       // replace, never mutate: regularizer objects may be shared between weights
-      for (const p of k) (p as Mutable<Param>).regularizer = value > 0 || p.regularizer?.l1 ? { l1: p.regularizer?.l1 ?? 0, l2: value } : null;
+      for (const p of k) p.layer.setRegularizer(p.weightName, value > 0 || p.regularizer?.l1 ? { l1: p.regularizer?.l1 ?? 0, l2: value } : null);
       return 'next batch';
     }
     case 'dropout': {
       const d = dropouts(model);
       if (!d.length) throw new ArgumentError('the model has no Dropout layer', 'add {"type": "dropout", "rate": 0.3} to the model spec to use this knob');
-      for (const layer of d) (layer as Mutable<Dropout>).rate = value;
+      for (const layer of d) layer.setRate(value);
       return 'next batch';
     }
   }

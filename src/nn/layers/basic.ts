@@ -1,6 +1,6 @@
 /** Shape and elementwise layers: Flatten, Activation, Dropout, Rescaling, Add. */
 import type { Backend, F32, RandomDraw } from '../../backend/backend.js';
-import { ShapeError } from '../../errors.js';
+import { ArgumentError, ShapeError, describe } from '../../errors.js';
 import { splitU64 } from '../../tensor/prng.js';
 import type { ActivationName } from '../activations.js';
 import { LayerConfigReader } from '../config.js';
@@ -102,7 +102,7 @@ export interface DropoutConfig extends CommonLayerConfig {
 
 /** Inverted dropout: kept units are scaled by 1/(1 − rate) in training; identity at inference. */
 export class Dropout extends Layer {
-  readonly rate: number;
+  private rateValue: number;
   readonly seed: number | undefined;
   private y!: BatchBuffer;
   private dx!: BatchBuffer;
@@ -112,12 +112,21 @@ export class Dropout extends Layer {
   constructor(config: DropoutConfig) {
     super('dropout', config);
     const r = reader('dropout', config);
-    this.rate = r.number('rate', { min: 0, max: 1, maxOpen: true });
+    this.rateValue = r.number('rate', { min: 0, max: 1, maxOpen: true });
     this.seed = r.has('seed') ? r.int('seed', { min: 0 }) : (r.accept('seed'), undefined);
     r.done();
   }
   get className(): string {
     return 'Dropout';
+  }
+  /** fraction of units dropped in training, in [0, 1) */
+  get rate(): number {
+    return this.rateValue;
+  }
+  /** Change the rate between two batches (the dashboard's dropout knob); the same range as the config's. */
+  setRate(rate: number): void {
+    if (!Number.isFinite(rate) || rate < 0 || rate >= 1) throw new ArgumentError(`${this.describe()}: rate must be a number in [0, 1); received ${describe(rate)}`);
+    this.rateValue = rate;
   }
   protected computeOutputShape(inputs: Shape[]): Shape {
     return [...inputs[0]];
