@@ -17,8 +17,10 @@
  * Long float sums are what made a float32 run drift from the float64 truth: the gradient of a
  * conv under batch normalization is a small difference of large sums (test/backend/numerics).
  *
- * The naive sibling (conv_*_naive) is the generic reference in C, used by tests through the
- * FITLAB_ISA=generic path's comparisons and kept for reading.
+ * There is no naive C sibling: the oracle is the TypeScript reference backend
+ * (conv2dForward/conv2dBackward in src/backend/reference/layers.ts), which the conformance suite
+ * compares this file against on every ISA build (generic, AVX2, AVX-512; FITLAB_ISA or setIsa
+ * picks one). The generic build of this same code is the fallback on CPUs without AVX2.
  */
 #include <string.h>
 

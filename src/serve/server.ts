@@ -145,7 +145,9 @@ export async function startDashboard(options: ServeOptions = {}): Promise<Dashbo
       if (!get) throw new HttpError(405, 'method not allowed');
       const isRuns = path.startsWith('/runs/');
       const segments = safeSegments(path.slice(isRuns ? '/runs/'.length : '/experiments/'.length));
-      // the checkpoint and weights are binary internals; the page has no use for them
+      // any file under the run or experiment folder, read-only: the page reads config.json,
+      // history.jsonl, charts and report.html; checkpoints and weights are served as they are
+      // (resolveUnder refuses paths that leave the folder)
       const file = resolveUnder(isRuns ? runsDir : experimentsDir, segments);
       return send(res, 200, readFileSync(file), contentType(file), { 'Cache-Control': 'no-cache' });
     }
