@@ -6,6 +6,7 @@ momentum 0.99, epsilon 1e-3, biased batch variance) -> MaxPooling2D(2) -> Flatte
 -> Dense(10, softmax), sparse categorical cross-entropy (batch mean), on the first 24 MNIST
 training images. The same steps run in PyTorch float64 (the truth) and float32 from the same
 float32 initial weights (glorot-uniform kernels, zero biases, gamma 1, beta 0, numpy seed 16).
+--seed and --first write other cases of the same kind (bench/numerics.ts prints any of them).
 
 Writes one JSON fixture: the images (bytes), labels, initial weights (float32), the truth after
 the three steps (float64, every weight including the moving statistics) and, per tensor, PyTorch
@@ -53,8 +54,8 @@ def glorot(rng, shape, fan_in, fan_out):
     return rng.uniform(-limit, limit, size=shape).astype(np.float32)
 
 
-def initial_weights():
-    rng = np.random.default_rng(16)
+def initial_weights(seed=16):
+    rng = np.random.default_rng(seed)
     return {
         'conv2d/kernel': glorot(rng, (3, 3, 1, FILTERS), 9, 9 * FILTERS),
         'conv2d/bias': np.zeros(FILTERS, np.float32),
@@ -111,10 +112,13 @@ def main():
     ap.add_argument('--mnist', default='/work/shared/datasets/mnist', help='folder with the MNIST IDX files')
     ap.add_argument('--out', default='test/backend/fixtures/numerics-truth.json')
     ap.add_argument('--init', help='JSON {weight name: [values]} to start from instead of the seeded glorot weights')
+    ap.add_argument('--seed', type=int, default=16, help='numpy seed of the glorot weights (default 16)')
+    ap.add_argument('--first', type=int, default=0, help='index of the first training image (default 0)')
     args = ap.parse_args()
-    images = read_idx(find(args.mnist, 'train-images-idx3-ubyte'), IMAGES).reshape(IMAGES, 784)
-    labels = read_idx(find(args.mnist, 'train-labels-idx1-ubyte'), IMAGES).astype(np.int32)
-    init = initial_weights()
+    end = args.first + IMAGES
+    images = read_idx(find(args.mnist, 'train-images-idx3-ubyte'), end)[args.first:].reshape(IMAGES, 784)
+    labels = read_idx(find(args.mnist, 'train-labels-idx1-ubyte'), end)[args.first:].astype(np.int32)
+    init = initial_weights(args.seed)
     if args.init:
         with open(args.init) as f:
             given = json.load(f)
