@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { FitlabError } from '../errors.js';
 import type { PlannedRun, RunExecutor } from '../run/executor.js';
-import type { LiveRun } from '../run/train-run.js';
+import type { LiveRun, TrainRunResult } from '../run/train-run.js';
 import type { QueueClient } from './submit.js';
 
 /** A job id BullMQ accepts (no ':'), stable for one experiment slot. */
@@ -40,9 +40,22 @@ function remoteRun(runDir: string, label: string): LiveRun {
   };
 }
 
+/** An interrupted result for a run the submitter stopped waiting for: nothing of it is here. */
+function stillRemote(run: PlannedRun): TrainRunResult {
+  return {
+    runDir: '', epochsRun: 0, bestEpoch: null, final: null, best: null, test: null, wallSeconds: 0, epochSeconds: null,
+    stopReason: 'interrupted', stopCause: 'interrupted', interrupted: true, history: [], dataset: run.config.dataset, model: run.config.model, diagnosis: null,
+    lastGoodEpoch: null, checkpointAt: { epochs: 0, batch: 0 }, trainExamples: 0, params: 0,
+  };
+}
+
 export function queueExecutor(client: QueueClient): RunExecutor {
   return async (run, hooks) => {
-    const result = await client.run(run.config, { jobId: jobIdFor(run), label: run.label });
+    const result = await client.run(run.config, { jobId: jobIdFor(run), label: run.label, shouldStop: hooks.shouldInterrupt });
+    if (!result) {
+      hooks.log?.(`fitlab: ${run.label} keeps training on its worker; --resume collects it`);
+      return stillRemote(run);
+    }
     hooks.onStart?.(remoteRun(result.runDir, run.label));
     for (const log of result.history) hooks.onEpoch?.(log, run.config.epochs);
     return result;

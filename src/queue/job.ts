@@ -13,6 +13,7 @@ import { TEMP_PREFIX, writeFileAtomic } from '../io/atomic.js';
 import { validateRunConfig } from '../io/run-config.js';
 import { LOCK_FILE } from '../io/run-lock.js';
 import type { TrainRunConfig } from '../run/train-run.js';
+import type { StopCause } from '../train/callbacks.js';
 
 /** The BullMQ queue every fitlab worker takes run jobs from, under the key prefix below. */
 export const QUEUE_NAME = 'runs';
@@ -57,6 +58,8 @@ export interface RunJobResult {
   artifact: { kind: 'redis' | 'file'; where: string; bytes: number };
   /** attempts that resumed from a checkpoint */
   resumed: number;
+  /** why training stopped early (summary.json does not record it) */
+  stopCause: StopCause | null;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Diagnosis } from '../diagnose/diagnose.js';
 import { FitlabError } from '../errors.js';
 import { readHistoryFile } from '../io/run-dir.js';
 import type { TrainRunConfig, TrainRunResult } from '../run/train-run.js';
+import type { StopCause } from '../train/callbacks.js';
 import { type QueueTarget, bullConnection, checkReachable } from './connection.js';
 import { KEY_PREFIX, QUEUE_NAME, type RunJobResult, type RunProgress, jobDataFor, unpackRunDir } from './job.js';
 import { type ArtifactStore, folderStore, redisStore } from './store.js';
@@ -55,10 +56,10 @@ export class QueueClient {
 
   /**
    * Train `config` on a worker; the run directory lands under `config.out` (as trainRun would
-   * put it). `jobId` names the job: a job of that id already queued or finished is reused, not
+   * put it). Null when `shouldStop` said so before the run came back. `jobId` names the job: a job of that id already queued or finished is reused, not
    * trained again (an experiment resubmitted after its submitter died collects what is there).
    */
-  async run(config: TrainRunConfig, o: { jobId: string; label: string }): Promise<TrainRunResult> {
+  async run(config: TrainRunConfig, o: { jobId: string; label: string; shouldStop?: () => boolean }): Promise<TrainRunResult | null> {
     const data = jobDataFor(config, { store: this.o.store, submitter: this.submitter, label: o.label });
     const added = await this.queue.add('run', data, {
       jobId: o.jobId, attempts: 2, backoff: { type: 'fixed', delay: 1000 },
@@ -73,11 +74,24 @@ export class QueueClient {
       this.o.log(`  ${o.label}: epoch ${p.epoch}/${p.epochs} on ${p.worker}${p.loss !== undefined ? ` (loss ${p.loss.toFixed(4)}${acc})` : ''}`);
     });
     let value: RunJobResult;
+    let poll: NodeJS.Timeout | undefined;
     try {
-      value = (await added.waitUntilFinished(this.events)) as RunJobResult;
+      const finished = added.waitUntilFinished(this.events) as Promise<RunJobResult>;
+      // Ctrl-C on the submitter stops the waiting, not the run: it trains on, and submitting the
+      // same job id again (experiment --resume) collects it
+      const stopped = new Promise<null>((resolve) => {
+        if (o.shouldStop) poll = setInterval(() => { if (o.shouldStop?.()) resolve(null); }, 200);
+      });
+      const first = await Promise.race([finished, stopped]);
+      if (first === null) {
+        finished.catch(() => undefined);
+        return null;
+      }
+      value = first;
     } catch (err) {
       throw new RunFailedError(`run ${JSON.stringify(o.label)} (job ${id}) failed on a worker: ${(err as Error).message}`);
     } finally {
+      if (poll) clearInterval(poll);
       this.progress.delete(id);
     }
     if (!value) {
@@ -94,7 +108,7 @@ export class QueueClient {
     if (!zip) throw new RunFailedError(`run job ${id} finished on ${value.worker}, but its run directory is not in the ${value.artifact.kind === 'file' ? `store (${value.artifact.where})` : 'queue (Redis)'} any more`);
     const runDir = unpackRunDir(zip, out);
     await this.store.remove(id, 'run');
-    return readResult(runDir);
+    return readResult(runDir, value.stopCause ?? null);
   }
 
   async close(): Promise<void> {
@@ -105,13 +119,13 @@ export class QueueClient {
 }
 
 /** A finished run directory's result, as trainRun returned it on the worker (runDir: here). */
-export function readResult(runDir: string): TrainRunResult {
-  const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as Omit<TrainRunResult, 'history' | 'diagnosis'>;
+export function readResult(runDir: string, stopCause: StopCause | null): TrainRunResult {
+  const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as Omit<TrainRunResult, 'history' | 'diagnosis' | 'stopCause'>;
   let diagnosis: Diagnosis | null = null;
   try {
     diagnosis = JSON.parse(readFileSync(join(runDir, 'diagnosis.json'), 'utf8')) as Diagnosis;
   } catch {
     diagnosis = null;
   }
-  return { ...summary, runDir, history: readHistoryFile(join(runDir, 'history.jsonl')), diagnosis };
+  return { ...summary, runDir, history: readHistoryFile(join(runDir, 'history.jsonl')), diagnosis, stopCause };
 }

@@ -132,7 +132,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const artifact = await store.put(id, 'run', packRunDir(result.runDir));
       await store.remove(id, 'checkpoint');
       say(`finished ${data.label}: ${result.epochsRun} epochs; run directory ${artifact.bytes.toLocaleString('en-US')} bytes zipped`);
-      return { worker: name, runName: basename(result.runDir), artifact, resumed };
+      return { worker: name, runName: basename(result.runDir), artifact, resumed, stopCause: result.stopCause };
     } catch (err) {
       await pending.catch(() => undefined);
       if (err instanceof WaitingError || err instanceof Handback || err instanceof UnrecoverableError) throw err;

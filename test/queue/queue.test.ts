@@ -182,6 +182,7 @@ describe.skipIf(!hasRedis)(`runs through a BullMQ queue on a real Redis with two
     events.on('progress', onProgress);
     try {
       const result = await client.run(config, { jobId, label: `long run (${signal})` });
+      if (!result) throw new Error('the run never came back');
       return { runDir: result.runDir, signalled };
     } finally {
       events.off('progress', onProgress);
@@ -242,6 +243,7 @@ describe.skipIf(!hasRedis)(`runs through a BullMQ queue on a real Redis with two
     events.on('progress', onProgress);
     try {
       const r = await viaStore.run({ ...longRun(join(tmp, 'queued-store')), epochs: 3, synthetic: { n: 400 } }, { jobId: `test-store-${process.pid}`, label: 'via the store' });
+      if (!r) throw new Error('the run never came back');
       expect(history(r.runDir)).toHaveLength(3);
       // the test's own event stream may lag the submitter's: wait for it (a bounded count of looks)
       for (let i = 0; i < 200 && !seen.size; i++) await new Promise((r) => setTimeout(r, 50));
