@@ -4,6 +4,7 @@
  * process per job), forwards Ctrl-C to them once, and leaves when they have.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
@@ -74,10 +75,9 @@ export function registerWorker(program: Command): void {
       // datasets are found by name as on the command line, this machine's folder first
       if (f.dataDir) process.env.FITLAB_DATA = resolve(f.dataDir);
       const log = (line: string): void => { process.stdout.write(`${line}\n`); };
-      const w = await startWorker({
-        target, threads: f.threads, lockMs: f.lockDuration * 1000, log,
-        workDir: resolve(f.workDir ?? join(tmpdir(), `fitlab-worker-${process.pid}`)),
-      });
+      // the default work folder is this process's own (named by its PID) and goes when it leaves
+      const ownWorkDir = f.workDir ? null : join(tmpdir(), `fitlab-worker-${process.pid}`);
+      const w = await startWorker({ target, threads: f.threads, lockMs: f.lockDuration * 1000, log, workDir: resolve(f.workDir ?? ownWorkDir ?? '') });
       let presses = 0;
       const stop = (): void => {
         if (++presses > 1) process.exit(130);
@@ -94,6 +94,7 @@ export function registerWorker(program: Command): void {
       process.off('disconnect', stop);
       // the channel to a --concurrency parent would keep this process alive
       if (process.connected) process.disconnect();
+      if (ownWorkDir) rmSync(ownWorkDir, { recursive: true, force: true });
       log(`fitlab worker ${w.name}: left`);
     });
 }
