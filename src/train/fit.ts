@@ -314,17 +314,7 @@ export class Trainer {
     const { epochs } = options;
     if (!Number.isInteger(epochs) || epochs < 1) throw new ArgumentError(`epochs must be a positive integer; received ${describe(epochs)}`);
     const scale = options.inputScale ?? 1;
-    const classes = this.model.outputSize;
-    checkSplit(data, this.per, classes, 'training data');
-    let train = data;
-    let val = options.validationData ?? null;
-    if (options.validationSplit) {
-      if (val) throw new ArgumentError('give validationData or validationSplit, not both');
-      const s = splitLast(data, options.validationSplit, this.per);
-      train = s.train;
-      val = s.val;
-    }
-    if (val) checkSplit(val, this.per, classes, 'validation data');
+    const { train, val } = fitSplits(data, options, this.per, this.model.outputSize);
     const classWeight = options.classWeight ?? null;
     const shuffle = options.shuffle ?? true;
     const callbacks = options.callbacks ?? [];
@@ -420,17 +410,7 @@ export class Trainer {
             ctx.stopCause = 'non-finite-learning-rate';
             break;
           }
-          const r: BatchResult = trainBatch(this.model, this.loss, this.optimizer, batch.x, batch.y, batch.w);
-          sums.seen += r.size;
-          sums.lossSum += r.lossSum;
-          sums.penaltySum += r.penalty * r.size;
-          if (r.correct >= 0) {
-            sums.correct += r.correct;
-            sums.scored += r.size;
-          }
-          const logs: BatchLog = { batch: b, size: r.size, loss: (sums.lossSum + sums.penaltySum) / sums.seen, ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}) };
-          // a non-finite batch loss also shows in the running mean
-          if (!Number.isFinite(r.lossSum / r.size + r.penalty)) logs.loss = r.lossSum / r.size + r.penalty;
+          const logs = addBatch(sums, trainBatch(this.model, this.loss, this.optimizer, batch.x, batch.y, batch.w), b);
           for (const cb of callbacks) cb.onBatchEnd(b, logs);
           options.onBatch?.({ epoch, batch: b, batches, logs });
           if (options.afterBatch) await options.afterBatch({ epoch, batch: b, batches });
@@ -452,15 +432,7 @@ export class Trainer {
         const complete = b >= batches;
         // stopped before this epoch's first update: there is no epoch to log
         if (!complete && sums.seen === 0) break;
-        const log: EpochLog = {
-          epoch,
-          loss: sums.seen ? (sums.lossSum + sums.penaltySum) / sums.seen : Number.NaN,
-          ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}),
-          learning_rate: lr,
-          penalty: sums.seen ? sums.penaltySum / sums.seen : Number.NaN,
-          seconds: 0,
-          examples: (history.last()?.examples ?? 0) + sums.seen,
-        };
+        const log = epochLogOf(epoch, sums, lr, history.last()?.examples ?? 0);
         if (val && val.y.length > 0) {
           const v = this.evaluate(val, scale);
           log.val_loss = v.loss;
@@ -486,6 +458,49 @@ export class Trainer {
     );
     return { history, interrupted: false, stopReason: ctx.stopReason, stopCause: ctx.stopCause, state };
   }
+}
+
+/** fit's training and validation splits: validationData, or the last validationSplit of `data`. */
+function fitSplits(data: Split, options: FitOptions, per: number, classes: number): { train: Split; val: Split | null } {
+  checkSplit(data, per, classes, 'training data');
+  let train = data;
+  let val = options.validationData ?? null;
+  if (options.validationSplit) {
+    if (val) throw new ArgumentError('give validationData or validationSplit, not both');
+    const s = splitLast(data, options.validationSplit, per);
+    train = s.train;
+    val = s.val;
+  }
+  if (val) checkSplit(val, per, classes, 'validation data');
+  return { train, val };
+}
+
+/** Add batch `b`'s result to the epoch's sums; its log carries the epoch's running means. */
+function addBatch(sums: EpochSums, r: BatchResult, b: number): BatchLog {
+  sums.seen += r.size;
+  sums.lossSum += r.lossSum;
+  sums.penaltySum += r.penalty * r.size;
+  if (r.correct >= 0) {
+    sums.correct += r.correct;
+    sums.scored += r.size;
+  }
+  const logs: BatchLog = { batch: b, size: r.size, loss: (sums.lossSum + sums.penaltySum) / sums.seen, ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}) };
+  // a non-finite batch loss also shows in the running mean
+  if (!Number.isFinite(r.lossSum / r.size + r.penalty)) logs.loss = r.lossSum / r.size + r.penalty;
+  return logs;
+}
+
+/** An epoch's history line from its sums; the caller adds validation and the seconds. */
+function epochLogOf(epoch: number, sums: EpochSums, lr: number, examplesBefore: number): EpochLog {
+  return {
+    epoch,
+    loss: sums.seen ? (sums.lossSum + sums.penaltySum) / sums.seen : Number.NaN,
+    ...(sums.scored ? { accuracy: sums.correct / sums.scored } : {}),
+    learning_rate: lr,
+    penalty: sums.seen ? sums.penaltySum / sums.seen : Number.NaN,
+    seconds: 0,
+    examples: examplesBefore + sums.seen,
+  };
 }
 
 function identity(n: number): Int32Array {
