@@ -56,7 +56,8 @@ export function registerDemo(program: Command): void {
         const f = result.final;
         out.info(`${result.epochsRun} epochs in ${((performance.now() - t0) / 1000).toFixed(1)}s${result.stopReason ? ` (${result.stopReason})` : ''}`);
         out.info(curvesChart(result.history, d));
-        out.info(`final: training accuracy ${pct(f?.accuracy)}, validation accuracy ${pct(f?.val_accuracy)}; held-out test accuracy ${pct(result.test?.accuracy)}`);
+        // the last epoch's numbers, said as such: the diagnosis below averages the last epochs
+        out.info(`last epoch (${result.epochsRun}): training accuracy ${pct(f?.accuracy)}, validation accuracy ${pct(f?.val_accuracy)}; held-out test accuracy ${pct(result.test?.accuracy)}`);
         out.info(diagnosisText(d, { advice: regularized ? 1 : 3 }));
         const near = relative(process.cwd(), result.runDir);
         out.info(`run directory: ${near && !near.startsWith('..') ? near : result.runDir}`);
