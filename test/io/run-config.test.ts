@@ -108,9 +108,11 @@ describe('the page\'s body → config → equivalent command → the same config
     expect(offered).toEqual(page);
   });
 
-  it('an inline model spec is named <name>.json (the page says to save it there)', () => {
+  it('an inline model spec is named <name>.json (the command writes it there first; test/serve/command.test.ts)', () => {
     const page = parseStartRun({ dataset: 'spirals', modelSpec: { name: 'mine', input: [2], layers: [{ type: 'dense', units: 2, activation: 'softmax' }] } }, 'runs');
-    expect(argsOf(trainCommand(page)).slice(0, 2)).toEqual(['--model', 'mine.json']);
+    const train = trainCommand(page).split('\n').pop() as string;
+    expect(argsOf(train).slice(0, 2)).toEqual(['--model', 'mine.json']);
+    expect(trainConfigFromArgs(argsOf(train))).toMatchObject({ model: 'mine.json', dataset: 'spirals', epochs: 10, seed: 42 });
   });
 });
 
