@@ -147,17 +147,7 @@ export function lineChart(allSeries: Series[], o: LineChartOptions = {}): string
   const [xLo, xMax] = extent(xs);
   const xHi = xMax > xLo ? xMax : xLo + 1;
   const tr = (v: number): number => (o.logY ? Math.log10(Math.max(v, 1e-12)) : v);
-  const finite = series.flatMap((s) => [...s.values, ...(s.band ? [...s.band.lo, ...s.band.hi] : [])].map(tr)).filter(Number.isFinite);
-  const [fLo, fHi] = extent(finite);
-  let yLo = o.yMin !== undefined ? tr(o.yMin) : finite.length ? fLo : 0;
-  let yHi = o.yMax !== undefined ? tr(o.yMax) : finite.length ? fHi : 1;
-  if (!(yHi > yLo)) {
-    yHi = yLo + 1;
-    yLo -= 0.5;
-  }
-  const pad = (yHi - yLo) * 0.06;
-  if (o.yMin === undefined) yLo -= pad;
-  if (o.yMax === undefined) yHi += pad;
+  const [yLo, yHi] = yDomain(series, o, tr);
   const geometry = (top: number): { pw: number; ph: number; px: (x: number) => number; py: (y: number) => number } => {
     const pw = W - m.left - m.right;
     const ph = H - top - m.bottom;
@@ -170,24 +160,8 @@ export function lineChart(allSeries: Series[], o: LineChartOptions = {}): string
   // the legend goes in the plot corner the data leaves emptiest, or in a band above the plot
   const listed = series.filter((q) => q.legend !== false);
   const legend = placeLegend(series, listed, o, m, xs, geometry(m.top));
-  // a band legend wraps into as many rows as the width needs
-  const bandRows: Series[][] = [];
-  if (legend.band) {
-    let row: Series[] = [];
-    let used = 0;
-    for (const q of listed) {
-      const w = legendTextWidth(q.label) + 44;
-      if (row.length && used + w > W - m.left - m.right) {
-        bandRows.push(row);
-        row = [];
-        used = 0;
-      }
-      row.push(q);
-      used += w;
-    }
-    if (row.length) bandRows.push(row);
-    m.top += 6 + 18 * bandRows.length;
-  }
+  const bandRows = legend.band ? legendRows(listed, W - m.left - m.right) : [];
+  if (legend.band) m.top += 6 + 18 * bandRows.length;
   const { pw, ph, px, py } = geometry(m.top);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT} font-size="12">`);
@@ -228,33 +202,7 @@ export function lineChart(allSeries: Series[], o: LineChartOptions = {}): string
     const anchorRight = x > m.left + pw * 0.75;
     out.push(`<text x="${(x + (anchorRight ? -5 : 5)).toFixed(1)}" y="${m.top + 14 + 14 * k}" text-anchor="${anchorRight ? 'end' : 'start'}" fill="${mk.color}" font-size="11" font-weight="bold">${esc(mk.label)}</text>`);
   });
-  // series (bands first, under every line)
-  for (const s of series) {
-    if (!s.band) continue;
-    const pts = s.values.map((_, i) => i).filter((i) => Number.isFinite(s.band!.lo[i]) && Number.isFinite(s.band!.hi[i]));
-    if (pts.length < 2) continue;
-    const up = pts.map((i) => `${px(xs[i]).toFixed(1)},${py(s.band!.hi[i]).toFixed(1)}`);
-    const down = pts.reverse().map((i) => `${px(xs[i]).toFixed(1)},${py(s.band!.lo[i]).toFixed(1)}`);
-    out.push(`<polygon points="${[...up, ...down].join(' ')}" fill="${s.color}" opacity="0.15" stroke="none"/>`);
-  }
-  for (const s of series) {
-    let d = '';
-    let pen = false;
-    s.values.forEach((v, i) => {
-      if (!Number.isFinite(v) || (o.logY && v <= 0)) {
-        pen = false;
-        return;
-      }
-      d += `${pen ? 'L' : 'M'}${px(xs[i]).toFixed(1)} ${py(v).toFixed(1)} `;
-      pen = true;
-    });
-    if (d) out.push(`<path d="${d.trim()}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 2}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} stroke-linejoin="round"/>`);
-    if (s.dots && s.values.length <= 60) {
-      s.values.forEach((v, i) => {
-        if (Number.isFinite(v)) out.push(`<circle cx="${px(xs[i]).toFixed(1)}" cy="${py(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
-      });
-    }
-  }
+  out.push(...seriesMarks(series, xs, px, py, Boolean(o.logY)));
   if (listed.length && !legend.band) {
     const { x: lx, y: ly, w: lw, h: lh } = legend.box;
     out.push(`<rect x="${lx}" y="${ly}" width="${lw}" height="${lh}" fill="#ffffff" opacity="0.88" stroke="#ccc"/>`);
@@ -273,6 +221,73 @@ export function lineChart(allSeries: Series[], o: LineChartOptions = {}): string
   }
   out.push('</svg>');
   return out.join('\n');
+}
+
+/** The y range drawn (in `tr`'s units: log10 for a log axis): the data's, padded 6% where not fixed. */
+function yDomain(series: Series[], o: LineChartOptions, tr: (v: number) => number): [number, number] {
+  const finite = series.flatMap((s) => [...s.values, ...(s.band ? [...s.band.lo, ...s.band.hi] : [])].map(tr)).filter(Number.isFinite);
+  const [fLo, fHi] = extent(finite);
+  let yLo = o.yMin !== undefined ? tr(o.yMin) : finite.length ? fLo : 0;
+  let yHi = o.yMax !== undefined ? tr(o.yMax) : finite.length ? fHi : 1;
+  if (!(yHi > yLo)) {
+    yHi = yLo + 1;
+    yLo -= 0.5;
+  }
+  const pad = (yHi - yLo) * 0.06;
+  if (o.yMin === undefined) yLo -= pad;
+  if (o.yMax === undefined) yHi += pad;
+  return [yLo, yHi];
+}
+
+/** A legend above the plot wraps into as many rows as `width` needs. */
+function legendRows(listed: Series[], width: number): Series[][] {
+  const rows: Series[][] = [];
+  let row: Series[] = [];
+  let used = 0;
+  for (const q of listed) {
+    const w = legendTextWidth(q.label) + 44;
+    if (row.length && used + w > width) {
+      rows.push(row);
+      row = [];
+      used = 0;
+    }
+    row.push(q);
+    used += w;
+  }
+  if (row.length) rows.push(row);
+  return rows;
+}
+
+/** The series' bands (first, under every line), lines (broken at gaps) and dots. */
+function seriesMarks(series: Series[], xs: number[], px: (x: number) => number, py: (y: number) => number, logY: boolean): string[] {
+  const out: string[] = [];
+  for (const s of series) {
+    if (!s.band) continue;
+    const pts = s.values.map((_, i) => i).filter((i) => Number.isFinite(s.band!.lo[i]) && Number.isFinite(s.band!.hi[i]));
+    if (pts.length < 2) continue;
+    const up = pts.map((i) => `${px(xs[i]).toFixed(1)},${py(s.band!.hi[i]).toFixed(1)}`);
+    const down = pts.reverse().map((i) => `${px(xs[i]).toFixed(1)},${py(s.band!.lo[i]).toFixed(1)}`);
+    out.push(`<polygon points="${[...up, ...down].join(' ')}" fill="${s.color}" opacity="0.15" stroke="none"/>`);
+  }
+  for (const s of series) {
+    let d = '';
+    let pen = false;
+    s.values.forEach((v, i) => {
+      if (!Number.isFinite(v) || (logY && v <= 0)) {
+        pen = false;
+        return;
+      }
+      d += `${pen ? 'L' : 'M'}${px(xs[i]).toFixed(1)} ${py(v).toFixed(1)} `;
+      pen = true;
+    });
+    if (d) out.push(`<path d="${d.trim()}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 2}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} stroke-linejoin="round"/>`);
+    if (s.dots && s.values.length <= 60) {
+      s.values.forEach((v, i) => {
+        if (Number.isFinite(v)) out.push(`<circle cx="${px(xs[i]).toFixed(1)}" cy="${py(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+      });
+    }
+  }
+  return out;
 }
 
 function legendEntry(q: Series, x: number, y: number): string[] {
