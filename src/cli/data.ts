@@ -10,7 +10,7 @@ import { checkCacheTarget, isCacheDir, readCacheMeta, verifyCache, writeCache } 
 import { parseLabelsOption } from '../data/cifar.js';
 import { type Dataset, classCounts, exampleSize } from '../data/dataset.js';
 import { REMOTES, downloadDataset } from '../data/download.js';
-import { KNOWN_DATASETS, detectFormat, loadDataset, readDatasetAt, searchRoots, userCacheDir } from '../data/locate.js';
+import { KNOWN_DATASETS, archiveOf, detectFormat, loadDataset, readDatasetAt, searchRoots, userCacheDir } from '../data/locate.js';
 import { previewGrid } from '../data/preview.js';
 import { SYNTHETIC_2D, SYNTHETIC_IMAGES } from '../data/synthetic.js';
 import { ArgumentError, FitlabError } from '../errors.js';
@@ -48,12 +48,6 @@ function downloadBar(quiet: boolean): { onProgress: (f: string, got: number, tot
     },
     stop: () => bar.stop(),
   };
-}
-
-/** Whether an archive's file name names the known dataset `key` (cifar10-jpeg.tar.gz is cifar10's, not cifar100's). */
-function archiveOf(key: string, file: string): boolean {
-  const stem = file.toLowerCase().replace(/\.(tar\.gz|tgz|tar)$/, '');
-  return [key, ...KNOWN_DATASETS[key].folders].some((n) => stem === n || (stem.startsWith(n) && !/^[0-9]/.test(stem.slice(n.length))));
 }
 
 export function registerData(program: Command): void {

@@ -10,7 +10,7 @@
  * CIFAR-10/100 binary files, or image folders; files: .tar.gz archives of CIFAR binaries or of
  * images.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { FitlabError, describe } from '../errors.js';
@@ -126,6 +126,29 @@ function knownName(folder: string): string | undefined {
   return Object.entries(KNOWN_DATASETS).find(([, k]) => k.folders.includes(folder))?.[0];
 }
 
+/** Whether an archive's file name names the known dataset `key` (cifar10-jpeg.tar.gz is cifar10's, not cifar100's). */
+export function archiveOf(key: string, file: string): boolean {
+  const known = KNOWN_DATASETS[key];
+  if (!known || !isTarball(file)) return false;
+  const stem = file.toLowerCase().replace(/\.(tar\.gz|tgz|tar)$/, '');
+  return [key, ...known.folders].some((n) => stem === n || (stem.startsWith(n) && !/^[0-9]/.test(stem.slice(n.length))));
+}
+
+/** Archives of the known dataset `key` lying in the searched folders, not imported. */
+export function archivesOf(key: string, options: { dataDir?: string } = {}): string[] {
+  const out: string[] = [];
+  for (const root of searchRoots(options)) {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (archiveOf(key, e) && !isDir(join(root, e))) out.push(join(root, e));
+  }
+  return out;
+}
+
 /** The dataset stored under `name` in a searched folder (an imported cache, say), or null. */
 async function readNamed(name: string, options: LocateOptions): Promise<Dataset | null> {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) return null;
@@ -181,7 +204,10 @@ export async function loadDataset(spec: string, options: LocateOptions = {}): Pr
     await downloadDataset(spec, dir, { onProgress: options.onProgress });
     return (await readDatasetAt(dir, spec, options)) as Dataset;
   }
+  // its archive is here, just not imported: that one command is the way
+  const archive = archivesOf(spec, options)[0];
+  const howTo = archive ? [`fitlab data import ${archive} --name ${spec}   (found here; imported once, it loads fast)`] : known.howToGet;
   throw new DatasetNotFoundError(
-    `dataset '${spec}' was not found. Looked in:\n${[...new Set(tried)].map((t) => `  ${t}`).join('\n')}\nTo get it:\n${known.howToGet.map((h) => `  ${h}`).join('\n')}`,
+    `dataset '${spec}' was not found. Looked in:\n${[...new Set(tried)].map((t) => `  ${t}`).join('\n')}\nTo get it:\n${howTo.map((h) => `  ${h}`).join('\n')}`,
   );
 }

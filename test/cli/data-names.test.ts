@@ -65,5 +65,11 @@ describe('dataset names', () => {
     expect(r.stdout).not.toMatch(/not found: [^\n]*cifar10\b(?!0)/);
     // cifar100 is not that archive's
     expect(r.stdout).toMatch(/not found: [^\n]*cifar100/);
+    // and training on cifar10 there names the same one command, not the generic ways to get it
+    const t = fitlab(['data', 'info', 'cifar10', '--data-dir', archives], { env });
+    expect(t.status).toBe(1);
+    expect(t.stderr).toContain(`fitlab data import ${join(archives, 'cifar10-jpeg.tar.gz')} --name cifar10`);
+    expect(t.stderr).not.toContain('fitlab data download cifar10');
+    expect(t.stderr).not.toMatch(STACK_FRAME);
   });
 });
