@@ -58,12 +58,12 @@ export type Kernels = {
   ) => (typeof KERNEL_TABLE)[K]['returns'] extends 'number' ? number : void;
 };
 
-export type BackendName = 'reference' | 'native';
+export type BackendName = 'reference' | 'native' | 'wasm';
 
 /** A compute backend: buffers, thread control and the kernels. */
 export interface Backend extends Kernels {
   readonly name: BackendName;
-  /** Instruction set the kernels dispatched to ('avx512', 'avx2', 'generic', or 'js'). */
+  /** Instruction set the kernels dispatched to ('avx512', 'avx2', 'generic', 'wasm-simd128' or 'js'). */
   readonly isa: string;
   /** Threads used inside kernels. */
   readonly threads: number;

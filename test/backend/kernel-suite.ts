@@ -72,7 +72,7 @@ export function runKernelSuite({ name, backend, oracle, skip = {} }: KernelSuite
 
     it('covers every kernel of the signature table', () => {
       expect(KERNEL_NAMES.filter((k) => !registered.has(k))).toEqual([]);
-      expect(backend.name).toMatch(/^(reference|native)$/);
+      expect(backend.name).toMatch(/^(reference|native|wasm)$/);
       expect(oracle.name).toBe('reference');
     });
   });
