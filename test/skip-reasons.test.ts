@@ -19,5 +19,8 @@ describe('skip reasons', () => {
     ]);
     expect(line).toBe('skipped 4: 2 × MNIST not found; 1 × no h5py; 1 × no reason in the name (test/cli/p.test.ts)');
     expect(skipSummary([])).toBeUndefined();
+    // tests a -t filter left out are counted as such, whatever their names say
+    expect(skipSummary([{ names: ['x — skipped: no data'], file: 'a.test.ts', filtered: true }, { names: ['y'], file: 'a.test.ts', filtered: true }]))
+      .toBe('skipped 2: 2 × not selected by -t');
   });
 });

@@ -14,6 +14,8 @@ import type { Reporter, TestModule, TestSuite, Vitest } from 'vitest/node';
 export interface SkippedTest {
   names: readonly string[];
   file: string;
+  /** left out by a name filter (vitest -t), not skipped by the test itself */
+  filtered?: boolean;
 }
 
 /** The reason a name carries after "skipped:" or "trivial:", without the wrapping parenthesis. */
@@ -31,6 +33,10 @@ export function skipSummary(skipped: readonly SkippedTest[]): string | undefined
   if (skipped.length === 0) return undefined;
   const counts = new Map<string, number>();
   for (const t of skipped) {
+    if (t.filtered) {
+      counts.set('not selected by -t', (counts.get('not selected by -t') ?? 0) + 1);
+      continue;
+    }
     let reason: string | undefined;
     for (const n of t.names) {
       reason = reasonIn(n);
@@ -45,10 +51,12 @@ export function skipSummary(skipped: readonly SkippedTest[]): string | undefined
 
 export default class SkipReasons implements Reporter {
   private root = process.cwd();
+  private pattern: RegExp | undefined;
   private log: (line: string) => void = (line) => console.log(line);
 
   onInit(vitest: Vitest): void {
     this.root = vitest.config.root;
+    this.pattern = vitest.config.testNamePattern;
     this.log = (line) => vitest.logger.log(line);
   }
 
@@ -58,7 +66,8 @@ export default class SkipReasons implements Reporter {
       for (const test of mod.children.allTests('skipped')) {
         const names = [test.name];
         for (let p: TestSuite | TestModule = test.parent; p.type === 'suite'; p = p.parent) names.push(p.name);
-        skipped.push({ names, file: relative(this.root, mod.moduleId) });
+        const filtered = this.pattern !== undefined && !this.pattern.test(test.fullName);
+        skipped.push({ names, file: relative(this.root, mod.moduleId), filtered });
       }
     }
     const line = skipSummary(skipped);
