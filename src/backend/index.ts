@@ -1,12 +1,14 @@
 /**
  * Backend selection: native when the addon loads, else the reference backend with one warning
- * line. FITLAB_BACKEND=reference|native (or ts, an alias of reference) forces one; asking for
- * native when it cannot load is an error that says why. FITLAB_THREADS sets the kernel threads.
+ * line. FITLAB_BACKEND=reference|native|wasm (or ts, an alias of reference) forces one; asking
+ * for native or wasm when it cannot load is an error that says why (wasm is never chosen by
+ * 'auto': in Node it is slower than native). FITLAB_THREADS sets the kernel threads.
  */
 import { BackendError } from '../errors.js';
 import type { Backend, BackendName } from './backend.js';
 import { createNativeBackend, loadAddon } from './native/index.js';
 import { createReferenceBackend } from './reference/index.js';
+import { createWasmBackend } from './wasm/index.js';
 
 export type { Backend, BackendName } from './backend.js';
 
@@ -27,7 +29,8 @@ function requested(): BackendName | 'auto' {
   if (env === '' || env === 'auto') return 'auto';
   if (env === 'native') return 'native';
   if (env === 'reference' || env === 'ts') return 'reference';
-  throw new BackendError(`FITLAB_BACKEND must be 'native', 'reference' (or 'ts') or 'auto'; received ${JSON.stringify(process.env.FITLAB_BACKEND)}`);
+  if (env === 'wasm') return 'wasm';
+  throw new BackendError(`FITLAB_BACKEND must be 'native', 'reference' (or 'ts'), 'wasm' or 'auto'; received ${JSON.stringify(process.env.FITLAB_BACKEND)}`);
 }
 
 /** Create a backend as asked (does not change the process-wide one). */
@@ -38,6 +41,8 @@ export function createBackend(options: BackendOptions = {}): Backend {
     backend = createReferenceBackend();
   } else if (want === 'native') {
     backend = createNativeBackend();
+  } else if (want === 'wasm') {
+    backend = createWasmBackend();
   } else {
     const { addon, error } = loadAddon();
     if (addon) {

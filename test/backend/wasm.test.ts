@@ -7,6 +7,7 @@
  * FITLAB_REQUIRE_WASM=1 (CI installs the toolchain) makes a missing module a failure instead.
  */
 import { describe, expect, it } from 'vitest';
+import { createBackend } from '../../src/backend/index.js';
 import { createReferenceBackend } from '../../src/backend/reference/index.js';
 import { createWasmBackend, loadWasmBytes } from '../../src/backend/wasm/index.js';
 import { BackendError } from '../../src/errors.js';
@@ -37,6 +38,11 @@ if (!loaded.bytes) {
       wasm.setThreads(1);
       expect(() => wasm.setThreads(2)).toThrow(BackendError);
       expect(() => wasm.setThreads(2)).toThrow(/threads must be 1 on the wasm backend.*received 2/);
+    });
+
+    it('is what createBackend gives for backend wasm (FITLAB_BACKEND=wasm), never for auto', () => {
+      expect(createBackend({ backend: 'wasm' }).name).toBe('wasm');
+      expect(createBackend({ backend: 'auto', warn: () => undefined }).name).not.toBe('wasm');
     });
 
     it('runs in place when an output is the same view as an input (y = x + x, then y *= 2)', () => {
