@@ -24,6 +24,9 @@ export interface SubmitOptions {
   log: (line: string) => void;
 }
 
+/** Finished and failed jobs (a few KB each) are dropped after a week. */
+const KEEP_JOBS_SECONDS = 7 * 24 * 3600;
+
 /** A failure a worker reported for a run: shown once, never retried by the submitter. */
 export class RunFailedError extends FitlabError {}
 
@@ -63,7 +66,8 @@ export class QueueClient {
     const data = jobDataFor(config, { store: this.o.store, submitter: this.submitter, label: o.label });
     const added = await this.queue.add('run', data, {
       jobId: o.jobId, attempts: 2, backoff: { type: 'fixed', delay: 1000 },
-      removeOnComplete: false, removeOnFail: false,
+      // kept a week, for `fitlab queue status` and for a resubmitted experiment to find
+      removeOnComplete: { age: KEEP_JOBS_SECONDS }, removeOnFail: { age: KEEP_JOBS_SECONDS },
     });
     const id = String(added.id);
     let last = 0;
