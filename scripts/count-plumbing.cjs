@@ -12,7 +12,8 @@
  *   table       the declarative signature table (src/backend/kernels.ts), when present
  *   checks      src/backend/checked.ts, whole
  *   dispatch    src/backend/native/index.ts and src/backend/reference/index.ts, whole
- *   binding     native/addon.c, whole (N-API, including the control calls)
+ *   binding     native/addon.c, whole (N-API, including the control calls), native/binding.h
+ *               (its types) and native/wasm.c (the WebAssembly entry)
  *   c-table     native/table.c, whole, and the fl_kernels struct in native/fl.h
  *   headers     each kernel's own function header in the family .c files and the reference
  *               twins (the lines from `FL_FN(`/`export function` to the opening brace)
@@ -119,6 +120,8 @@ add('checks', 'src/backend/checked.ts', read('src/backend/checked.ts'));
 add('dispatch', 'src/backend/native/index.ts', read('src/backend/native/index.ts'));
 add('dispatch', 'src/backend/reference/index.ts', read('src/backend/reference/index.ts'));
 add('binding', 'native/addon.c', read('native/addon.c'));
+add('binding', 'native/binding.h', read('native/binding.h'));
+add('binding', 'native/wasm.c', read('native/wasm.c'));
 add('c-table', 'native/table.c', read('native/table.c'));
 const fl = read('native/fl.h');
 if (fl) add('c-table', 'native/fl.h (fl_kernels)', block(fl, /^typedef struct fl_kernels\b/));
@@ -126,7 +129,7 @@ if (fl) add('c-table', 'native/fl.h (fl_kernels)', block(fl, /^typedef struct fl
 const C_HEADER = /^(void|double|int|float)\s+FL_FN(_CONV_FWD|_CONV_BWD)?\b|^(void|double|int|float)\s+FL_FN\(fl_/;
 let compute = 0;
 for (const f of fs.readdirSync(path.join(root, 'native')).sort()) {
-  if (!f.endsWith('.c') || ['addon.c', 'table.c', 'threadpool.c', 'ctx.c'].includes(f)) continue;
+  if (!f.endsWith('.c') || ['addon.c', 'wasm.c', 'table.c', 'threadpool.c', 'ctx.c'].includes(f)) continue;
   const text = read(`native/${f}`);
   const h = headers(text, C_HEADER);
   add('headers', `native/${f}`, h);
