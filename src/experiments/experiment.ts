@@ -114,6 +114,19 @@ export interface ArmRun {
   epochRecords: unknown[];
 }
 
+/** One planned run of an arm: its slot in the experiment, its seed and what it trains. */
+interface RunSlot {
+  /** position of its arm in an armsTogether() list */
+  arm: number;
+  index: number;
+  seed: number;
+  repeats: number;
+  label: string;
+  runLabel: string;
+  config: Omit<TrainRunConfig, 'out' | 'name' | 'seed'>;
+  opts: ArmOptions;
+}
+
 export interface ArmOptions {
   /** anything the experiment adds to the arm (a parameter value, a size, …) */
   extra?: Record<string, unknown>;
@@ -317,94 +330,124 @@ export class Experiment {
 
   /** Train one configuration over the repeats (seeds seed, seed+1, …) and summarize it. */
   async arm(label: string, config: Omit<TrainRunConfig, 'out' | 'name' | 'seed'>, opts: ArmOptions = {}): Promise<Arm> {
-    const repeats = opts.repeats ?? this.options.repeats;
-    const runs: ArmRun[] = [];
-    for (let r = 0; r < repeats; r++) {
-      const seed = (opts.seed ?? this.options.seed) + r;
-      const index = ++this.count;
-      const runLabel = repeats > 1 ? `${label} (seed ${seed})` : label;
-      const slug = label.replace(/[^A-Za-z0-9.=+-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'arm';
-      let entry: LedgerEntry | undefined = this.ledger.runs.find((e) => e.index === index);
-      if (entry && (entry.label !== runLabel || entry.seed !== seed)) {
-        throw new FitlabError(`cannot resume ${this.dir}: its run ${index} is "${entry.label}" (seed ${entry.seed}) but the experiment now plans "${runLabel}" (seed ${seed}) there`, `resume with the fitlab version that started it (${join(this.dir, 'plan.json')})`);
+    const [arm] = await this.armsTogether([{ label, config, opts }]);
+    return arm;
+  }
+
+  /**
+   * Several arms whose runs do not depend on one another. With an executor that trains runs
+   * elsewhere at the same time (the queue: `RunExecutor.concurrent`) all their runs are handed
+   * over at once, so every worker gets one; in this process they train one after another. Either
+   * way the slots, seeds, run directories and the arms returned are the same, in the order given.
+   */
+  async armsTogether(list: { label: string; config: Omit<TrainRunConfig, 'out' | 'name' | 'seed'>; opts?: ArmOptions }[]): Promise<Arm[]> {
+    const slots: RunSlot[] = [];
+    list.forEach(({ label, config, opts = {} }, arm) => {
+      const repeats = opts.repeats ?? this.options.repeats;
+      for (let r = 0; r < repeats; r++) {
+        const seed = (opts.seed ?? this.options.seed) + r;
+        slots.push({ arm, index: ++this.count, seed, repeats, label, config, opts, runLabel: repeats > 1 ? `${label} (seed ${seed})` : label });
       }
-      const existing = entry ? runPath(this.dir, entry) : null;
-      let runDir: string;
-      let records: unknown[] = entry?.epochRecords ?? [];
-      const kept = Boolean(entry && existing && (entry.status === 'done' || (!opts.onEpoch && finishedSummary(existing))));
-      if (kept && entry && existing) {
-        // finished in an earlier session (or finished just before a kill, before the ledger said so)
-        runDir = existing;
-        if (entry.status !== 'done') {
-          entry.status = 'done';
-          this.saveLedger();
-        }
-      } else {
-        const stop = this.options.shouldInterrupt;
-        if (stop?.()) throw new ExperimentInterrupted(this.dir, this.name, index, this.planned, runLabel, null);
-        // an arm that records every epoch cannot continue half-way: its run starts again
-        const resumeDir = existing && !opts.onEpoch && hasCheckpoint(existing) ? existing : null;
-        if (existing && opts.onEpoch) this.log(`[${index}/${this.planned}] ${runLabel}: trained again from its start (its per-epoch records cannot be resumed half-way)`);
-        this.options.progress?.(`run ${index} of ${this.planned}: ${runLabel}${resumeDir ? ' (resuming from its checkpoint)' : ''}`);
-        records = [];
-        const epochTimes: number[] = [];
-        let live: LiveRun | null = null;
-        const execute = this.options.executor ?? localExecutor;
-        const result = await execute({
-          index, label: runLabel, resumeDir,
-          config: {
-            ...config, threads: config.threads ?? this.options.threads, dataDir: config.dataDir ?? this.options.dataDir,
-            seed, out: this.runsDir, name: repeats > 1 ? `${slug}-seed${seed}` : slug,
-          },
-        }, {
-          onStart: (run) => {
-            live = run;
-            // the slot's run directory goes into the ledger before the first batch: from here on a kill resumes it
-            const rel = relativeRun(this.dir, run.runDir);
-            if (!entry) {
-              entry = { index, label: runLabel, seed, runDir: rel, status: 'started' };
-              this.ledger.runs.push(entry);
-            } else {
-              entry.runDir = rel;
-              entry.status = 'started';
-              delete entry.epochRecords;
-            }
-            this.saveLedger();
-          },
-          onEpoch: (log, epochs) => {
-            if (opts.onEpoch && live) records.push(opts.onEpoch(live, log) ?? null);
-            epochTimes.push(log.seconds);
-            const left = epochs - (log.epoch + 1);
-            this.options.progress?.(`run ${index} of ${this.planned} (${runLabel}): epoch ${log.epoch + 1}/${epochs}; experiment time left ≈ ${duration(this.eta(index, epochTimes, left, epochs))}`);
-          },
-          shouldInterrupt: stop,
-        });
-        if (result.interrupted) throw new ExperimentInterrupted(this.dir, this.name, index, this.planned, runLabel, result.runDir);
-        runDir = result.runDir;
-        const slot = entry;
-        if (!slot) throw new FitlabError(`run ${runDir} never reported its start to the experiment`);
-        slot.status = 'done';
-        if (opts.onEpoch) slot.epochRecords = records;
+    });
+    const execute = this.options.executor ?? localExecutor;
+    let runs: ArmRun[];
+    if (execute.concurrent && slots.length > 1) {
+      const settled = await Promise.allSettled(slots.map((slot) => this.runSlot(slot)));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      runs = settled.map((r) => (r as PromiseFulfilledResult<ArmRun>).value);
+    } else {
+      runs = [];
+      for (const slot of slots) runs.push(await this.runSlot(slot));
+    }
+    return list.map(({ label, opts = {} }, k) => {
+      const arm = summarize(label, runs.filter((_, i) => slots[i].arm === k), opts.extra ?? {});
+      this.arms.push(arm);
+      return arm;
+    });
+  }
+
+  /** One run slot: kept when it finished before, resumed when interrupted, else trained; then read back. */
+  private async runSlot(slot: RunSlot): Promise<ArmRun> {
+    const { index, seed, repeats, label, config, opts, runLabel } = slot;
+    const slug = label.replace(/[^A-Za-z0-9.=+-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'arm';
+    let entry: LedgerEntry | undefined = this.ledger.runs.find((e) => e.index === index);
+    if (entry && (entry.label !== runLabel || entry.seed !== seed)) {
+      throw new FitlabError(`cannot resume ${this.dir}: its run ${index} is "${entry.label}" (seed ${entry.seed}) but the experiment now plans "${runLabel}" (seed ${seed}) there`, `resume with the fitlab version that started it (${join(this.dir, 'plan.json')})`);
+    }
+    const existing = entry ? runPath(this.dir, entry) : null;
+    let runDir: string;
+    let records: unknown[] = entry?.epochRecords ?? [];
+    const kept = Boolean(entry && existing && (entry.status === 'done' || (!opts.onEpoch && finishedSummary(existing))));
+    if (kept && entry && existing) {
+      // finished in an earlier session (or finished just before a kill, before the ledger said so)
+      runDir = existing;
+      if (entry.status !== 'done') {
+        entry.status = 'done';
         this.saveLedger();
       }
-      const run = this.readRun(runDir, seed, opts.onEpoch ? records : []);
-      this.runSeconds.push(run.wallSeconds);
-      if (opts.measure) {
-        const trained = await loadTrainedRun(runDir);
-        if (trained) run.measured = opts.measure(trained);
-      }
-      runs.push(run);
-      const d = run.diagnosis;
-      const p = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
-      this.log(
-        `[${index}/${this.planned}] ${runLabel}: ${run.epochsRun} epochs${kept ? ' (finished before; kept)' : ` in ${run.wallSeconds.toFixed(0)} s`}; ` +
-        (opts.describe ? opts.describe(run) : `train ${p(d.final.accuracy)}, val ${p(d.final.valAccuracy)} (best ${p(d.best.valAccuracy)}), gap ${p(d.gaps.final.accuracy)}; ${d.regime}` +
-        `${d.onsetEpoch !== null ? ` (onset epoch ${d.onsetEpoch})` : ''}${run.test ? `; test ${p(run.test.accuracy)}` : ''}`),
-      );
+    } else {
+      const stop = this.options.shouldInterrupt;
+      if (stop?.()) throw new ExperimentInterrupted(this.dir, this.name, index, this.planned, runLabel, null);
+      // an arm that records every epoch cannot continue half-way: its run starts again
+      const resumeDir = existing && !opts.onEpoch && hasCheckpoint(existing) ? existing : null;
+      if (existing && opts.onEpoch) this.log(`[${index}/${this.planned}] ${runLabel}: trained again from its start (its per-epoch records cannot be resumed half-way)`);
+      this.options.progress?.(`run ${index} of ${this.planned}: ${runLabel}${resumeDir ? ' (resuming from its checkpoint)' : ''}`);
+      records = [];
+      const epochTimes: number[] = [];
+      let live: LiveRun | null = null;
+      const execute = this.options.executor ?? localExecutor;
+      const result = await execute({
+        index, label: runLabel, resumeDir,
+        config: {
+          ...config, threads: config.threads ?? this.options.threads, dataDir: config.dataDir ?? this.options.dataDir,
+          seed, out: this.runsDir, name: repeats > 1 ? `${slug}-seed${seed}` : slug,
+        },
+      }, {
+        onStart: (run) => {
+          live = run;
+          // the slot's run directory goes into the ledger before the first batch: from here on a kill resumes it
+          const rel = relativeRun(this.dir, run.runDir);
+          if (!entry) {
+            entry = { index, label: runLabel, seed, runDir: rel, status: 'started' };
+            this.ledger.runs.push(entry);
+          } else {
+            entry.runDir = rel;
+            entry.status = 'started';
+            delete entry.epochRecords;
+          }
+          this.saveLedger();
+        },
+        onEpoch: (log, epochs) => {
+          if (opts.onEpoch && live) records.push(opts.onEpoch(live, log) ?? null);
+          epochTimes.push(log.seconds);
+          const left = epochs - (log.epoch + 1);
+          this.options.progress?.(`run ${index} of ${this.planned} (${runLabel}): epoch ${log.epoch + 1}/${epochs}; experiment time left ≈ ${duration(this.eta(index, epochTimes, left, epochs))}`);
+        },
+        shouldInterrupt: stop,
+      });
+      if (result.interrupted) throw new ExperimentInterrupted(this.dir, this.name, index, this.planned, runLabel, result.runDir);
+      runDir = result.runDir;
+      const slot = entry;
+      if (!slot) throw new FitlabError(`run ${runDir} never reported its start to the experiment`);
+      slot.status = 'done';
+      if (opts.onEpoch) slot.epochRecords = records;
+      this.saveLedger();
     }
-    const arm = summarize(label, runs, opts.extra ?? {});
-    this.arms.push(arm);
-    return arm;
+    const run = this.readRun(runDir, seed, opts.onEpoch ? records : []);
+    this.runSeconds.push(run.wallSeconds);
+    if (opts.measure) {
+      const trained = await loadTrainedRun(runDir);
+      if (trained) run.measured = opts.measure(trained);
+    }
+    const d = run.diagnosis;
+    const p = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(1)}%`);
+    this.log(
+      `[${index}/${this.planned}] ${runLabel}: ${run.epochsRun} epochs${kept ? ' (finished before; kept)' : ` in ${run.wallSeconds.toFixed(0)} s`}; ` +
+      (opts.describe ? opts.describe(run) : `train ${p(d.final.accuracy)}, val ${p(d.final.valAccuracy)} (best ${p(d.best.valAccuracy)}), gap ${p(d.gaps.final.accuracy)}; ${d.regime}` +
+      `${d.onsetEpoch !== null ? ` (onset epoch ${d.onsetEpoch})` : ''}${run.test ? `; test ${p(run.test.accuracy)}` : ''}`),
+    );
+    return run;
   }
 
   chart(name: string, title: string, svg: string): void {

@@ -29,7 +29,8 @@ export async function ladder(o: ExperimentOptions): Promise<Record<string, unkno
   ];
   const trainN = subset ? subset * facts.classes : Math.round(facts.train * 0.9);
   const x = new Experiment('ladder', 'The regularization ladder', `${facts.name}, ${fmtInt(trainN)} training images${subset ? ` (${subset} per class)` : ''}, ${epochs} epochs, ${small ? 'Adam' : 'AdamW'} batch ${base.batchSize}; lecture-cnn: none → +pool → +dropout → +BN → +augmentation`, o, steps.length * o.repeats);
-  for (const [label, cfg] of steps) await x.arm(label, { ...base, ...cfg } as TrainRunConfig);
+  // the steps are independent: through a queue they train side by side
+  await x.armsTogether(steps.map(([label, cfg]) => ({ label, config: { ...base, ...cfg } as TrainRunConfig })));
 
   armCurves(x);
   x.chart('gap-by-step', 'Gap by step', perArmChart(x.arms, [

@@ -67,22 +67,19 @@ export async function sweep(o: ExperimentOptions, s: SweepOptions): Promise<Reco
   const model = sweepModel(o, facts, s.param);
   const folds = s.folds;
   const x = new Experiment('sweep', `Sweep of ${s.param}`, `${facts.name}, a pool of ${fmtInt(pool * facts.classes)} training examples (${pool} per class), ${folds ? `${folds}-fold cross-validation` : '20% stratified hold-out'}, ${model.label}, Adam, ${epochs} epochs; ${s.param} ∈ {${values.join(', ')}}`, o, values.length * (folds || 1) * o.repeats);
-  for (const v of values) {
-    const runs = folds || 1;
-    const armRuns: Arm[] = [];
-    for (let f = 1; f <= runs; f++) {
-      const arm = await x.arm(`${s.param}=${v}${folds ? ` fold ${f}/${folds}` : ''}`, {
-        model: model.label, dataset, epochs, batchSize: 32, optimizer: 'adam', poolPerClass: pool, val: folds ? `fold:${f}/${folds}` : '0.2', checkpoint: 'none',
-        ...configFor(s.param, v, model.spec, dataset),
-      }, { extra: { value: v, fold: f } });
-      armRuns.push(arm);
-    }
-    x.arms.splice(x.arms.length - armRuns.length, armRuns.length);
-    // one arm per value, its runs = folds × repeats
-    const all = armRuns.flatMap((a) => a.runs);
-    const merged = mergeArms(`${s.param}=${v}`, all, { value: v });
-    x.arms.push(merged);
-  }
+  // every value × fold is independent: through a queue they all train side by side
+  const runs = folds || 1;
+  const cells = values.flatMap((v) => Array.from({ length: runs }, (_, k) => ({ v, f: k + 1 })));
+  const cellArms = await x.armsTogether(cells.map(({ v, f }) => ({
+    label: `${s.param}=${v}${folds ? ` fold ${f}/${folds}` : ''}`,
+    config: {
+      model: model.label, dataset, epochs, batchSize: 32, optimizer: 'adam', poolPerClass: pool, val: folds ? `fold:${f}/${folds}` : '0.2', checkpoint: 'none',
+      ...configFor(s.param, v, model.spec, dataset),
+    },
+    opts: { extra: { value: v, fold: f } },
+  })));
+  // one arm per value, its runs = folds × repeats
+  x.arms.splice(0, x.arms.length, ...values.map((v, i) => mergeArms(`${s.param}=${v}`, cellArms.slice(i * runs, (i + 1) * runs).flatMap((a) => a.runs), { value: v })));
   const by = (f: (a: Arm) => Stat) => (a: Arm) => f(a);
   x.chart('validation-curve', 'Validation curve', perArmChart(x.arms, [
     { label: 'training accuracy (final)', stat: by((a) => a.finalTrain), color: '#1f77b4' },
@@ -145,11 +142,11 @@ export async function dataSize(o: ExperimentOptions, sizes?: number[]): Promise<
   const epochs = o.epochs ?? (small ? 15 : 30);
   const model = o.model ? { label: o.model, spec: preset(o.model, facts.shape, facts.classes) } : { label: 'paper-mlp', spec: preset('paper-mlp', facts.shape, facts.classes) };
   const x = new Experiment('data-size', 'Learning curve: accuracy vs training-set size', `${facts.name}, ${model.label}, Adam, ${epochs} epochs with early stopping (patience 5), 10% validation; ${list.map((n) => fmtInt(n * facts.classes)).join(' → ')} training examples`, o, list.length * o.repeats);
-  for (const n of list) {
-    await x.arm(`${fmtInt(n * facts.classes)} examples`, {
-      model: model.label, modelSpec: model.spec, dataset, epochs, batchSize: 32, optimizer: 'adam', val: '0.1', earlyStopping: 5, tools: { subset: n }, checkpoint: 'none',
-    }, { extra: { perClass: n, examples: n * facts.classes } });
-  }
+  await x.armsTogether(list.map((n) => ({
+    label: `${fmtInt(n * facts.classes)} examples`,
+    config: { model: model.label, modelSpec: model.spec, dataset, epochs, batchSize: 32, optimizer: 'adam', val: '0.1', earlyStopping: 5, tools: { subset: n }, checkpoint: 'none' },
+    opts: { extra: { perClass: n, examples: n * facts.classes } },
+  })));
   const xOf = (a: Arm): number => Math.log10(a.extra.examples as number);
   x.chart('learning-curve', 'Learning curve', perArmChart(x.arms, [
     { label: 'training accuracy (final)', stat: (a) => a.finalTrain, color: '#1f77b4' },
@@ -176,12 +173,11 @@ export async function capacity(o: ExperimentOptions, widths?: number[]): Promise
   const subset = o.subset ?? (small ? 100 : 400);
   const epochs = o.epochs ?? (small ? 60 : 200);
   const x = new Experiment('capacity', 'Capacity: error vs model size', `${facts.name}, ${fmtInt(subset * facts.classes)} training examples (${subset} per class) with 10% label noise, one-hidden-layer MLPs of width ${list.join(', ')}, Adam, ${epochs} epochs, no regularization`, o, list.length * o.repeats);
-  for (const w of list) {
-    const spec = mlp(facts.shape, facts.classes, w, 1);
-    await x.arm(`width ${w}`, {
-      model: `mlp width ${w}`, modelSpec: spec, dataset, epochs, batchSize: 32, optimizer: 'adam', val: '0.1', tools: { subset, labelNoise: 0.1 }, checkpoint: 'none',
-    }, { extra: { width: w } });
-  }
+  await x.armsTogether(list.map((w) => ({
+    label: `width ${w}`,
+    config: { model: `mlp width ${w}`, modelSpec: mlp(facts.shape, facts.classes, w, 1), dataset, epochs, batchSize: 32, optimizer: 'adam', val: '0.1', tools: { subset, labelNoise: 0.1 }, checkpoint: 'none' },
+    opts: { extra: { width: w } },
+  })));
   const xOf = (a: Arm): number => Math.log10(a.params);
   const err = (f: (a: Arm) => Stat) => (a: Arm): Stat => { const s = f(a); return { ...s, mean: 1 - s.mean, values: s.values.map((v) => 1 - v) }; };
   x.chart('capacity-curve', 'Capacity curve', perArmChart(x.arms, [
@@ -210,14 +206,15 @@ export async function earlyStoppingStudy(o: ExperimentOptions): Promise<Record<s
   const spec = o.model ? preset(o.model, facts.shape, facts.classes) : mlp(facts.shape, facts.classes, 512, 2);
   const patiences: (number | null)[] = [0, 3, 10, null];
   const x = new Experiment('early-stopping', 'Early stopping: patience and restoring the best weights', `${facts.name}, ${fmtInt(subset * facts.classes)} training examples, ${o.model ?? 'MLP 512-512'}, Adam, up to ${epochs} epochs, monitor val_loss; patience 0/3/10/∞ × restoreBestWeights on/off`, o, 7 * o.repeats);
-  for (const p of patiences) {
-    for (const restore of p === null ? [false] : [true, false]) {
-      await x.arm(`patience ${p ?? '∞'}${p === null ? '' : restore ? ', restore best' : ', keep last'}`, {
-        model, modelSpec: spec, dataset, epochs, batchSize: 32, optimizer: 'adam', val: '0.1', tools: { subset }, checkpoint: 'none',
-        earlyStopping: p, restoreBestWeights: restore,
-      }, { extra: { patience: p, restore } });
-    }
-  }
+  const settings = patiences.flatMap((p) => (p === null ? [false] : [true, false]).map((restore) => ({ p, restore })));
+  await x.armsTogether(settings.map(({ p, restore }) => ({
+    label: `patience ${p ?? '∞'}${p === null ? '' : restore ? ', restore best' : ', keep last'}`,
+    config: {
+      model, modelSpec: spec, dataset, epochs, batchSize: 32, optimizer: 'adam', val: '0.1', tools: { subset }, checkpoint: 'none',
+      earlyStopping: p, restoreBestWeights: restore,
+    },
+    opts: { extra: { patience: p, restore } },
+  })));
   armCurves(x, x.arms.filter((a) => a.extra.restore !== false || a.extra.patience === null));
   const header = ['patience', 'restore best weights', 'epochs used', 'test accuracy', 'test loss', 'best val acc', 'regime'];
   x.table = {

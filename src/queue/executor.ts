@@ -50,7 +50,7 @@ function stillRemote(run: PlannedRun): TrainRunResult {
 }
 
 export function queueExecutor(client: QueueClient): RunExecutor {
-  return async (run, hooks) => {
+  const execute = async (run: PlannedRun, hooks: Parameters<RunExecutor>[1]): Promise<TrainRunResult> => {
     const result = await client.run(run.config, { jobId: jobIdFor(run), label: run.label, shouldStop: hooks.shouldInterrupt });
     if (!result) {
       hooks.log?.(`fitlab: ${run.label} keeps training on its worker; --resume collects it`);
@@ -60,4 +60,6 @@ export function queueExecutor(client: QueueClient): RunExecutor {
     for (const log of result.history) hooks.onEpoch?.(log, run.config.epochs);
     return result;
   };
+  // the workers train side by side: an experiment hands over all the runs it can at once
+  return Object.assign(execute, { concurrent: true });
 }

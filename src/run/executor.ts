@@ -33,7 +33,11 @@ export interface PlannedRun {
 }
 
 /** Trains (or resumes) one planned run and returns its result. */
-export type RunExecutor = (run: PlannedRun, hooks: RunHooks) => Promise<TrainRunResult>;
+export interface RunExecutor {
+  (run: PlannedRun, hooks: RunHooks): Promise<TrainRunResult>;
+  /** true when runs train elsewhere and several may be handed over at once (the queue) */
+  readonly concurrent?: boolean;
+}
 
 /**
  * Train in this process: `trainRun` for a new run, `resumeRun` (same machinery as

@@ -18,7 +18,7 @@ export function trainCommand(c: Partial<TrainRunConfig>): string {
   const name = `${c.model ?? 'model'}.json`;
   // the file name the --model flag names, single-quoted for the shell when it needs it
   const file = /^[A-Za-z0-9._-]+$/.test(name) ? name : `'${name.replace(/'/g, `'\\''`)}'`;
-  const { layers, ...head } = c.modelSpec as { layers?: unknown[] } & Record<string, unknown>;
+  const { layers, ...head } = c.modelSpec as unknown as { layers?: unknown[] } & Record<string, unknown>;
   // one layer a line, as the page's spec box shows it
   const body = Array.isArray(layers)
     ? `${JSON.stringify(head).slice(0, -1)}${Object.keys(head).length ? ', ' : ''}"layers": [\n${layers.map((l) => `  ${JSON.stringify(l)}`).join(',\n')}\n]}`

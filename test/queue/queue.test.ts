@@ -63,9 +63,9 @@ async function waitForRedis(port: number): Promise<void> {
 }
 
 /** Start a `fitlab worker`; resolves once it says it waits for runs. */
-function startWorker(name: string): Promise<{ proc: ChildProcess; output: string[] }> {
+function startWorker(name: string, queueUrl = url): Promise<{ proc: ChildProcess; output: string[] }> {
   const work = join(tmp, `work-${name}`);
-  const proc = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--threads', '1', '--lock-duration', '4', '--work-dir', work, '--data-dir', join(tmp, 'no-data')], {
+  const proc = spawn(process.execPath, [BIN, 'worker', '--queue', queueUrl, '--threads', '1', '--lock-duration', '4', '--work-dir', work, '--data-dir', join(tmp, 'no-data')], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     // no user cache: a dataset the test says is missing is missing
     env: { ...process.env, XDG_CACHE_HOME: join(tmp, 'cache'), HOME: join(tmp, 'home'), FITLAB_DATA: '' },
@@ -166,6 +166,34 @@ describe.skipIf(!hasRedis)(`runs through a BullMQ queue on a real Redis with two
     for (let i = 0; i < runsA.length; i++) {
       expect(readdirSync(join(b, 'runs', runsB[i])).sort()).toEqual(readdirSync(join(a, 'runs', runsA[i])).sort());
       expect(history(join(b, 'runs', runsB[i]))).toEqual(history(join(a, 'runs', runsA[i])));
+    }
+  });
+
+  it('an experiment hands all its independent runs to the queue at once, so every worker can take one', async () => {
+    // database 1: no worker listens there yet, so what the submitter enqueues stays waiting
+    const dbUrl = `${url}/1`;
+    const out = join(tmp, 'together');
+    const args = ['experiment', 'sweep', '--dataset', 'spirals', '--param', 'l2', '--values', '0,0.001,0.01', '--folds', '0', '--epochs', '2', '--subset', '50', '--threads', '1', '--quiet'];
+    const submitter = spawn(process.execPath, [BIN, ...args, '--out', out, '--queue', dbUrl], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const said: string[] = [];
+    submitter.stdout?.on('data', (d: Buffer) => said.push(d.toString()));
+    submitter.stderr?.on('data', (d: Buffer) => said.push(d.toString()));
+    const exited = new Promise<number | null>((resolve) => submitter.on('exit', (code) => resolve(code)));
+    const q = new Queue(QUEUE_NAME, { connection: bullConnection(parseQueueUrl(dbUrl)), prefix: KEY_PREFIX });
+    try {
+      // bounded by a count of polls; one run at a time would never put more than 1 there
+      let waiting = 0;
+      for (let i = 0; i < 3000 && waiting < 3 && submitter.exitCode === null; i++) {
+        waiting = await q.getWaitingCount();
+        if (waiting < 3) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(waiting, said.join('')).toBe(3);
+      await startWorker('c', dbUrl);
+      expect(await exited, said.join('')).toBe(0);
+      expect(readdirSync(join(onlyDir(out), 'runs'))).toHaveLength(3);
+    } finally {
+      if (submitter.exitCode === null) submitter.kill('SIGKILL');
+      await q.close();
     }
   });
 
