@@ -31,12 +31,14 @@ export async function randomLabelsExperiment(o: ExperimentOptions, fractions = [
   const epochs = o.epochs ?? (small ? 150 : 300);
   const n = subset ? subset * facts.classes : Math.round(facts.train * 0.9);
   const x = new Experiment('random-labels', 'Random labels: memorizing noise', `${facts.name}, ${fmtInt(n)} training examples, ${model}, Adam 1e-3 batch 128, ${epochs} epochs, no regularization; p ∈ {${fractions.join(', ')}} of labels random`, o, fractions.length * o.repeats);
-  for (const p of fractions) {
-    await x.arm(`p = ${p}`, {
+  await x.armsTogether(fractions.map((p) => ({
+    label: `p = ${p}`,
+    config: {
       model, modelSpec: preset(model, facts.shape, facts.classes), dataset, epochs, batchSize: 128, optimizer: 'adam', val: '0.1', checkpoint: 'none',
       tools: { ...(subset ? { subset } : {}), ...(p > 0 ? { randomLabels: p } : {}) },
-    }, { extra: { p } });
-  }
+    },
+    opts: { extra: { p } },
+  })));
   const fitAt = (a: Arm, level: number): (number | null)[] => a.runs.map((r) => {
     const i = r.history.findIndex((e) => typeof e.accuracy === 'number' && e.accuracy >= level);
     return i < 0 ? null : i + 1;

@@ -36,11 +36,14 @@ export async function simplify(o: ExperimentOptions): Promise<Record<string, unk
     ['overfit-cnn (overfits)', { model: 'overfit-cnn', modelSpec: preset('overfit-cnn', facts.shape, facts.classes), optimizer: 'adam' }],
     ['simplified-cnn', { model: 'simplified-cnn', modelSpec: preset('simplified-cnn', facts.shape, facts.classes), optimizer: 'adam' }],
   ];
-  for (const [label, cfg] of arms) await x.arm(label, { ...base, ...cfg } as TrainRunConfig);
   const hardBase = { dataset: hard.dataset, epochs: hardEpochs, batchSize: 64, val: base.val, tools: { subset: hard.subset }, checkpoint: 'none' as const, optimizer: 'adam' };
   const hs = preset('simplified-cnn', hardFacts.shape, hardFacts.classes);
-  await x.arm(`harder task: simplified-cnn`, { ...hardBase, model: 'simplified-cnn', modelSpec: hs });
-  await x.arm(`harder task: simplified-cnn + augmentation`, { ...hardBase, model: 'simplified-cnn', modelSpec: hs, augment: hard.dataset === 'cifar100' ? 'cifar10' : 'auto' });
+  // the five arms are independent: through a queue they train side by side
+  await x.armsTogether([
+    ...arms.map(([label, cfg]) => ({ label, config: { ...base, ...cfg } as TrainRunConfig })),
+    { label: `harder task: simplified-cnn`, config: { ...hardBase, model: 'simplified-cnn', modelSpec: hs } },
+    { label: `harder task: simplified-cnn + augmentation`, config: { ...hardBase, model: 'simplified-cnn', modelSpec: hs, augment: hard.dataset === 'cifar100' ? 'cifar10' : 'auto' } },
+  ]);
   armCurves(x, x.arms.slice(0, 3));
   const [mlpArm, overArm, simpArm, hardPlain, hardAug] = x.arms;
   x.conclusions.push(`mlp-cifar: ${mlpArm.regime}, training accuracy only ${(100 * mlpArm.finalTrain.mean).toFixed(1)}%`);
