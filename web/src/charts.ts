@@ -84,6 +84,17 @@ function logTicks(_u: uPlot, splits: number[]): (number | null)[] {
   });
 }
 
+/**
+ * A log axis' ends moved out to the nearest whole step of their decade (0.589 → 0.5, 1.63 → 2), so
+ * the top and the bottom of the curves both have a labelled tick.
+ */
+function decadeSteps([lo, hi]: uPlot.Range.MinMax): uPlot.Range.MinMax {
+  const step = (v: number): number => 10 ** Math.floor(Math.log10(v));
+  const down = lo !== null && lo > 0 ? Math.floor(lo / step(lo)) * step(lo) : lo;
+  const up = hi !== null && hi > 0 ? Math.ceil(hi / step(hi)) * step(hi) : hi;
+  return [down, up];
+}
+
 const EPOCH_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000];
 
 export class Chart {
@@ -133,11 +144,10 @@ export class Chart {
           distr: this.options.log ? 3 : 1,
           log: 10,
           range: (_u, dataMin, dataMax) => {
-            if (this.options.robust !== false) {
-              const r = robustRange(this.data.slice(1).flat() as (number | null)[], this.options.log);
-              if (r) return r;
-            }
-            return uPlot.rangeNum(dataMin, dataMax, 0.1, true);
+            let r: uPlot.Range.MinMax | null = null;
+            if (this.options.robust !== false) r = robustRange(this.data.slice(1).flat() as (number | null)[], this.options.log);
+            r ??= uPlot.rangeNum(dataMin, dataMax, 0.1, true);
+            return this.options.log ? decadeSteps(r) : r;
           },
         },
       },
