@@ -17,7 +17,7 @@ const FLOORS = [
   ['diagnose'],
   ['run'],
   ['experiments', 'serve', 'queue'],
-  ['cli', 'index'],
+  ['cli', 'index', 'browser'],
 ];
 
 // Floor 1 is one floor of small leaves: errors, util and tensor may use one another (no cycles).

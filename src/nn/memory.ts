@@ -16,8 +16,8 @@
  * own scratch comes on top of those). Its job is to tell a model that fits from one that needs
  * a thousand times the machine.
  */
-import { totalmem } from 'node:os';
 import { ArgumentError, FitlabError } from '../errors.js';
+import { hostMemoryBytes, hostSetting } from './host.js';
 import type { Layer } from './layer.js';
 import { sizeOf } from './shape.js';
 
@@ -110,7 +110,7 @@ export function parseMemorySize(text: string): number | null {
 
 /** The memory a model may use: FITLAB_MEMORY_LIMIT, or half this machine's memory. */
 export function memoryLimit(): { bytes: number; why: string } {
-  const env = process.env.FITLAB_MEMORY_LIMIT?.trim();
+  const env = hostSetting('FITLAB_MEMORY_LIMIT')?.trim();
   if (env) {
     const bytes = parseMemorySize(env);
     if (bytes === null) {
@@ -118,7 +118,7 @@ export function memoryLimit(): { bytes: number; why: string } {
     }
     return { bytes, why: 'set by FITLAB_MEMORY_LIMIT' };
   }
-  return { bytes: totalmem() / 2, why: 'half this machine\'s memory; set FITLAB_MEMORY_LIMIT to change it' };
+  return { bytes: hostMemoryBytes() / 2, why: 'half this machine\'s memory; set FITLAB_MEMORY_LIMIT to change it' };
 }
 
 /**

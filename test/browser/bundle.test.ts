@@ -1,0 +1,81 @@
+/**
+ * The browser bundle of the library (scripts/build-browser.cjs, issue 21): src/browser.ts and
+ * everything it reaches bundle with esbuild for platform 'browser' with no Node built-in module
+ * (none marked external, so one would fail the build), the host-bound modules replaced by their
+ * `.browser.ts` twins. The bundle then runs: imported as plain ES module, it trains a small MLP
+ * on spirals on the reference backend and diagnoses the curves.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+interface Metafile {
+  inputs: Record<string, { imports: { path: string; external?: boolean }[] }>;
+  outputs: Record<string, { imports: { path: string; external?: boolean }[] }>;
+}
+const { buildBrowser } = createRequire(import.meta.url)('../../scripts/build-browser.cjs') as {
+  buildBrowser: (out: string, entry?: string) => Promise<{ out: string; metafile: Metafile }>;
+};
+const ROOT = join(import.meta.dirname, '..', '..');
+
+let dir: string;
+let metafile: Metafile;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fitlab-browser-'));
+  ({ metafile } = await buildBrowser(join(dir, 'out')));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const NODE_BUILTINS = new Set(builtinModules);
+const isBuiltin = (p: string): boolean => p.startsWith('node:') || NODE_BUILTINS.has(p.split('/')[0]);
+
+describe('browser bundle of the library', () => {
+  it('builds, and no input or output imports a Node built-in', () => {
+    const inputs = Object.keys(metafile.inputs);
+    expect(inputs.length).toBeGreaterThan(50);
+    const builtins = [...Object.values(metafile.inputs), ...Object.values(metafile.outputs)]
+      .flatMap((f) => f.imports.map((i) => i.path))
+      .filter(isBuiltin);
+    expect(builtins).toEqual([]);
+    expect(Object.values(metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external))).toEqual([]);
+  });
+
+  it('takes the .browser.ts twins in place of the host-bound modules, and the floors it should', () => {
+    const inputs = new Set(Object.keys(metafile.inputs).map((p) => relative(ROOT, join(ROOT, p)).replace(/\\/g, '/')));
+    for (const twin of ['src/backend/index.browser.ts', 'src/nn/host.browser.ts', 'src/data/pipeline.browser.ts']) expect(inputs).toContain(twin);
+    for (const node of ['src/backend/index.ts', 'src/backend/native/index.ts', 'src/backend/wasm/index.ts', 'src/nn/host.ts', 'src/data/pipeline.ts', 'src/util/paths.ts']) {
+      expect(inputs).not.toContain(node);
+    }
+    for (const floor of ['src/tensor/', 'src/backend/reference/', 'src/backend/wasm/core.ts', 'src/nn/layers/', 'src/optim/', 'src/train/fit.ts', 'src/data/augment.ts', 'src/data/synthetic.ts', 'src/data/transforms.ts', 'src/diagnose/diagnose.ts']) {
+      expect([...inputs].some((p) => p.startsWith(floor))).toBe(true);
+    }
+    expect([...inputs].filter((p) => /^src\/(run|io|cli|serve|queue|experiments)\//.test(p))).toEqual([]);
+  });
+
+  it('fails, naming the module, when something it reaches imports a Node built-in', async () => {
+    const entry = join(dir, 'bad-entry.ts');
+    writeFileSync(entry, `import { readFileSync } from 'node:fs';\nexport const read = readFileSync;\n`);
+    await expect(buildBrowser(join(dir, 'bad'), entry)).rejects.toThrow(/node:fs/);
+  });
+
+  it('runs: trains an MLP on spirals on the reference backend and diagnoses it', async () => {
+    const lib = await import(pathToFileURL(join(dir, 'out', 'fitlab.js')).href) as typeof import('../../src/browser.js');
+    lib.setBackend(lib.createReferenceBackend());
+    expect(lib.getBackend().name).toBe('reference');
+    const data = lib.synthetic2d('spirals', { n: 200, seed: 3 });
+    const spec = { layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: data.classes, activation: 'softmax' }], input: data.shape };
+    const model = lib.modelFromSpec(spec).build({ batchSize: 20, seed: 1 });
+    expect(model.backend.name).toBe('reference');
+    const loss = new lib.LossHead(model, { name: 'sparse_categorical_crossentropy', fromLogits: false });
+    const trainer = new lib.Trainer(model, loss, lib.createOptimizer('adam'), 20);
+    const { history } = await trainer.fit(data.train, { epochs: 3, validationData: data.test });
+    expect(history.epochs).toHaveLength(3);
+    for (const e of history.epochs) expect(Number.isFinite(e.loss) && Number.isFinite(e.val_loss)).toBe(true);
+    const d = lib.diagnose(history.epochs);
+    expect(d.summary.length).toBeGreaterThan(0);
+  });
+});
