@@ -23,8 +23,11 @@ const browserTwins = {
   },
 };
 
-/** Bundle `entry` (default src/browser.ts) into `out`/fitlab.js; rejects with esbuild's errors. */
-async function buildBrowser(out = join(root, 'dist', 'browser'), entry = join(src, 'browser.ts')) {
+/**
+ * Bundle `entry` (default src/browser.ts) into `out`/fitlab.js; rejects with esbuild's errors.
+ * `extra` adds esbuild options (the tests alias 'vitest' to bundle the kernel suite for a page).
+ */
+async function buildBrowser(out = join(root, 'dist', 'browser'), entry = join(src, 'browser.ts'), extra = {}) {
   mkdirSync(out, { recursive: true });
   const result = await build({
     entryPoints: [entry],
@@ -39,6 +42,7 @@ async function buildBrowser(out = join(root, 'dist', 'browser'), entry = join(sr
     absWorkingDir: root,
     plugins: [browserTwins],
     logLevel: 'silent',
+    ...extra,
   });
   writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
   const wasm = join(root, 'dist', 'wasm', 'fitlab.wasm');

@@ -38,13 +38,15 @@ import { lossSection } from '../backend/suite/loss.js';
 import { normSection } from '../backend/suite/norm.js';
 import { optimSection } from '../backend/suite/optim.js';
 import { poolSection } from '../backend/suite/pool.js';
+import type { SuiteOutcome } from './page/suite-entry.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const wasmBytes = loadWasmBytes();
 const { buildBrowser } = createRequire(import.meta.url)('../../scripts/build-browser.cjs') as {
-  buildBrowser: (out: string) => Promise<{ out: string }>;
+  buildBrowser: (out: string, entry?: string, extra?: object) => Promise<{ out: string }>;
 };
+const HERE = import.meta.dirname;
 
 /** The suite's one valid call per kernel, collected by running its sections with a recording context. */
 function suiteCalls(): Map<KernelName, Arg[]> {
@@ -145,6 +147,7 @@ describe.skipIf(skipReason !== null)(`wasm backend in Chromium${skipReason ? ` (
   let page: Page;
   const calls = plannedCalls();
   const pageResults: { buffers: Wire[]; ret: unknown }[] = [];
+  let suite: { backend: { name: string; isa: string; threads: number }; outcomes: SuiteOutcome[] } | null = null;
   const pageErrors: string[] = [];
   let pageBackend: { name: string; isa: string; threads: number } | null = null;
 
@@ -152,10 +155,14 @@ describe.skipIf(skipReason !== null)(`wasm backend in Chromium${skipReason ? ` (
     expect(wasmBytes.bytes, `the wasm kernels are unavailable: ${wasmBytes.error}`).toBeDefined();
     dir = mkdtempSync(join(tmpdir(), 'fitlab-wasm-page-'));
     await buildBrowser(dir);
+    // the conformance suite itself, bundled for the page with vitest's API reduced to a collector
+    await buildBrowser(join(dir, 'suite'), join(HERE, 'page', 'suite-entry.ts'), { alias: { vitest: join(HERE, 'page', 'vitest-shim.ts') } });
     writeFileSync(join(dir, 'fitlab.wasm'), wasmBytes.bytes as Uint8Array);
     writeFileSync(join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><title>fitlab wasm kernels</title>
 <script type="module">
 import * as fitlab from './fitlab.js';
+import { runSuite } from './suite/fitlab.js';
+globalThis.fitlabSuite = runSuite;
 const bytes = await (await fetch('./fitlab.wasm')).arrayBuffer();
 window.fitlabWasm = fitlab.createWasmBackendFrom(await fitlab.instantiateWasmKernelsAsync(bytes));
 window.fitlabReady = true;
@@ -213,6 +220,10 @@ window.fitlabReady = true;
         return { buffers, ret };
       });
     }, wire));
+    suite = await page.evaluate(async () => {
+      const bytes = await (await fetch('./fitlab.wasm')).arrayBuffer();
+      return (globalThis as unknown as { fitlabSuite: (b: ArrayBuffer) => Promise<typeof suite> }).fitlabSuite(bytes);
+    });
   }, 600_000);
 
   afterAll(async () => {
@@ -230,6 +241,16 @@ window.fitlabReady = true;
     expect(KERNEL_NAMES).toHaveLength(39);
     expect([...new Set(calls.map((c) => c.kernel))].sort()).toEqual([...KERNEL_NAMES].sort());
     expect(pageResults).toHaveLength(calls.length);
+  });
+
+  it('passes the whole kernel conformance suite in the page (every kernel; no test skipped or failed)', () => {
+    expect(suite?.backend).toEqual({ name: 'wasm', isa: 'wasm-simd128', threads: 1 });
+    const outcomes = suite?.outcomes ?? [];
+    expect(outcomes.filter((o) => o.status === 'failed').map((o) => `${o.name}: ${o.detail}`)).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 'skipped').map((o) => `${o.name}: ${o.detail}`)).toEqual([]);
+    for (const kernel of KERNEL_NAMES) expect(outcomes.some((o) => o.name.includes(`> ${kernel} >`)), kernel).toBe(true);
+    expect(outcomes.find((o) => o.name.endsWith('covers every kernel of the signature table'))?.status).toBe('passed');
+    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(outcomes.length);
   });
 
   const nodeWasm = wasmBytes.bytes ? createWasmBackend() : null;
