@@ -2,7 +2,9 @@
  * The WebAssembly backend in Debian's Chromium (issue 21): the library bundle
  * (scripts/build-browser.cjs) and dist/wasm/fitlab.wasm, served by a tiny static server on a
  * free localhost port, loaded by a page that makes the wasm backend from the module's bytes.
- * Every kernel of the signature table (src/backend/kernels.ts) is called in the page on seeded
+ * The whole kernel conformance suite (test/backend/kernel-suite.ts, bundled for the page with
+ * 'vitest' aliased to ./page/vitest-shim.ts) runs in the page and must pass with nothing skipped.
+ * Then every kernel of the signature table (src/backend/kernels.ts) is called in the page on seeded
  * inputs — the conformance suite's one valid call per kernel (test/backend/suite/, collected
  * through its section functions), plus larger calls of the heavy kernels and every elementwise
  * activation — and every buffer after the call, and the return value, must be
