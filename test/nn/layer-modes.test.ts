@@ -92,7 +92,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('Dropout on %s', (_name
     expect(m.forward(x, { training: true })).toEqual(x);
   });
 
-  it.skipIf(backend === reference)('draws the same mask as the reference backend', () => {
+  it.skipIf(backend === reference)(`draws the same mask as the reference backend${backend === reference ? ' (skipped: the reference backend is its own oracle)' : ''}`, () => {
     const x = uniform(10, n * per, 0.5, 1.5);
     const ours = Float32Array.from(build(11).forward(x, { training: true }));
     const ref = sequential([per], [new Dropout({ rate })]).build({ batchSize: n, backend: reference, seed: 11 });
@@ -263,7 +263,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('BatchNormalization →
       expect([...a.weights.keys()]).toEqual([...b.weights.keys()]);
     });
 
-    it.skipIf(backend !== reference)(`the fused model passes the finite-difference check (trainable=${trainable})`, () => {
+    it.skipIf(backend !== reference)(`the fused model passes the finite-difference check (trainable=${trainable})${backend !== reference ? ' (skipped: the finite-difference check runs once, on the reference backend)' : ''}`, () => {
       const { fused } = pair(trainable);
       const x = uniform(33, 3 * 18);
       const r = uniform(34, 3 * 18);
@@ -333,7 +333,7 @@ describe('residual graphs', () => {
     expectFdReports(checkModelGradients(model, x, r, true, g, { maxCoords: 16 }, streams));
   });
 
-  it.skipIf(!native)('a ResNet block: native gradients match the reference', () => {
+  it.skipIf(!native)(`a ResNet block: native gradients match the reference${native ? '' : ' (skipped: the native addon is not built)'}`, () => {
     const a = resBlock(reference);
     const b = resBlock(native as Backend);
     const x = uniform(48, 2 * 32);
