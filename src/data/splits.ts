@@ -84,8 +84,18 @@ export function foldSplit(split: Split, fold: number, folds: number, classes: nu
   return dealByClass(split, classes, per, seed, (i) => (i % folds) + 1 === fold);
 }
 
-/** Apply a validation spec to the training split. */
+/** Apply a validation spec to the training split; a split that leaves either side empty is refused. */
 export function applyVal(split: Split, spec: ValSpec, classes: number, per: number, seed: number): { train: Split; val: Split | null } {
+  const out = splitBy(split, spec, classes, per, seed);
+  const n = split.y.length;
+  if (out.val && out.val.y.length === 0) {
+    throw new ArgumentError(`--val ${formatVal(spec)} leaves no validation examples: ${n} training example${n === 1 ? '' : 's'} over ${classes} classes`, 'use a larger fraction, first:N, or --val 0 (no validation)');
+  }
+  if (out.val && out.train.y.length === 0) throw new ArgumentError(`--val ${formatVal(spec)} leaves no training examples (there are ${n})`);
+  return out;
+}
+
+function splitBy(split: Split, spec: ValSpec, classes: number, per: number, seed: number): { train: Split; val: Split | null } {
   const n = split.y.length;
   switch (spec.kind) {
     case 'none':

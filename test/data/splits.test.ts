@@ -112,4 +112,16 @@ describe('first:N, last:F and 0', () => {
     }
     expect(() => applyVal(data, parseVal('first:10'), 3, 2, 1)).toThrow('--val first:10 leaves no training examples (there are 10)');
   });
+
+  it('a fraction that rounds to no validation example in every class is refused, not trained on an empty validation set', () => {
+    // 12 examples over 10 classes: round(0.1 × 1 or 2) = 0 in every class
+    const tiny = split(12, (i) => i % 10);
+    expect(() => applyVal(tiny, parseVal('0.1'), 10, 2, 1)).toThrow(ArgumentError);
+    expect(() => applyVal(tiny, parseVal('0.1'), 10, 2, 1)).toThrow('--val 0.1 leaves no validation examples: 12 training examples over 10 classes');
+    // one example per class, all of it to validation: nothing left to train on
+    const single = split(3, (i) => i);
+    expect(() => applyVal(single, parseVal('0.9'), 3, 2, 1)).toThrow('--val 0.9 leaves no training examples (there are 3)');
+    // a fraction that gives each class one: fine
+    expect(applyVal(tiny, parseVal('0.5'), 10, 2, 1).val!.y.length).toBeGreaterThan(0);
+  });
 });
