@@ -5,8 +5,9 @@
  * as the Node pipeline's main-thread fallback, so the batches are the same.
  */
 import type { Backend, F32 } from '../backend/backend.js';
-import { type AugmentSpec, augmentBatch } from './augment.js';
-import { type Split, exampleSize, fillBatch } from './dataset.js';
+import type { AugmentSpec } from './augment.js';
+import { type Split, exampleSize } from './dataset.js';
+import { prepareBatch } from './prepare-batch.js';
 import type * as NodeSide from './pipeline.js';
 
 export type { AugmentedBatch, BatchRequest } from './pipeline.js';
@@ -44,10 +45,8 @@ export class AugmentPipeline {
   request(slot: number, req: NodeSide.BatchRequest): void {
     const n = req.indices.length;
     const s = this.slots[slot];
-    fillBatch(s.raw, this.split, req.indices, 0, n, this.per, this.scale);
-    for (let i = 0; i < n; i++) s.y[i] = this.split.y[req.indices[i]];
-    const [h, w, c] = this.shape;
-    augmentBatch(this.backend, s.x.subarray(0, n * this.per), s.raw.subarray(0, n * this.per), n, h, w, c, this.spec, this.seed, req.epoch, req.positions, this.matrices);
+    const source = { backend: this.backend, split: this.split, shape: this.shape, scale: this.scale, spec: this.spec, seed: this.seed, matrices: this.matrices };
+    prepareBatch(source, req, s.raw.subarray(0, n * this.per), s.x.subarray(0, n * this.per), s.y);
     s.n = n;
     this.requested.add(slot);
   }

@@ -8,8 +8,9 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Backend, F32 } from '../backend/backend.js';
-import { type AugmentSpec, augmentBatch } from './augment.js';
-import { type Split, exampleSize, fillBatch } from './dataset.js';
+import type { AugmentSpec } from './augment.js';
+import { type Split, exampleSize } from './dataset.js';
+import { prepareBatch } from './prepare-batch.js';
 
 export interface BatchRequest {
   epoch: number;
@@ -132,12 +133,8 @@ export class AugmentPipeline {
   private prepareHere(slot: number, req: BatchRequest): void {
     const n = req.indices.length;
     const s = this.slots[slot];
-    const raw = new Float32Array(s.raw, 0, n * this.per);
-    fillBatch(raw, this.split, req.indices, 0, n, this.per, this.scale);
-    const y = new Int32Array(s.y, 0, n);
-    for (let i = 0; i < n; i++) y[i] = this.split.y[req.indices[i]];
-    const [h, w, c] = this.shape;
-    augmentBatch(this.backend, new Float32Array(s.x, 0, n * this.per), raw, n, h, w, c, this.spec, this.seed, req.epoch, req.positions, this.matrices);
+    const source = { backend: this.backend, split: this.split, shape: this.shape, scale: this.scale, spec: this.spec, seed: this.seed, matrices: this.matrices };
+    prepareBatch(source, req, new Float32Array(s.raw, 0, n * this.per), new Float32Array(s.x, 0, n * this.per), new Int32Array(s.y, 0, n));
   }
 
   private views = new Map<string, AugmentedBatch>();
