@@ -1,0 +1,109 @@
+/**
+ * The browser benchmark's arithmetic, apart from any timing: per-round img/s of each engine →
+ * median, range and spread; the ratios the issue's targets are about (wasm / TF.js CPU on the
+ * CNN ≥ 100×, wasm / native single-threaded ≥ 40%); the guard that every engine built the same
+ * network; and the Markdown table bench/browser.ts prints.
+ */
+import { type BenchNet, EXPECTED_PARAMS, median } from './net.js';
+
+export type Engine = 'page-wasm' | 'tfjs' | 'node-native' | 'node-wasm';
+
+export const ENGINE_LABEL: Record<Engine, string> = {
+  'page-wasm': 'fitlab wasm, Chromium worker',
+  tfjs: 'TF.js CPU, Chromium worker',
+  'node-native': 'fitlab native, Node, 1 thread',
+  'node-wasm': 'fitlab wasm, Node',
+};
+
+/** One engine on one network and batch: img/s of each round, and what it reported. */
+export interface Series {
+  engine: Engine;
+  net: BenchNet;
+  batch: number;
+  imagesPerSec: number[];
+  params: number;
+  threads: number;
+  backend: string;
+  /** extra words for the table (e.g. TF.js timed at a smaller batch) */
+  note?: string;
+}
+
+export interface SeriesSummary extends Series {
+  median: number;
+  min: number;
+  max: number;
+  /** (max − min) / median, in percent */
+  spreadPct: number;
+}
+
+export interface Ratio {
+  net: BenchNet;
+  batch: number;
+  /** page wasm / TF.js CPU (TF.js's own batch may differ: img/s against img/s) */
+  wasmOverTfjs: number | null;
+  /** page wasm / native single-threaded, same batch */
+  wasmOverNative: number | null;
+  /** wasm in Node / native single-threaded */
+  nodeWasmOverNative: number | null;
+  /** wasm in the page / wasm in Node */
+  pageOverNode: number | null;
+}
+
+/** Median, range and spread of a series; throws when it has no rounds. */
+export function summarize(s: Series): SeriesSummary {
+  if (s.imagesPerSec.length === 0) throw new RangeError(`${s.engine} ${s.net} batch ${s.batch}: no rounds measured`);
+  const med = median(s.imagesPerSec);
+  const min = Math.min(...s.imagesPerSec);
+  const max = Math.max(...s.imagesPerSec);
+  return { ...s, median: med, min, max, spreadPct: (100 * (max - min)) / med };
+}
+
+/** A benchmark that compares different networks is wrong: every engine must build the expected parameter count. */
+export function checkParams(engine: Engine, net: BenchNet, params: number): void {
+  if (params !== EXPECTED_PARAMS[net]) {
+    throw new Error(`${ENGINE_LABEL[engine]} built ${net} with ${params} trainable parameters; the benchmark network has ${EXPECTED_PARAMS[net]}`);
+  }
+}
+
+/** Ratios per fitlab (network, batch): TF.js is matched by network only (it is timed at its own batch). */
+export function ratios(all: SeriesSummary[]): Ratio[] {
+  const find = (engine: Engine, net: BenchNet, batch?: number): SeriesSummary | undefined =>
+    all.find((s) => s.engine === engine && s.net === net && (batch === undefined || s.batch === batch));
+  const div = (a: SeriesSummary | undefined, b: SeriesSummary | undefined): number | null => (a && b ? a.median / b.median : null);
+  return all.filter((s) => s.engine === 'page-wasm').map((w) => ({
+    net: w.net,
+    batch: w.batch,
+    wasmOverTfjs: div(w, find('tfjs', w.net)),
+    wasmOverNative: div(w, find('node-native', w.net, w.batch)),
+    nodeWasmOverNative: div(find('node-wasm', w.net, w.batch), find('node-native', w.net, w.batch)),
+    pageOverNode: div(w, find('node-wasm', w.net, w.batch)),
+  }));
+}
+
+const NET_LABEL: Record<BenchNet, string> = { 'lecture-cnn': 'lecture CNN', 'paper-mlp': 'MLP 784-512-10' };
+
+/** "123 (118–130)": the median and the range over rounds (one decimal below 10 img/s). */
+export function cell(s: SeriesSummary | undefined): string {
+  if (!s) return '—';
+  const f = (v: number): string => (v < 10 ? v.toFixed(2) : v.toFixed(0));
+  const range = s.imagesPerSec.length > 1 ? ` (${f(s.min)}–${f(s.max)})` : '';
+  return `${f(s.median)}${range}${s.note ? ` ${s.note}` : ''}`;
+}
+
+const times = (r: number | null): string => (r === null ? '—' : r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`);
+const percent = (r: number | null): string => (r === null ? '—' : `${(100 * r).toFixed(0)}%`);
+
+/** The Markdown table: training img/s (median, range over rounds) and the ratios. */
+export function markdownTable(all: SeriesSummary[]): string {
+  const rs = ratios(all);
+  const lines = [
+    '| training, img/s (median, range) | batch | fitlab wasm, Chromium worker | TF.js CPU, Chromium worker | fitlab native, Node, 1 thread | fitlab wasm, Node | wasm / TF.js CPU | wasm / native |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rs) {
+    const at = (e: Engine, batch?: number): SeriesSummary | undefined =>
+      all.find((s) => s.engine === e && s.net === r.net && (batch === undefined || s.batch === batch));
+    lines.push(`| ${NET_LABEL[r.net]} | ${r.batch} | ${cell(at('page-wasm', r.batch))} | ${cell(at('tfjs'))} | ${cell(at('node-native', r.batch))} | ${cell(at('node-wasm', r.batch))} | ${times(r.wasmOverTfjs)} | ${percent(r.wasmOverNative)} |`);
+  }
+  return lines.join('\n');
+}
