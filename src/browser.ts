@@ -26,6 +26,8 @@ export { applyVal, parseVal, stratifiedSplit } from './data/splits.js';
 export { SYNTHETIC_2D, synthetic2d, syntheticShapes } from './data/synthetic.js';
 export { extremeCorruption, imbalance, labelNoise, randomLabels, subsetPerClass } from './data/transforms.js';
 export { AUGMENT_PRESETS, type AugmentSpec, augmentBatch, parseAugment } from './data/augment.js';
+export { type IdxBytes, type ImageZipOptions, ZIP_LIMITS, type ZipLimits, datasetFromCifarBinary, datasetFromIdx, datasetFromIdxSplits, datasetFromImageZip, decodeImageBytes } from './data/from-bytes.js';
+export type { RgbaImage } from './data/image-decode.js';
 export { Adam, AdamW, Nadam, Optimizer, RMSprop, SGD, createOptimizer } from './optim/optimizers.js';
 export { type LearningRateSchedule, scheduleValue } from './optim/schedules.js';
 
@@ -42,6 +44,8 @@ export { estimateMemory } from './nn/memory.js';
 export { Callback, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN } from './train/callbacks.js';
 export { type FitOptions, type FitResult, Trainer, type TrainingState } from './train/fit.js';
 export { type EpochLog, History } from './train/history.js';
+
+export { type TfjsDownload, tfjsArtifacts } from './io/tfjs-artifacts.js';
 
 export { type Diagnosis, type DiagnoseContext, diagnose, earlyStoppingCounterfactual } from './diagnose/diagnose.js';
 export { accuracyChart, gapChart, lossChart } from './diagnose/plots.js';

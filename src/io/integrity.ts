@@ -10,16 +10,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FitlabError } from '../errors.js';
+import { TFJS_INTEGRITY_KEY } from './sha256.js';
+
+/** The model.json key of shard checksums (defined with the pure SHA-256 the browser export uses). */
+export { TFJS_INTEGRITY_KEY };
 
 /** Hex SHA-256 of some bytes. */
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
-
-/** The model.json key holding shard checksums: `{ "sha256": { "<shard path>": "<hex>" } }`.
- *  TF.js reads only the keys it knows (modelTopology, weightsManifest, format, …) and ignores
- *  this one, so our model.json still loads there. */
-export const TFJS_INTEGRITY_KEY = 'fitlabIntegrity';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 

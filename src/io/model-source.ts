@@ -10,7 +10,7 @@ import { PRESET_NAMES, isPreset, presetSpec } from '../nn/presets.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { h5Ready } from './h5.js';
 import { kerasFileKind, readKeras, refuseMisnamedKeras } from './keras.js';
-import { type LoadedTfjs, readTfjs } from './tfjs.js';
+import { type LoadedTfjs, readTfjs, tfjsModelFile } from './tfjs.js';
 
 export interface ModelSource {
   kind: 'preset' | 'spec' | 'tfjs' | 'keras';
@@ -23,8 +23,10 @@ export interface ModelSource {
 
 export function resolveModelSource(arg: string, options: { input?: number[]; classes?: number } = {}): ModelSource {
   if (isPreset(arg)) return { kind: 'preset', label: arg, spec: presetSpec(arg, options) };
-  const path = existsSync(arg) && statSync(arg).isDirectory() ? join(arg, 'model.json') : arg;
-  if (path !== arg && !existsSync(path)) {
+  const isDir = existsSync(arg) && statSync(arg).isDirectory();
+  // a folder's model.json, or its one TF.js model .json (a browser download: <name>.json)
+  const path = isDir ? (tfjsModelFile(arg) ?? join(arg, 'model.json')) : arg;
+  if (isDir && !existsSync(path)) {
     throw new ArgumentError(`--model ${JSON.stringify(arg)} is a directory without a model.json`, 'give a TF.js model directory (model.json + weight shards), a spec .json file, or a preset');
   }
   if (!existsSync(path)) {
@@ -48,7 +50,8 @@ export function resolveModelSource(arg: string, options: { input?: number[]; cla
   const o = json as Record<string, unknown>;
   if (o && typeof o === 'object' && ('modelTopology' in o || 'class_name' in o)) {
     const tfjs = readTfjs(path);
-    const label = basename(dirname(path)) || 'model';
+    // model-best/model.json is named by its folder; a download spirals-mlp.json by its own name
+    const label = (/^model\.json$/i.test(basename(path)) ? basename(dirname(path)) : basename(path).replace(/\.json$/i, '')) || 'model';
     return { kind: 'tfjs', label, spec: tfjs.spec, tfjs };
   }
   const spec = json as ModelSpec;
