@@ -19,6 +19,11 @@ export { KERNEL_NAMES, KERNEL_TABLE } from './backend/kernels.js';
 export { createBackend, getBackend, setBackend } from './backend/index.js';
 export { createReferenceBackend } from './backend/reference/index.js';
 export { type WasmBackend, createWasmBackendFrom, instantiateWasmKernels, instantiateWasmKernelsAsync } from './backend/wasm/core.js';
+// threads when the page is cross-origin isolated, one otherwise, with the reason (backend/wasm/threads.ts)
+export {
+  type SpawnWorker, type ThreadedWasmBackend, type WasmAutoChoice, type WasmAutoOptions, type WorkerLike, type WorkerMessage,
+  WASM_WORKER_SOURCE, browserSpawn, createThreadedWasmBackend, createWasmBackendAuto, wasmThreadsUnavailable,
+} from './backend/wasm/threads.js';
 export { convGeometry, poolGeometry } from './backend/geometry.js';
 
 export { type Dataset, type Split, classCounts, concat, describeDataset, take } from './data/dataset.js';

@@ -42,7 +42,7 @@ export function createBackend(options: BackendOptions = {}): Backend {
   } else if (want === 'native') {
     backend = createNativeBackend();
   } else if (want === 'wasm') {
-    backend = createWasmBackend();
+    backend = createWasmBackend(options.threads); // more than one thread: the threaded module
   } else {
     const { addon, error } = loadAddon();
     if (addon) {

@@ -52,7 +52,7 @@ interface WasmExports {
 }
 
 export interface WasmBackend extends Backend {
-  /** FMA-chain throughput of the module (GFLOP/s, one thread), for benchmarks; needs a clock. */
+  /** FMA-chain throughput of the module (GFLOP/s, all its kernel threads: one on fitlab.wasm), for benchmarks; needs a clock. */
   peakGflops(iterations?: number, now?: () => number): number;
 }
 
@@ -100,7 +100,8 @@ export async function instantiateWasmKernelsAsync(source: Bytes | WasmModule): P
 function cString(memory: WasmMemory, ptr: number): string {
   const bytes = new Uint8Array(memory.buffer, ptr);
   const end = bytes.indexOf(0);
-  return new TextDecoder().decode(bytes.subarray(0, end));
+  // slice, not subarray: browsers' TextDecoder refuses views of a shared memory (threads.ts)
+  return new TextDecoder().decode(bytes.slice(0, end));
 }
 
 const align64 = (n: number): number => Math.ceil(n / 64) * 64;
@@ -211,14 +212,24 @@ function wasmKernels(x: WasmExports): Kernels {
   return kernels as unknown as Kernels;
 }
 
-/** The wasm backend over an instance of native/wasm.c (see instantiateWasmKernels). */
-export function createWasmBackendFrom(instance: WasmInstance): WasmBackend {
+/** How a multi-threaded module (./threads.ts) reports and sets its kernel threads. */
+export interface WasmThreading {
+  threads(): number;
+  setThreads(n: number): void;
+}
+
+/**
+ * The wasm backend over an instance of native/wasm.c (see instantiateWasmKernels); `threading`
+ * is given by ./threads.ts for fitlab-threads.wasm (whose instance's exports must then include
+ * the imported shared memory as `memory`).
+ */
+export function createWasmBackendFrom(instance: WasmInstance, threading?: WasmThreading): WasmBackend {
   const x = instance.exports as unknown as WasmExports;
   const backend = checkedBackend(wasmKernels(x), {
     name: 'wasm',
     isa: () => 'wasm-simd128',
-    threads: () => 1,
-    setThreads: (n) => {
+    threads: threading ? () => threading.threads() : () => 1,
+    setThreads: threading ? (n) => threading.setThreads(n) : (n) => {
       if (n !== 1) throw new BackendError(`threads must be 1 on the wasm backend (it is single-threaded); received ${n}`);
     },
     alloc: (n) => new Float32Array(n),
