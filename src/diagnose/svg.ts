@@ -143,9 +143,10 @@ export function lineChart(allSeries: Series[], o: LineChartOptions = {}): string
   const thin = downsample(allSeries, allSeries.reduce((k, s) => Math.max(k, s.values.length), 1), o.xOf ?? ((i: number) => i + 1));
   const { series, n, xOf } = thin;
   const xs = Array.from({ length: n }, (_, i) => xOf(i));
-  // a single x gets a unit span; otherwise the data's own span (histogram bins may span less than 1)
-  const [xLo, xMax] = extent(xs);
-  const xHi = xMax > xLo ? xMax : xLo + 1;
+  // a single x (one epoch, one repeat's seed) sits in the middle of a unit span, not on the left
+  // edge; otherwise the data's own span (histogram bins may span less than 1)
+  const [xMin, xMax] = extent(xs);
+  const [xLo, xHi] = xMax > xMin ? [xMin, xMax] : [xMin - 0.5, xMin + 0.5];
   const tr = (v: number): number => (o.logY ? Math.log10(Math.max(v, 1e-12)) : v);
   const [yLo, yHi] = yDomain(series, o, tr);
   const geometry = (top: number): { pw: number; ph: number; px: (x: number) => number; py: (y: number) => number } => {

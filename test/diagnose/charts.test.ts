@@ -197,8 +197,9 @@ describe('SVG charts', () => {
     expect(labels).toEqual(['-0.15', '-0.1', '-0.05', '0', '0.05', '0.1', '0.15']);
     expect(niceTicks(-0.2125, 0.2125, 8)).toEqual([-0.2, -0.15, -0.1, -0.05, 0, 0.05, 0.1, 0.15, 0.2]);
     expect(niceTicks(1, 40, 8)).toEqual([5, 10, 15, 20, 25, 30, 35, 40]);
-    // and a single-epoch run still gets a drawable x axis
-    expect(pathsOf(lossChart(overfitting().slice(0, 1), null), TRAIN)[0]).toEqual([[66, expect.any(Number) as number]]);
+    // and a single-epoch run still gets a drawable x axis, its one point in the middle of the plot
+    // (left margin 66 + half of the 636-pixel plot width)
+    expect(pathsOf(lossChart(overfitting().slice(0, 1), null), TRAIN)[0]).toEqual([[384, expect.any(Number) as number]]);
   });
 
   it('epoch axes have whole-number ticks only, even on a 3-epoch run (no 1.25, 1.5)', () => {
@@ -330,5 +331,17 @@ describe('terminal chart', () => {
     expect(text).toContain(`┊ best epoch ${OVERFIT_MIN + 1}`);
     expect(text).toContain(`╎ onset ${d.onsetEpoch as number}`);
     expect(lines.filter((l) => l.includes('│'))).toHaveLength(10);
+  });
+});
+
+describe('a chart with a single x value', () => {
+  it('draws the point in the middle of the plot, not on its left edge (one repeat of an experiment)', async () => {
+    const { lineChart } = await import('../../src/diagnose/svg.js');
+    const svg = lineChart([{ label: 'normal training', values: [33.8], color: TRAIN }], { width: 720, xOf: () => 42, xTicks: [{ value: 42, label: '42' }] });
+    const frame = /<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="[\d.]+" fill="none"/.exec(svg);
+    expect(frame, 'the plot frame').not.toBeNull();
+    const mid = Number(frame![1]) + Number(frame![2]) / 2;
+    const [[[x]]] = pathsOf(svg, TRAIN);
+    expect(Math.abs(x - mid)).toBeLessThan(1);
   });
 });
