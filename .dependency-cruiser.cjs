@@ -17,7 +17,7 @@ const FLOORS = [
   ['diagnose'],
   ['run'],
   ['experiments', 'serve', 'queue'],
-  ['cli', 'index', 'browser'],
+  ['cli', 'index', 'browser', 'site'],
 ];
 
 // Floor 1 is one floor of small leaves: errors, util and tensor may use one another (no cycles).

@@ -50,7 +50,7 @@ async function buildBrowser(out = join(root, 'dist', 'browser'), entry = join(sr
   return { out, metafile: result.metafile };
 }
 
-module.exports = { buildBrowser };
+module.exports = { buildBrowser, browserTwins };
 
 if (require.main === module) {
   buildBrowser(process.argv[2]).then(

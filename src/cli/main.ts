@@ -15,6 +15,7 @@ import { registerDiagnose } from './diagnose.js';
 import { registerExperiment } from './experiment.js';
 import { registerModelCommands } from './models.js';
 import { registerServe } from './serve.js';
+import { registerSite } from './site.js';
 import { registerTrain } from './train.js';
 import { registerQueue } from './queue.js';
 import { registerWorker } from './worker.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerExperiment(program);
   registerServe(program);
+  registerSite(program);
   registerWorker(program);
   registerQueue(program);
   return program;

@@ -313,3 +313,55 @@ export interface DashboardOptions {
 /** GET /api/runs/<id>/inspect?view=…&model=…&input=…: a view of a finished run. */
 export type InspectView = 'network' | 'predictions';
 export const INSPECT_VIEWS: readonly InspectView[] = ['network', 'predictions'];
+
+/**
+ * The static site (`fitlab site`): the page's in-page session (web/src/site) and its training
+ * Web Worker (src/site/worker.ts) talk with these. A request carries a number `re`; the worker
+ * answers it with one SiteReply; WorkerMessages of a run flow as they do from the Node worker.
+ */
+export interface SiteFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** Where a run's data comes from: built in, the user's files, or URLs beside the page (data/index.json). */
+export type SiteData = { kind: 'builtin' } | { kind: 'files'; files: SiteFile[] } | { kind: 'url'; entry: SiteDataEntry };
+
+/** One dataset of the site's data/index.json (written by `fitlab site --with-data`). */
+export interface SiteDataEntry {
+  name: string;
+  format: 'idx';
+  /** file names relative to data/index.json: training images and labels, test images and labels */
+  files: { trainImages: string; trainLabels: string; testImages?: string; testLabels?: string };
+  train: number;
+  test: number;
+}
+
+export type SiteRequest =
+  | { re: number; type: 'options' }
+  | { re: number; type: 'command'; body: Record<string, unknown> }
+  | { re: number; type: 'start'; id: string; body: Record<string, unknown>; data: SiteData }
+  | { re: number; type: 'control'; command: WorkerCommand }
+  | { re: number; type: 'inspect'; view: InspectView; input?: number }
+  | { re: number; type: 'download'; what: SiteDownload };
+
+export type SiteDownload = 'model' | 'history.csv' | 'history.json' | 'report';
+
+/** A file the worker made for the user to save. */
+export interface SiteArtifact {
+  name: string;
+  type: string;
+  bytes: Uint8Array;
+}
+
+export type SiteReply =
+  | { type: 'reply'; re: number; ok: true; value: unknown }
+  | { type: 'reply'; re: number; ok: false; error: string };
+
+/** What the site's worker says about the backend it trains on (shown in the page). */
+export interface SiteOptions extends DashboardOptions {
+  backend: string;
+  threads: number;
+  /** why this many threads (the backend's own sentence: isolation, SharedArrayBuffer, a threaded module) */
+  reason: string;
+}

@@ -2,9 +2,8 @@
  * The fitlab dashboard page: one event stream (/api/stream) feeds the store; the visible tab
  * re-renders at most once per animation frame. No framework: a few hundred lines of DOM code.
  */
-import { withToken } from './api.js';
 import type { LiveState, RunRow, WorkerMessage } from '../../src/serve/protocol.js';
-import { getJson } from './api.js';
+import { getJson, subscribe } from './api.js';
 import { $, el, toast } from './dom.js';
 import { initInspect, renderNetwork, renderPredictions, requestView } from './inspect.js';
 import { initLive, renderLive } from './live.js';
@@ -70,32 +69,26 @@ async function loadDiskRuns(): Promise<void> {
 
 function connect(): void {
   const conn = $('conn');
-  const es = new EventSource(withToken('/api/stream'));
-  es.onopen = () => {
-    conn.textContent = '● live';
-    conn.classList.add('on');
-  };
-  es.onerror = () => {
-    conn.textContent = '○ reconnecting';
-    conn.classList.remove('on');
-  };
-  es.addEventListener('hello', (e) => {
-    store.hello((JSON.parse((e as MessageEvent<string>).data) as { live: Record<string, LiveState> }).live);
+  const types = ['hello', 'started', 'batch', 'epoch', 'knob', 'status', 'network', 'predictions', 'log', 'done', 'error', 'reject'];
+  subscribe(types, (type, data) => {
+    if (type === 'hello') {
+      store.hello((data as { live: Record<string, LiveState> }).live);
+      return;
+    }
+    const m = data as Record<string, unknown>;
+    if (type === 'reject') {
+      if (m.run === store.current) document.dispatchEvent(new CustomEvent('fitlab-reject', { detail: m.message }));
+      return;
+    }
+    const id = store.apply(m as WorkerMessage & { run?: string | null });
+    if (type === 'started' || type === 'status' || type === 'done') fillRunSelect();
+    if (id && id === store.current) render();
+    if (type === 'done' || type === 'started') void loadDiskRuns();
+    if ((type === 'done' || type === 'started') && tab === 'runs') void refreshRuns();
+  }, (state) => {
+    conn.textContent = state === 'live' ? '● live' : '○ reconnecting';
+    conn.classList.toggle('on', state === 'live');
   });
-  for (const type of ['started', 'batch', 'epoch', 'knob', 'status', 'network', 'predictions', 'log', 'done', 'error', 'reject']) {
-    es.addEventListener(type, (e) => {
-      const m = JSON.parse((e as MessageEvent<string>).data) as Record<string, unknown>;
-      if (type === 'reject') {
-        if (m.run === store.current) document.dispatchEvent(new CustomEvent('fitlab-reject', { detail: m.message }));
-        return;
-      }
-      const id = store.apply(m as WorkerMessage & { run?: string | null });
-      if (type === 'started' || type === 'status' || type === 'done') fillRunSelect();
-      if (id && id === store.current) render();
-      if (type === 'done' || type === 'started') void loadDiskRuns();
-      if ((type === 'done' || type === 'started') && tab === 'runs') void refreshRuns();
-    });
-  }
 }
 
 function main(): void {

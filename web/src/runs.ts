@@ -4,7 +4,7 @@
  * multiples), x by epoch, examples seen or wall time, linear or log y. And Experiments.
  */
 import type { ExperimentRow, HistoryRow, RunDetail, RunRow } from '../../src/serve/protocol.js';
-import { getJson, withToken } from './api.js';
+import { fileLink, getJson } from './api.js';
 import { Chart, align } from './charts.js';
 import { $, clear, el, fmt, PALETTE, pct, toast } from './dom.js';
 import { store } from './store.js';
@@ -53,7 +53,9 @@ function renderRuns(): void {
     const box = el('input', { type: 'checkbox', checked: selected.has(r.id), 'data-run': r.id, 'aria-label': `select ${r.id}` });
     box.addEventListener('change', () => (box.checked ? selected.add(r.id) : selected.delete(r.id)));
     const regime = regimeOf(r);
-    const file = (name: string): string => withToken(`/api/runs/${encodeURIComponent(r.id)}/${name}`);
+    const file = (name: string): string | null => fileLink(`/api/runs/${encodeURIComponent(r.id)}/${name}`);
+    const csv = file('history.csv');
+    const report = r.report ? fileLink(`/runs/${encodeURIComponent(r.id)}/report.html`) : null;
     table.append(el('tr', { 'data-run': r.id },
       el('td', {}, box),
       el('td', { title: r.error ?? '' }, r.id),
@@ -66,8 +68,8 @@ function renderRuns(): void {
       el('td', { class: 'num' }, pct(r.test?.accuracy)),
       el('td', { class: 'links' },
         el('button', { type: 'button', onclick: () => void openRun(r.id).then(() => switchTab('live')) }, 'view'), ' ',
-        r.epochs ? el('a', { href: file('history.csv'), download: `${r.id}-history.csv`, 'data-csv': r.id }, 'csv') : '', ' ',
-        r.report ? el('a', { href: withToken(`/runs/${encodeURIComponent(r.id)}/report.html`), target: '_blank', rel: 'noopener' }, 'report') : '')));
+        r.epochs && csv ? el('a', { href: csv, download: `${r.id}-history.csv`, 'data-csv': r.id }, 'csv') : '', ' ',
+        report ? el('a', { href: report, target: '_blank', rel: 'noopener' }, 'report') : '')));
   }
 }
 
@@ -140,7 +142,7 @@ export async function refreshExperiments(): Promise<void> {
     if (x.table?.header) table.append(el('tr', {}, ...x.table.header.map((h) => el('th', {}, h))));
     for (const row of x.table?.rows ?? []) table.append(el('tr', {}, ...row.map((c) => el('td', {}, typeof c === 'number' ? fmt(c) : typeof c === 'string' ? c : JSON.stringify(c ?? '')))));
     box.append(el('div', { class: 'exp' },
-      el('h3', {}, x.title, ' ', x.report ? el('a', { href: withToken(`/experiments/${encodeURIComponent(x.id)}/report.html`), target: '_blank', rel: 'noopener' }, 'report') : ''),
+      el('h3', {}, x.title, ' ', x.report ? el('a', { href: fileLink(`/experiments/${encodeURIComponent(x.id)}/report.html`) ?? '', target: '_blank', rel: 'noopener' }, 'report') : ''),
       table,
       el('ul', {}, ...x.conclusions.map((c) => el('li', {}, c)))));
   }
