@@ -17,6 +17,9 @@
  *                from the float64 truth: test/backend/numerics.test.ts.)
  *
  * wp / bp panels are packed NV·FL_VL wide with zero padding, so the inner loops never mask.
+ *
+ * WebAssembly (__wasm_simd128__, the generic 4-lane path built by scripts/build-wasm.cjs) has its
+ * own tile sizes and unroll pragma, below: everything else is unchanged for the native builds.
  */
 #ifndef FL_MICRO_H
 #define FL_MICRO_H
@@ -38,6 +41,16 @@
 #define ROWS_MR(nv) ((nv) == 1 ? 8 : 6)
 #define DW_MR(nv) ((nv) == 1 ? 8 : 6)
 #define GEMM_MR 6
+#elif defined(__wasm_simd128__)
+/* V8 on x86-64 gives wasm 15 xmm registers (xmm15 is its scratch), and SIMD128 has no FMA:
+ * acc += s·b is a mul into a temporary, then an add. 4 rows × 2 vectors = 8 accumulators + 2 B
+ * vectors + the broadcast + the temporary fit; 4×3 (the generic tile) and 6×2 spill: the lecture
+ * CNN's training step ran 25–35% slower with either in Node 20 (AMD EPYC, best of 5). */
+#define NV_MAX 2
+#define MR_MAX 8
+#define ROWS_MR(nv) ((nv) == 1 ? 8 : 4)
+#define DW_MR(nv) 4
+#define GEMM_MR 4
 #else
 #define NV_MAX 3
 #define MR_MAX 4
@@ -47,6 +60,16 @@
 #endif
 
 #define NB_MAX (NV_MAX * FL_VL)
+
+/* Unroll the tile loops so the accumulators stay in registers. clang 14 does not fully unroll
+ * them for wasm32 under `#pragma GCC unroll` (the accumulator array then lived in linear memory:
+ * a load and a store per multiply-add, ~3x slower), so wasm asks clang for a full unroll. */
+#if defined(__wasm_simd128__)
+#define FL_UNROLL(n) _Pragma("clang loop unroll(full)")
+#else
+#define FL_STRINGIFY(x) #x
+#define FL_UNROLL(n) _Pragma(FL_STRINGIFY(GCC unroll n))
+#endif
 
 /* Valid lanes of vector v when nf columns are live. */
 FL_INLINE int lanes(int nf, int v) {
@@ -70,9 +93,9 @@ typedef struct rows_args {
 
 FL_INLINE void tile_rows_body(const int MR, const int NV, const rows_args *r) {
   vf acc[MR_MAX][NV_MAX];
-#pragma GCC unroll 16
+FL_UNROLL(16)
   for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
+FL_UNROLL(4)
     for (int v = 0; v < NV; v++) acc[i][v] = v_zero();
 
   const float *wk = r->wp;
@@ -80,26 +103,26 @@ FL_INLINE void tile_rows_body(const int MR, const int NV, const rows_args *r) {
   for (int t = 0; t < r->ntaps; t++) {
     const int off = r->tapoff[t];
     const float *a[MR_MAX];
-#pragma GCC unroll 16
+FL_UNROLL(16)
     for (int i = 0; i < MR; i++) a[i] = r->arow[i] + off;
     for (int c = 0; c < C; c++, wk += NV * FL_VL) {
       vf b[NV_MAX];
-#pragma GCC unroll 4
+FL_UNROLL(4)
       for (int v = 0; v < NV; v++) b[v] = v_load(wk + v * FL_VL);
-#pragma GCC unroll 16
+FL_UNROLL(16)
       for (int i = 0; i < MR; i++) {
         const vf s = v_set1(a[i][c]);
-#pragma GCC unroll 4
+FL_UNROLL(4)
         for (int v = 0; v < NV; v++) acc[i][v] = v_fma(s, b[v], acc[i][v]);
       }
     }
   }
 
-#pragma GCC unroll 16
+FL_UNROLL(16)
   for (int i = 0; i < MR; i++) {
     if (i >= r->mr) break;
     float *y = r->yrow[i];
-#pragma GCC unroll 4
+FL_UNROLL(4)
     for (int v = 0; v < NV; v++) {
       const int n = lanes(r->nf, v);
       if (n <= 0) break;
@@ -121,27 +144,27 @@ FL_INLINE void tile_rows_body(const int MR, const int NV, const rows_args *r) {
 FL_INLINE void tile_packed_body(const int MR, const int NV, int kc, const float *ap, const float *bp,
                                 float *c, int ldc, int mr, int nf, float beta) {
   vf acc[MR_MAX][NV_MAX];
-#pragma GCC unroll 16
+FL_UNROLL(16)
   for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
+FL_UNROLL(4)
     for (int v = 0; v < NV; v++) acc[i][v] = v_zero();
   for (int k = 0; k < kc; k++, ap += MR, bp += NV * FL_VL) {
     vf b[NV_MAX];
-#pragma GCC unroll 4
+FL_UNROLL(4)
     for (int v = 0; v < NV; v++) b[v] = v_load(bp + v * FL_VL);
-#pragma GCC unroll 16
+FL_UNROLL(16)
     for (int i = 0; i < MR; i++) {
       const vf s = v_set1(ap[i]);
-#pragma GCC unroll 4
+FL_UNROLL(4)
       for (int v = 0; v < NV; v++) acc[i][v] = v_fma(s, b[v], acc[i][v]);
     }
   }
   const vf vb = v_set1(beta);
-#pragma GCC unroll 16
+FL_UNROLL(16)
   for (int i = 0; i < MR; i++) {
     if (i >= mr) break;
     float *ci = c + (size_t)i * ldc;
-#pragma GCC unroll 4
+FL_UNROLL(4)
     for (int v = 0; v < NV; v++) {
       const int n = lanes(nf, v);
       if (n <= 0) break;
@@ -192,15 +215,15 @@ FL_INLINE void add_to_double(double *row, vf a, int n) {
 /* dw rows += the float sums in acc, which start again from zero */
 FL_INLINE void flush_dw(const int MR, const int NV, vf acc[MR_MAX][NV_MAX], const dw_args *d,
                         const int *cnt) {
-#pragma GCC unroll 16
+FL_UNROLL(16)
   for (int i = 0; i < MR; i++) {
     if (i < d->mr) {
       double *row = d->dw + (size_t)i * d->ldw;
-#pragma GCC unroll 4
+FL_UNROLL(4)
       for (int v = 0; v < NV; v++)
         if (cnt[v] > 0) add_to_double(row + v * FL_VL, acc[i][v], cnt[v]);
     }
-#pragma GCC unroll 4
+FL_UNROLL(4)
     for (int v = 0; v < NV; v++) acc[i][v] = v_zero();
   }
 }
@@ -211,15 +234,15 @@ FL_INLINE void dw_row(const int MR, const int NV, vf acc[MR_MAX][NV_MAX], const 
                       const int full) {
   for (int ox = 0; ox < d->ow; ox++, xr += d->x_col, gr += d->dz_col) {
     vf g[NV_MAX];
-#pragma GCC unroll 4
+FL_UNROLL(4)
     for (int v = 0; v < NV; v++) {
       if (full) g[v] = v_load(gr + v * FL_VL);
       else g[v] = cnt[v] == FL_VL ? v_load(gr + v * FL_VL) : v_loadn(gr + v * FL_VL, cnt[v]);
     }
-#pragma GCC unroll 16
+FL_UNROLL(16)
     for (int i = 0; i < MR; i++) {
       const vf s = v_set1(xr[ko[i]]);
-#pragma GCC unroll 4
+FL_UNROLL(4)
       for (int v = 0; v < NV; v++) acc[i][v] = v_fma(s, g[v], acc[i][v]);
     }
   }
@@ -227,15 +250,15 @@ FL_INLINE void dw_row(const int MR, const int NV, vf acc[MR_MAX][NV_MAX], const 
 
 FL_INLINE void tile_dw_body(const int MR, const int NV, const dw_args *d) {
   vf acc[MR_MAX][NV_MAX];
-#pragma GCC unroll 16
+FL_UNROLL(16)
   for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
+FL_UNROLL(4)
     for (int v = 0; v < NV; v++) acc[i][v] = v_zero();
   int ko[MR_MAX];
-#pragma GCC unroll 16
+FL_UNROLL(16)
   for (int i = 0; i < MR; i++) ko[i] = d->koff[i < d->mr ? i : 0];
   int cnt[NV_MAX];
-#pragma GCC unroll 4
+FL_UNROLL(4)
   for (int v = 0; v < NV; v++) cnt[v] = lanes(d->nf, v);
 
   /* the full-width test stays out of the pixel loop (a branch per vector per pixel cost ~10%) */
@@ -320,6 +343,26 @@ static void tile_packed(int nv, int kc, const float *ap, const float *bp, float 
 static void tile_dw(int nv, const dw_args *d) {
   if (nv == 1) tile_dw_8x1(d);
   else tile_dw_6x2(d);
+}
+#elif defined(__wasm_simd128__)
+DEFINE_TILE_ROWS(8, 1)
+DEFINE_TILE_ROWS(4, 2)
+DEFINE_TILE_PACKED(4, 1)
+DEFINE_TILE_PACKED(4, 2)
+DEFINE_TILE_DW(4, 1)
+DEFINE_TILE_DW(4, 2)
+static void tile_rows(int nv, const rows_args *r) {
+  if (nv == 1) tile_rows_8x1(r);
+  else tile_rows_4x2(r);
+}
+static void tile_packed(int nv, int kc, const float *ap, const float *bp, float *c, int ldc, int mr,
+                        int nf, float beta) {
+  if (nv == 1) tile_packed_4x1(kc, ap, bp, c, ldc, mr, nf, beta);
+  else tile_packed_4x2(kc, ap, bp, c, ldc, mr, nf, beta);
+}
+static void tile_dw(int nv, const dw_args *d) {
+  if (nv == 1) tile_dw_4x1(d);
+  else tile_dw_4x2(d);
 }
 #else
 DEFINE_TILE_ROWS(4, 1)
