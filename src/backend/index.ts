@@ -8,7 +8,7 @@ import { BackendError } from '../errors.js';
 import type { Backend, BackendName } from './backend.js';
 import { createNativeBackend, loadAddon } from './native/index.js';
 import { createReferenceBackend } from './reference/index.js';
-import { createWasmBackend } from './wasm/index.js';
+import { createWasmBackend, wasmEnvThreads } from './wasm/index.js';
 
 export type { Backend, BackendName } from './backend.js';
 
@@ -42,7 +42,7 @@ export function createBackend(options: BackendOptions = {}): Backend {
   } else if (want === 'native') {
     backend = createNativeBackend();
   } else if (want === 'wasm') {
-    backend = createWasmBackend(options.threads); // more than one thread: the threaded module
+    backend = createWasmBackend(options.threads ?? wasmEnvThreads()); // more than one: the threaded module
   } else {
     const { addon, error } = loadAddon();
     if (addon) {

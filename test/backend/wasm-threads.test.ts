@@ -17,6 +17,7 @@
  * Skipped, saying why in the title, when the module was not built (FITLAB_REQUIRE_WASM=1 makes
  * that a failure).
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import { createBackend } from '../../src/backend/index.js';
@@ -24,6 +25,7 @@ import { createReferenceBackend } from '../../src/backend/reference/index.js';
 import { createThreadedWasmBackendNode, createWasmBackend, loadWasmBytes, nodeSpawn } from '../../src/backend/wasm/index.js';
 import { createWasmBackendAuto, wasmThreadsUnavailable } from '../../src/backend/wasm/threads.js';
 import { BackendError } from '../../src/errors.js';
+import { packageRoot } from '../../src/util/paths.js';
 import { runKernelSuite } from './kernel-suite.js';
 import { expectClose } from './suite/helpers.js';
 import { HEAVY, type HeavyCall, type Typed, trainLosses } from './wasm-threads-calls.js';
@@ -87,6 +89,20 @@ if (!loaded.bytes || !single.bytes) {
       expect(one.threads).toBe(1);
       expect(() => one.setThreads(2)).toThrow(/threads must be 1 on the wasm backend/);
     });
+
+    it('a Node process that awaits ready(), runs a kernel on 2 threads and returns exits by itself (workers hold it open only while starting)', () => {
+      const script = [
+        "import { createThreadedWasmBackendNode } from './src/backend/wasm/index.ts';",
+        'const b = createThreadedWasmBackendNode(2);',
+        'await b.ready();',
+        'const c = new Float32Array(128 * 128);',
+        'b.gemm(false, false, 128, 128, 128, 1, new Float32Array(128 * 128).fill(1), 128, new Float32Array(128 * 128).fill(2), 128, 0, c, 128);',
+        'console.log(`c[0] = ${c[0]}, threads ${b.threads}`);',
+      ].join('\n');
+      const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: packageRoot(), encoding: 'utf8', timeout: 120_000 });
+      expect(run.stderr).toBe('');
+      expect([run.status, run.stdout.trim()]).toEqual([0, 'c[0] = 256, threads 2']);
+    }, 130_000);
 
     it('createWasmBackendAuto picks threads in Node (SharedArrayBuffer, no isolation needed) and says so; one thread when asked or without the module', async () => {
       expect(wasmThreadsUnavailable()).toBeNull();

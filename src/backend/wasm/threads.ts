@@ -66,13 +66,14 @@ export type WorkerMessage = { ready: number } | { exited: number } | { error: st
 
 /**
  * The worker script: instantiate the module on the shared memory, move its stack to the region
- * the caller allocated, and run the pool's loop until fl_wasm_stop. Plain JS with no imports so
- * that it runs as a Web Worker (from a blob: URL) and as a worker_threads thread (eval).
+ * the caller allocated, and run the pool's loop until fl_wasm_stop. Plain JS with no static import
+ * so that it runs as a Web Worker (from a blob: URL) and as a worker_threads thread (eval).
  */
 export const WASM_WORKER_SOURCE = `'use strict';
-const port = typeof require === 'function' ? require('node:worker_threads').parentPort : self;
-const post = (m) => port.postMessage(m);
-const start = ({ module, memory, id, stackTop }) => {
+// a Web Worker's global scope, or Node's parentPort (a dynamic import: the eval'd script may be CommonJS or ESM)
+const portReady = typeof self !== 'undefined' ? Promise.resolve(self) : import('node:worker_threads').then((m) => m.parentPort);
+const start = (port, { module, memory, id, stackTop }) => {
+  const post = (m) => port.postMessage(m);
   try {
     const empty = (count, size) => { const v = new DataView(memory.buffer); v.setUint32(count, 0, true); v.setUint32(size, 0, true); return 0; };
     const instance = new WebAssembly.Instance(module, {
@@ -88,7 +89,10 @@ const start = ({ module, memory, id, stackTop }) => {
   }
   if (typeof port.close === 'function') port.close();
 };
-if (typeof port.on === 'function') port.on('message', start); else port.onmessage = (e) => start(e.data);
+portReady.then((port) => {
+  if (typeof port.on === 'function') port.on('message', (m) => start(port, m));
+  else port.onmessage = (e) => start(port, e.data);
+});
 `;
 
 /** Start workers as Web Workers from a blob: URL (a page or a worker that is cross-origin isolated). */
