@@ -13,7 +13,7 @@
  *
  * Run by `npm run build:wasm`, and by the install script when clang can target wasm32; without
  * clang, lld or wasi-libc it prints one warning line and exits 0 (the wasm backend is optional),
- * leaving the reason in dist/wasm/build-error.txt. `--required` makes a failure exit 1.
+ * leaving the reason in dist/wasm/build-error.txt. `--required` (or FITLAB_REQUIRE_WASM=1) makes a failure exit 1.
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -28,7 +28,7 @@ const outThreads = path.join(outDir, 'fitlab-threads.wasm');
 // same limits (2 GiB at most, so every pointer is a positive int32 in JS)
 const THREADS_MEMORY = { initial: 16 * 1024 * 1024, maximum: 2 * 1024 * 1024 * 1024 };
 const errorFile = path.join(outDir, 'build-error.txt');
-const required = process.argv.includes('--required');
+const required = process.argv.includes('--required') || process.env.FITLAB_REQUIRE_WASM === '1';
 
 const SOURCES = ['blas.c', 'gemm.c', 'conv.c', 'pool.c', 'norm.c', 'act.c', 'loss.c', 'optim.c', 'augment.c', 'table.c', 'ctx.c', 'wasm.c'];
 // wasi-libc's sysroot: Debian's wasi-libc package, or WASI_SYSROOT
