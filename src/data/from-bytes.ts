@@ -13,7 +13,7 @@ import { gunzipSync, unzipSync } from 'fflate';
 import { ArgumentError } from '../errors.js';
 import { type CifarFiles, CIFAR_FILES, type Cifar100Labels, assembleCifar, cifarKindOf } from './cifar-format.js';
 import { type Dataset, DataFormatError } from './dataset.js';
-import { IMAGE_EXT, type ImageEntry, type Warn, archiveImageEntry, assembleImagesAsync, checkArchiveTrainFolders } from './image-assemble.js';
+import { IMAGE_EXT, type ImageEntry, type Warn, assembleImagesAsync } from './image-assemble.js';
 import { type RgbaImage, checkImageHeader, fromRgba, headerChannels } from './image-decode.js';
 import { type IdxPair, idxDataset, isGzip, parseIdx } from './idx-format.js';
 
@@ -101,8 +101,8 @@ export interface ImageZipOptions {
   limits?: Partial<ZipLimits>;
 }
 
-/** The image entries and folders of a zip, limits enforced; non-images skipped with one warning. */
-function readZipImages(zip: Uint8Array, source: string, limits: ZipLimits, warn: Warn): { entries: ImageEntry[]; folders: string[] } {
+/** The image files and folder entries of a zip, limits enforced; non-images skipped with one warning. */
+function unzipImages(zip: Uint8Array, source: string, limits: ZipLimits, warn: Warn): { files: [string, Uint8Array][]; folders: string[] } {
   const folders: string[] = [];
   const skipped: string[] = [];
   let count = 0;
@@ -134,18 +134,52 @@ function readZipImages(zip: Uint8Array, source: string, limits: ZipLimits, warn:
     throw new DataFormatError(`${source}: not a readable zip file (${(err as Error).message})`);
   }
   if (skipped.length) warn(`${source}: ${skipped.length} entr${skipped.length === 1 ? 'y is' : 'ies are'} not PNG/JPEG images and ${skipped.length === 1 ? 'was' : 'were'} skipped (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', …' : ''})`);
+  return { files: Object.entries(files), folders };
+}
+
+/**
+ * The zip's images as the folder importer sees a folder (readImageFolder): a top folder all
+ * images share (the zipped folder itself) is stripped; then, when a train/ folder exists, only
+ * train|test/<class>/<file> are images of the dataset, else only <class>/<file>. Files elsewhere
+ * are skipped with one warning; an empty training class folder is an error, as in a folder.
+ */
+function folderEntries(zip: { files: [string, Uint8Array][]; folders: string[] }, source: string, warn: Warn): ImageEntry[] {
+  const split = (p: string): string[] => p.split('/').filter(Boolean);
+  const paths = zip.files.map(([p]) => split(p));
+  // one folder holding everything, with class folders inside it (not a lone class of files)
+  const top = paths.length && paths.every((p) => p.length >= 2 && p[0] === paths[0][0]) && paths.some((p) => p.length >= 3) ? paths[0][0] : null;
+  const rel = (parts: string[]): string[] => (top !== null && parts[0] === top ? parts.slice(1) : parts);
+  const hasSplits = paths.some((p) => rel(p)[0] === 'train' && rel(p).length >= 2) || zip.folders.some((f) => rel(split(f))[0] === 'train');
   const entries: ImageEntry[] = [];
-  for (const [path, data] of Object.entries(files)) {
-    const entry = archiveImageEntry(source, path, data);
-    if (entry) entries.push(entry);
-    else warn(`${source}:${path} is not inside a class folder; skipped`);
+  const elsewhere: string[] = [];
+  zip.files.forEach(([path, data], i) => {
+    const parts = rel(paths[i]);
+    const ok = hasSplits ? parts.length === 3 && (parts[0] === 'train' || parts[0] === 'test') : parts.length === 2;
+    if (!ok) {
+      elsewhere.push(path);
+      return;
+    }
+    entries.push({ split: hasSplits ? (parts[0] as 'train' | 'test') : null, className: parts.at(-2) as string, name: parts.at(-1) as string, path: `${source}:${path}`, data });
+  });
+  if (elsewhere.length) {
+    const where = hasSplits ? 'train/<class>/ or test/<class>/' : 'a <class>/ folder';
+    warn(`${source}: ${elsewhere.length} image${elsewhere.length === 1 ? ' is' : 's are'} not inside ${where} and ${elsewhere.length === 1 ? 'was' : 'were'} skipped (${elsewhere.slice(0, 3).join(', ')}${elsewhere.length > 3 ? ', …' : ''})`);
   }
-  return { entries, folders };
+  // an empty training class folder is a class with no examples (checked once there are images)
+  const holding = new Set(entries.filter((e) => e.split !== 'test').map((e) => e.className));
+  const empty = zip.folders.find((f) => {
+    const parts = rel(split(f));
+    return hasSplits ? parts.length === 2 && parts[0] === 'train' && !holding.has(parts[1]) : parts.length === 1 && !holding.has(parts[0]);
+  });
+  if (entries.length && empty !== undefined) {
+    throw new DataFormatError(`${source}:${empty}: class folder holds no PNG/JPEG images; every class needs training images (add some, or remove the folder)`);
+  }
+  return entries;
 }
 
 /**
  * A dataset from a zip of an image folder, laid out as `fitlab data import <folder>` reads one:
- * `[top/][train/|test/]<class>/<image>.png|jpg`. `decode` turns a file's bytes into RGBA (in a
+ * `[top/][train/|test/]<class>/<image>.png|jpg` (see folderEntries). `decode` turns a file's bytes into RGBA (in a
  * page: createImageBitmap + OffscreenCanvas; anywhere: `decodeImageBytes`); grayscale files
  * (by their header, as the folder importer decides) keep one channel.
  * @example const ds = await datasetFromImageZip(bytes, 'pets', decodeImageBytes);
@@ -158,8 +192,8 @@ export async function datasetFromImageZip(
     if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`zip limit ${key} must be a positive integer; received ${String(v)}`);
   }
   const source = `${name}.zip`;
-  const { entries, folders } = readZipImages(zip, source, limits, options.warn ?? noWarn);
-  checkArchiveTrainFolders(source, entries, folders);
+  const warn = options.warn ?? noWarn;
+  const entries = folderEntries(unzipImages(zip, source, limits, warn), source, warn);
   return assembleImagesAsync(entries, source, name, async (e) => {
     checkImageHeader(e.data, e.path);
     const img = await decode(e.data, e.path);

@@ -382,6 +382,25 @@ describe('an image folder as a zip gives the Dataset readImageFolder reads', () 
     expect(warnings).toEqual(['pets.zip: 2 entries are not PNG/JPEG images and were skipped (pets/README.txt, pets/train/cat/notes.md)']);
   });
 
+  it('laid out as a folder is: files outside class folders and deeper files are skipped with a warning, not made classes', async () => {
+    const tree = colourTree();
+    const extra: Tree = { 'cover.png': pngOf(6, 4, false, 7), 'train/cat/old/8.png': pngOf(6, 4, false, 8), 'train/9.png': pngOf(6, 4, false, 9) };
+    const warnings: string[] = [];
+    const folderWarnings: string[] = [];
+    const node = readImageFolder(writeTree({ ...tree, ...extra }), 'pets', undefined, (l) => folderWarnings.push(l));
+    const ours = await datasetFromImageZip(zipOf({ ...tree, ...extra }, 'pets/'), 'pets', decodeImageBytes, { warn: (l) => warnings.push(l) });
+    expectSameDataset(ours, node);
+    expect(warnings).toEqual(['pets.zip: 3 images are not inside train/<class>/ or test/<class>/ and were skipped (pets/cover.png, pets/train/cat/old/8.png, pets/train/9.png)']);
+    // without train/: <class>/<file> only
+    const flat: Tree = { 'cat/1.png': pngOf(6, 4, false, 1), 'dog/2.png': pngOf(6, 4, false, 2), 'cover.png': pngOf(6, 4, false, 3) };
+    const flatZip = await datasetFromImageZip(zipOf(flat, 'pets/'), 'pets', decodeImageBytes, { warn: () => undefined });
+    expectSameDataset(flatZip, readImageFolder(writeTree(flat), 'pets', undefined, () => undefined));
+    expect(flatZip.classNames).toEqual(['cat', 'dog']);
+    // one class of files in one folder is that class, not a top folder to strip
+    const one = await datasetFromImageZip(zipOf({ 'cat/1.png': pngOf(6, 4, false, 1), 'cat/2.png': pngOf(6, 4, false, 2) }), 'one', decodeImageBytes);
+    expect(one.classNames).toEqual(['cat']);
+  });
+
   it('decodes with the decoder it is given (the page\'s createImageBitmap), keeping channels by the file header', async () => {
     const tree = colourTree();
     const seen: string[] = [];
@@ -423,6 +442,8 @@ describe('hostile and broken image zips: one line naming the file, the value and
   it('not a zip; an empty training class folder; a test-only class; mixed sizes; a corrupt image; a decoder that lies', async () => {
     await expect(fail(new Uint8Array(100))).rejects.toThrow(/^pets\.zip: not a readable zip file \(/);
     await expect(fail(zipSync({ ...tree, 'train/bird/': new Uint8Array(0) }))).rejects.toThrow(/^pets\.zip:train\/bird: class folder holds no PNG\/JPEG images/);
+    await expect(fail(zipSync({ 'pets/': new Uint8Array(0), 'pets/a/1.png': tree['train/cat/1.png'], 'pets/b/': new Uint8Array(0) })))
+      .rejects.toThrow(/^pets\.zip:pets\/b: class folder holds no PNG\/JPEG images/);
     await expect(fail(zipOf({ ...tree, 'test/fox/1.png': pngOf(6, 4, false, 9) }))).rejects.toThrow(/^pets\.zip:test\/fox: class "fox" has test images but no training images/);
     await expect(fail(zipOf({ ...tree, 'train/dog/11.png': pngOf(4, 6, false, 9) }))).rejects.toThrow(/pets\.zip:train\/dog\/11\.png: 4×6 pixels, but earlier images are 6×4/);
     const bad = Uint8Array.from(tree['train/cat/1.png']).subarray(0, 50);
