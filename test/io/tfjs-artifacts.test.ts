@@ -172,7 +172,7 @@ describe('a download loads back', () => {
 });
 
 describe('fitlab evaluate on a downloaded model', () => {
-  it('a folder holding <name>.json + <name>.weights.bin: the accuracy computed here, as evaluate and predict load it', async () => {
+  it('fitlab evaluate and predict on a folder holding <name>.json + <name>.weights.bin report the accuracy computed here', async () => {
     const dataset = await loadDataset('spirals');
     const model = modelFromSpec({ input: dataset.shape, layers: [{ type: 'dense', units: 32, activation: 'relu' }, { type: 'dense', units: dataset.classes, activation: 'softmax' }] });
     model.build({ batchSize: 32, backend, seed: 2 });
@@ -193,5 +193,7 @@ describe('fitlab evaluate on a downloaded model', () => {
       expect(ev.accuracy).toBeCloseTo(expected.accuracy, 6);
       expect(ev.loss).toBeCloseTo(expected.loss, 4);
     }
+    const pr = jsonOf<{ accuracy: number; examples: number }>(fitlab(['predict', dir, '--dataset', 'spirals', '--json']));
+    expect([pr.examples, pr.accuracy]).toEqual([dataset.test!.y.length, expect.closeTo(expected.accuracy, 6) as number]);
   }, HANG_GUARD * 60_000);
 });
