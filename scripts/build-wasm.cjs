@@ -3,7 +3,8 @@
  * Builds the WebAssembly kernels (dist/wasm/; not under build/, which node-gyp rebuild wipes) from the same C sources as the native
  * addon: clang --target=wasm32-wasi with SIMD128, linked by lld against wasi-libc (malloc, libm),
  * no emscripten. The generic 4-lane vector path of native/simd.h becomes SIMD128. Two modules:
- *   - fitlab.wasm, single-threaded, its own memory;
+ *   - fitlab.wasm, single-threaded; its memory is imported (env.memory) so that
+ *     src/backend/wasm/core.ts can make it with a fixed size, whose views never detach;
  *   - fitlab-threads.wasm (native/wasm.c with FL_WASM_THREADS): atomics and bulk memory, a
  *     shared memory imported from the host (env.memory, THREADS_MEMORY pages, which
  *     src/backend/wasm/threads.ts creates), run by several instances at once. Debian's
@@ -74,7 +75,7 @@ function build(file, extra) {
     skip(`clang exited with ${run.status} building ${path.basename(file)}${run.error ? ` (${run.error.message})` : ''}:\n${tail}`);
   }
 }
-build(out, []);
+build(out, ['-Wl,--import-memory']);
 build(outThreads, threadArgs);
 fs.rmSync(errorFile, { force: true });
 const size = (f) => `${path.relative(root, f)}, ${fs.statSync(f).size} bytes`;
