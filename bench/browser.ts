@@ -3,6 +3,8 @@
  *   - fitlab's wasm backend in a Web Worker of a headless Chromium page (as the site trains),
  *   - TF.js 4.22's pure-JS CPU backend in a worker of the same page (model.trainOnBatch),
  *   - fitlab native in Node on one thread, and fitlab wasm in Node (measureThroughput),
+ *   - with --threads N > 1 (default: the cores), also the threaded wasm backend in the page
+ *     (createWasmBackendAuto, fitlab-threads.wasm) and native in Node on N threads,
  * on the lecture CNN (batch 64 and 200, AdamW; TF.js: Adam, at a small batch — it takes minutes
  * per CNN step) and the 784-512-10 MLP (batch 128, Adam). Prints the median img/s of the rounds
  * with their range, the ratios wasm / TF.js and wasm / native, and writes the JSON.
@@ -11,7 +13,7 @@
  * the page's first training loss must equal, bit for bit, the wasm backend's in Node.
  *
  *   npx tsx bench/browser.ts [--steps 3] [--rounds 3] [--cnn-batches 64,200] [--tfjs-cnn-batch 16]
- *                            [--tfjs-cnn-steps 1] [--out results.json [--force]]
+ *                            [--tfjs-cnn-steps 1] [--threads <cores>] [--out results.json [--force]]
  */
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -36,7 +38,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const HERE = join(import.meta.dirname, 'browser');
 const ROOT = join(import.meta.dirname, '..');
 
-interface Options { steps: number; rounds: number; cnnBatches: number[]; tfjsCnnBatch: number; tfjsCnnSteps: number; out?: string; force: boolean }
+interface Options { steps: number; rounds: number; cnnBatches: number[]; tfjsCnnBatch: number; tfjsCnnSteps: number; threads: number; out?: string; force: boolean }
 
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);
@@ -50,19 +52,23 @@ function options(argv: string[]): Options {
     options: {
       steps: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' },
       'cnn-batches': { type: 'string', default: '64,200' }, 'tfjs-cnn-batch': { type: 'string', default: '16' },
-      'tfjs-cnn-steps': { type: 'string', default: '1' }, out: { type: 'string' }, force: { type: 'boolean', default: false },
+      'tfjs-cnn-steps': { type: 'string', default: '1' }, threads: { type: 'string', default: String(cpus().length) }, out: { type: 'string' }, force: { type: 'boolean', default: false },
     },
   });
   return {
     steps: positiveInt('--steps', values.steps), rounds: positiveInt('--rounds', values.rounds),
     cnnBatches: values['cnn-batches'].split(',').map((b) => positiveInt('--cnn-batches', b.trim())),
     tfjsCnnBatch: positiveInt('--tfjs-cnn-batch', values['tfjs-cnn-batch']), tfjsCnnSteps: positiveInt('--tfjs-cnn-steps', values['tfjs-cnn-steps']),
+    threads: positiveInt('--threads', values.threads),
     out: values.out, force: values.force,
   };
 }
 
-/** The page: index.html, the fitlab worker (library bundle + fitlab.wasm) and the TF.js worker. */
-async function buildPage(dir: string): Promise<void> {
+/**
+ * The page: index.html, the fitlab worker (library bundle, fitlab.wasm, fitlab-threads.wasm) and
+ * the TF.js worker. Returns why threads cannot be measured, or null.
+ */
+async function buildPage(dir: string): Promise<string | null> {
   const { buildBrowser } = createRequire(import.meta.url)('../scripts/build-browser.cjs') as {
     buildBrowser: (out: string, entry?: string) => Promise<{ out: string }>;
   };
@@ -73,6 +79,10 @@ async function buildPage(dir: string): Promise<void> {
     outfile: join(dir, 'tfjs-worker.js'), absWorkingDir: ROOT, logLevel: 'error',
   });
   copyFileSync(join(HERE, 'index.html'), join(dir, 'index.html'));
+  const threaded = join(ROOT, 'dist', 'wasm', 'fitlab-threads.wasm');
+  if (!existsSync(threaded)) return 'dist/wasm/fitlab-threads.wasm is missing (npm run build:wasm)';
+  copyFileSync(threaded, join(dir, 'fitlab-worker', 'fitlab-threads.wasm'));
+  return null;
 }
 
 /** A static server for `dir` that makes the page cross-origin isolated (COOP/COEP on every response). */
@@ -98,9 +108,11 @@ async function serve(dir: string): Promise<{ server: Server; url: string }> {
  * The page trains the network Node trains: the first step's mean loss in the page must be, bit for
  * bit, the wasm backend's in Node (same module, same weights, same batch).
  */
-function sameNetwork(net: BenchNet, batch: number, pageLoss: number | undefined, nodeWasm: Backend): void {
+function sameNetwork(net: BenchNet, batch: number, pageLoss: number | undefined, nodeWasm: Backend, threaded: boolean): void {
   const here = firstStep(net, batch, nodeWasm);
-  if (pageLoss === undefined || !Number.isFinite(pageLoss) || !Number.isFinite(here.loss) || !Object.is(here.loss, pageLoss)) {
+  // threads may split a sum differently: then within 1e-5 relative, still far closer than any other network's loss
+  const same = threaded ? Math.abs((pageLoss ?? Number.NaN) - here.loss) <= 1e-5 * Math.abs(here.loss) : Object.is(here.loss, pageLoss);
+  if (pageLoss === undefined || !Number.isFinite(pageLoss) || !Number.isFinite(here.loss) || !same) {
     throw new Error(`${net} batch ${batch}: the page's first training loss ${pageLoss} is not the wasm backend's in Node (${here.loss}): not the same network or data`);
   }
 }
@@ -129,7 +141,8 @@ async function main(): Promise<void> {
   let browser: BrowserContext | undefined;
   let server: Server | undefined;
   try {
-    await buildPage(dir);
+    const missing = await buildPage(dir);
+    let noThreads: string | null = opt.threads > 1 ? missing : `--threads ${opt.threads}: one thread asked for`;
     const served = await serve(dir);
     server = served.server;
     browser = await chromium.launchPersistentContext(profile, {
@@ -146,10 +159,14 @@ async function main(): Promise<void> {
       page.evaluate((j) => (globalThis as unknown as { benchJob: (j: PageJob) => Promise<PageResult> }).benchJob(j), job);
     console.log(`Chromium ${browser.browser()?.version() ?? '?'} (cross-origin isolated: ${pageInfo.crossOriginIsolated}); native ${native.isa}; load average ${load0.map((l) => l.toFixed(1)).join(' ')}`);
 
+    // A B A B: every engine once per item per round; TF.js once per network (its CNN at its own batch)
+    const engines = (tfjs: boolean): Engine[] => ['page-wasm', 'page-wasm-mt', ...(tfjs ? ['tfjs' as const] : []), 'node-native', 'node-native-mt', 'node-wasm'];
     const items: Item[] = [
-      ...opt.cnnBatches.map((batch, i): Item => ({ net: 'lecture-cnn', batch, engines: i === 0 ? ['page-wasm', 'tfjs', 'node-native', 'node-wasm'] : ['page-wasm', 'node-native', 'node-wasm'] })),
-      { net: 'paper-mlp', batch: 128, engines: ['page-wasm', 'tfjs', 'node-native', 'node-wasm'] },
+      ...opt.cnnBatches.map((batch, i): Item => ({ net: 'lecture-cnn', batch, engines: engines(i === 0) })),
+      { net: 'paper-mlp', batch: 128, engines: engines(true) },
     ];
+    let threadReason: string | undefined;
+    if (noThreads) console.log(`threaded wasm not measured: ${noThreads}`);
     const series = new Map<string, Series>();
     const key = (e: Engine, net: BenchNet, batch: number): string => `${e}/${net}/${batch}`;
     for (let round = 1; round <= opt.rounds; round++) {
@@ -159,7 +176,18 @@ async function main(): Promise<void> {
           let r: { imagesPerSec: number; params: number; threads: number; backend: string; batch: number; note?: string };
           if (engine === 'page-wasm') {
             const p = await runPage({ engine: 'fitlab', net: item.net, batch: item.batch, steps: opt.steps });
-            if (round === 1) sameNetwork(item.net, item.batch, p.firstLoss, nodeWasm);
+            if (round === 1) sameNetwork(item.net, item.batch, p.firstLoss, nodeWasm, false);
+            r = { ...p, batch: item.batch };
+          } else if (engine === 'page-wasm-mt') {
+            if (noThreads) continue;
+            const p = await runPage({ engine: 'fitlab', net: item.net, batch: item.batch, steps: opt.steps, threads: opt.threads });
+            if (p.threads !== opt.threads) {
+              noThreads = `the page's wasm backend runs ${p.threads} thread(s): ${p.reason ?? 'no reason given'}`;
+              console.log(`threaded wasm not measured: ${noThreads}`);
+              continue;
+            }
+            threadReason = p.reason;
+            if (round === 1) sameNetwork(item.net, item.batch, p.firstLoss, nodeWasm, true);
             r = { ...p, batch: item.batch };
           } else if (engine === 'tfjs') {
             const cnn = item.net === 'lecture-cnn';
@@ -169,7 +197,9 @@ async function main(): Promise<void> {
             });
             r = { ...p, batch, note: cnn ? `(batch ${batch}, ${opt.tfjsCnnSteps} step${opt.tfjsCnnSteps > 1 ? 's' : ''}/round)` : undefined };
           } else {
-            const b = engine === 'node-native' ? native : nodeWasm;
+            if (engine === 'node-native-mt' && noThreads) continue;
+            const b = engine === 'node-wasm' ? nodeWasm : native;
+            if (b === native) native.setThreads(engine === 'node-native-mt' ? opt.threads : 1);
             const m = measureThroughput(item.net, item.batch, opt.steps, b);
             r = { imagesPerSec: m.train, params: nodeParams(item.net, item.batch, b), threads: b.threads, backend: `${b.name} ${b.isa}`, batch: item.batch };
           }
@@ -197,7 +227,8 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model ?? 'unknown', vcpus: cpus().length, loadAverage: { start: load0, end: load1 },
       node: process.version, chromium: browser.browser()?.version() ?? null, page: pageInfo,
       tfjs: (createRequire(import.meta.url)('@tensorflow/tfjs/package.json') as { version: string }).version,
-      nativeIsa: native.isa, options: { ...opt, out: undefined, force: undefined },
+      nativeIsa: native.isa, threads: noThreads ? { measured: false, why: noThreads } : { measured: true, reason: threadReason },
+      options: { ...opt, out: undefined, force: undefined },
       notes: [
         'TF.js has no AdamW: its lecture CNN trains with Adam (same learning rate, betas, epsilon)',
         `TF.js's CPU backend takes minutes per CNN step: its CNN is timed at batch ${opt.tfjsCnnBatch}, ${opt.tfjsCnnSteps} step(s) per round after one warm-up step at batch 2; img/s compared with img/s`,

@@ -13,6 +13,8 @@ export interface PageJob {
   steps: number;
   /** TF.js: the batch of its one warm-up step (the first job of a network only) */
   warmBatch?: number;
+  /** fitlab: kernel threads (above 1: fitlab-threads.wasm through createWasmBackendAuto) */
+  threads?: number;
 }
 
 export interface PageResult {
@@ -25,7 +27,10 @@ export interface PageResult {
   firstLoss?: number;
   /** what ran: 'wasm wasm-simd128', 'tfjs cpu' */
   backend: string;
+  /** kernel threads the backend ran with (createWasmBackendAuto may fall back to 1) */
   threads: number;
+  /** fitlab with threads: createWasmBackendAuto's reason for its choice */
+  reason?: string;
 }
 
 export type WorkerReply = { id: number; ok: true; result: PageResult } | { id: number; ok: false; error: string };

@@ -6,13 +6,15 @@
  */
 import { type BenchNet, EXPECTED_PARAMS, median } from './net.js';
 
-export type Engine = 'page-wasm' | 'tfjs' | 'node-native' | 'node-wasm';
+export type Engine = 'page-wasm' | 'tfjs' | 'node-native' | 'node-wasm' | 'page-wasm-mt' | 'node-native-mt';
 
 export const ENGINE_LABEL: Record<Engine, string> = {
   'page-wasm': 'fitlab wasm, Chromium worker',
   tfjs: 'TF.js CPU, Chromium worker',
   'node-native': 'fitlab native, Node, 1 thread',
   'node-wasm': 'fitlab wasm, Node',
+  'page-wasm-mt': 'fitlab wasm threaded, Chromium worker',
+  'node-native-mt': 'fitlab native threaded, Node',
 };
 
 /** One engine on one network and batch: img/s of each round, and what it reported. */
@@ -47,6 +49,12 @@ export interface Ratio {
   nodeWasmOverNative: number | null;
   /** wasm in the page / wasm in Node */
   pageOverNode: number | null;
+  /** threaded wasm in the page / TF.js CPU */
+  wasmMtOverTfjs: number | null;
+  /** threaded wasm in the page / native at the same thread count */
+  wasmMtOverNativeMt: number | null;
+  /** threaded wasm in the page / single-threaded wasm in the page */
+  wasmThreadSpeedup: number | null;
 }
 
 /** Median, range and spread of a series; throws when it has no rounds. */
@@ -77,6 +85,9 @@ export function ratios(all: SeriesSummary[]): Ratio[] {
     wasmOverNative: div(w, find('node-native', w.net, w.batch)),
     nodeWasmOverNative: div(find('node-wasm', w.net, w.batch), find('node-native', w.net, w.batch)),
     pageOverNode: div(w, find('node-wasm', w.net, w.batch)),
+    wasmMtOverTfjs: div(find('page-wasm-mt', w.net, w.batch), find('tfjs', w.net)),
+    wasmMtOverNativeMt: div(find('page-wasm-mt', w.net, w.batch), find('node-native-mt', w.net, w.batch)),
+    wasmThreadSpeedup: div(find('page-wasm-mt', w.net, w.batch), w),
   }));
 }
 
@@ -93,17 +104,33 @@ export function cell(s: SeriesSummary | undefined): string {
 const times = (r: number | null): string => (r === null ? '—' : r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`);
 const percent = (r: number | null): string => (r === null ? '—' : `${(100 * r).toFixed(0)}%`);
 
-/** The Markdown table: training img/s (median, range over rounds) and the ratios. */
+/**
+ * The Markdown tables: training img/s (median, range over rounds) and the ratios — one thread
+ * (the issue's targets), then, when measured, the threaded wasm against native at the same threads.
+ */
 export function markdownTable(all: SeriesSummary[]): string {
   const rs = ratios(all);
+  const at = (e: Engine, net: BenchNet, batch?: number): SeriesSummary | undefined =>
+    all.find((s) => s.engine === e && s.net === net && (batch === undefined || s.batch === batch));
   const lines = [
     '| training, img/s (median, range) | batch | fitlab wasm, Chromium worker | TF.js CPU, Chromium worker | fitlab native, Node, 1 thread | fitlab wasm, Node | wasm / TF.js CPU | wasm / native |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rs) {
-    const at = (e: Engine, batch?: number): SeriesSummary | undefined =>
-      all.find((s) => s.engine === e && s.net === r.net && (batch === undefined || s.batch === batch));
-    lines.push(`| ${NET_LABEL[r.net]} | ${r.batch} | ${cell(at('page-wasm', r.batch))} | ${cell(at('tfjs'))} | ${cell(at('node-native', r.batch))} | ${cell(at('node-wasm', r.batch))} | ${times(r.wasmOverTfjs)} | ${percent(r.wasmOverNative)} |`);
+    lines.push(`| ${NET_LABEL[r.net]} | ${r.batch} | ${cell(at('page-wasm', r.net, r.batch))} | ${cell(at('tfjs', r.net))} | ${cell(at('node-native', r.net, r.batch))} | ${cell(at('node-wasm', r.net, r.batch))} | ${times(r.wasmOverTfjs)} | ${percent(r.wasmOverNative)} |`);
+  }
+  const mt = all.filter((s) => s.engine === 'page-wasm-mt' || s.engine === 'node-native-mt');
+  if (mt.length > 0) {
+    const n = [...new Set(mt.map((s) => s.threads))].join('/');
+    lines.push(
+      '',
+      `| training, img/s, ${n} threads | batch | fitlab wasm, Chromium worker | fitlab native, Node | wasm / native | wasm / TF.js CPU | wasm ${n} threads / 1 thread |`,
+      '|---|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const r of rs) {
+      if (!at('page-wasm-mt', r.net, r.batch) && !at('node-native-mt', r.net, r.batch)) continue;
+      lines.push(`| ${NET_LABEL[r.net]} | ${r.batch} | ${cell(at('page-wasm-mt', r.net, r.batch))} | ${cell(at('node-native-mt', r.net, r.batch))} | ${percent(r.wasmMtOverNativeMt)} | ${times(r.wasmMtOverTfjs)} | ${times(r.wasmThreadSpeedup)} |`);
+    }
   }
   return lines.join('\n');
 }

@@ -27,14 +27,28 @@ describe('browser benchmark summary', () => {
       series('node-wasm', 'lecture-cnn', 64, [20]),
       series('page-wasm', 'paper-mlp', 128, [3000]),
     ].map(summarize);
+    const none = { wasmMtOverTfjs: null, wasmMtOverNativeMt: null, wasmThreadSpeedup: null };
     expect(ratios(all)).toEqual([
-      { net: 'lecture-cnn', batch: 64, wasmOverTfjs: 160, wasmOverNative: 0.4, nodeWasmOverNative: 0.2, pageOverNode: 2 },
-      { net: 'lecture-cnn', batch: 200, wasmOverTfjs: 200, wasmOverNative: 0.25, nodeWasmOverNative: null, pageOverNode: null },
-      { net: 'paper-mlp', batch: 128, wasmOverTfjs: null, wasmOverNative: null, nodeWasmOverNative: null, pageOverNode: null },
+      { net: 'lecture-cnn', batch: 64, wasmOverTfjs: 160, wasmOverNative: 0.4, nodeWasmOverNative: 0.2, pageOverNode: 2, ...none },
+      { net: 'lecture-cnn', batch: 200, wasmOverTfjs: 200, wasmOverNative: 0.25, nodeWasmOverNative: null, pageOverNode: null, ...none },
+      { net: 'paper-mlp', batch: 128, wasmOverTfjs: null, wasmOverNative: null, nodeWasmOverNative: null, pageOverNode: null, ...none },
     ]);
     const table = markdownTable(all);
     expect(table).toContain('| lecture CNN | 64 | 40 | 0.25 (batch 16) | 100 | 20 | 160× | 40% |');
     expect(table).toContain('| MLP 784-512-10 | 128 | 3000 | — | — | — | — | — |');
+    expect(table).not.toContain('threads |');
+  });
+
+  it('divides threaded wasm by native at the same threads, by TF.js and by one-thread wasm, in a second table', () => {
+    const two = (s: Series): Series => ({ ...s, threads: 2 });
+    const all = [
+      series('page-wasm', 'lecture-cnn', 64, [40]), two(series('page-wasm-mt', 'lecture-cnn', 64, [70])),
+      series('tfjs', 'lecture-cnn', 16, [0.5]), two(series('node-native-mt', 'lecture-cnn', 64, [140])),
+    ].map(summarize);
+    expect(ratios(all)[0]).toMatchObject({ wasmMtOverTfjs: 140, wasmMtOverNativeMt: 0.5, wasmThreadSpeedup: 1.75 });
+    const table = markdownTable(all);
+    expect(table).toContain('| training, img/s, 2 threads | batch |');
+    expect(table).toContain('| lecture CNN | 64 | 70 | 140 | 50% | 140× | 1.75× |');
   });
 
   it('shows the range over rounds beside the median, with decimals below 10 img/s', () => {
