@@ -468,3 +468,71 @@ describe('hostile and broken image zips: one line naming the file, the value and
     expect(called).toBe(1); // the first, good image was decoded; the bad one never reached it
   });
 });
+
+describe('mutated inputs: a consistent result or a DataFormatError, never a crash of another kind', () => {
+  /** Re-sign every chunk so mutations get past the CRC check into the decoder proper. */
+  function resign(png: Uint8Array): Uint8Array {
+    const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    for (let at = 8; at + 12 <= png.length;) {
+      const length = view.getUint32(at, false);
+      if (at + 12 + length > png.length) break;
+      view.setUint32(at + 8 + length, crc32(png.subarray(at + 4, at + 8 + length)), false);
+      at += 12 + length;
+    }
+    return png;
+  }
+
+  it('300 mutated PNGs (re-signed) and JPEGs through decodeImageBytes', async () => {
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    const sources = [
+      encodePng({ width: 9, height: 7, depth: 8, colorType: 6, interlaced: true, sample: (x, y, c) => (x * 40 + y * 9 + c * 70) & 255 }),
+      encodePng({ width: 12, height: 5, depth: 2, colorType: 3, interlaced: false, sample: (x, y) => (x + y) & 3, palette: Uint8Array.from({ length: 12 }, (_, i) => i * 20) }),
+      jpegOf(16, 8, 3),
+    ];
+    let decoded = 0;
+    let refused = 0;
+    for (let i = 0; i < 300; i++) {
+      const src = sources[i % 3];
+      let bytes = Uint8Array.from(src);
+      const kind = rand(3);
+      if (kind === 0) bytes = bytes.subarray(0, 8 + rand(bytes.length - 8));
+      else for (let k = 0; k <= rand(4); k++) bytes[8 + rand(bytes.length - 8)] = rand(256);
+      if (i % 3 !== 2 && kind !== 0) resign(bytes);
+      try {
+        const img = await decodeImageBytes(bytes, `m${i}`);
+        expect(img.data.length).toBe(4 * img.width * img.height);
+        decoded++;
+      } catch (err) {
+        expect(err).toBeInstanceOf(DataFormatError);
+        expect((err as Error).message).toMatch(new RegExp(`^m${i}: `));
+        refused++;
+      }
+    }
+    // both outcomes happen: the mutations reach the decoders, not only the CRC and header checks
+    expect(decoded).toBeGreaterThan(10);
+    expect(refused).toBeGreaterThan(10);
+  });
+
+  it('100 mutated image zips: a dataset or a DataFormatError', async () => {
+    const zip = zipOf(colourTree());
+    let seed = 777;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let i = 0; i < 100; i++) {
+      const bytes = Uint8Array.from(zip);
+      for (let k = 0; k <= rand(3); k++) bytes[rand(bytes.length)] = rand(256);
+      try {
+        const ds = await datasetFromImageZip(i % 5 === 0 ? bytes.subarray(0, rand(bytes.length)) : bytes, 'm', decodeImageBytes);
+        expect(ds.train.x.length).toBe(ds.train.y.length * ds.shape.reduce((a, b) => a * b, 1));
+      } catch (err) {
+        expect(err).toBeInstanceOf(DataFormatError);
+      }
+    }
+  });
+});
