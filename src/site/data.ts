@@ -92,7 +92,8 @@ async function filesDataset(files: SiteFile[]): Promise<Dataset> {
   if (!roles.trainImages || !roles.trainLabels) {
     throw new ArgumentError(`cannot tell the training images and labels among ${files.map((f) => describe(f.name)).join(', ')}`, 'IDX files are named like train-images-idx3-ubyte(.gz) and train-labels-idx1-ubyte(.gz), test ones t10k-…; CIFAR batches end in .bin; an image folder is one .zip');
   }
-  const stem = roles.trainImages.name.replace(/[-_.]?train.*$/i, '') || 'idx';
+  // 'fashion-train-images…' names its set; the bare MNIST-style names do not
+  const stem = roles.trainImages.name.replace(/[-_.]?train.*$/i, '') || 'your IDX files';
   return idxDataset({ trainImages: roles.trainImages.bytes, trainLabels: roles.trainLabels.bytes, testImages: roles.testImages?.bytes, testLabels: roles.testLabels?.bytes }, stem);
 }
 

@@ -57,13 +57,20 @@ async function serveStatic(dir: string, isolate: boolean): Promise<{ server: Ser
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
-/** Poll `check` up to `tries` times, `every` ms apart; fails with `what` when it never holds. */
-async function until(page: Page, what: string, check: () => Promise<boolean>, tries = 2400, every = 250): Promise<void> {
+let shotDir = tmpdir();
+
+/**
+ * Poll `check` up to `tries` times, `every` ms apart; fails with `what` (and a screenshot of the
+ * page, path in the message) when it never holds.
+ */
+async function until(page: Page, what: string, check: () => Promise<boolean>, tries = 1600, every = 250): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (await check()) return;
     await page.waitForTimeout(every);
   }
-  throw new Error(`gave up waiting (${tries} looks) for ${what}`);
+  const shot = join(shotDir, `gave-up-${what.replace(/[^a-z0-9]+/gi, '-')}.png`);
+  await page.screenshot({ path: shot, fullPage: true });
+  throw new Error(`gave up waiting (${tries} looks) for ${what}; the page then: ${shot}`);
 }
 
 /** Fill the New run form (ids from web/src/start.ts) and press Start. */
@@ -97,6 +104,7 @@ describe.skipIf(skipReason !== null)(`fitlab site in Chromium${skipReason ? ` (s
     const tmp = mkdtempSync(join(tmpdir(), 'fitlab-site-'));
     out = join(tmp, 'site');
     shots = mkdtempSync(join(tmpdir(), 'fitlab-site-shots-'));
+    shotDir = shots;
     downloads = mkdtempSync(join(tmpdir(), 'fitlab-site-downloads-'));
     const r = fitlab(['site', '--out', out, '--with-data', 'mnist', '--data-dir', data.root as string]);
     expect(r.status, r.stderr).toBe(0);
@@ -207,6 +215,40 @@ describe.skipIf(skipReason !== null)(`fitlab site in Chromium${skipReason ? ` (s
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 900_000);
+
+  it('steers a run from the page (knob, pause, resume, stop) and trains on files the user picks', async () => {
+    const page = await open(false);
+    await startRun(page, { dataset: 'spirals', epochs: '100000', batch: '16' });
+    await until(page, 'the long run to train', async () => (await statusOf(page)) === 'running' && !(await page.locator('#knob-learningRate').isDisabled()));
+    await page.fill('#knob-learningRate', '0.01');
+    await page.click('#apply-learningRate');
+    await until(page, 'the knob change in the Changes list', async () => /learningRate 0\.003 → 0\.01/.test(await page.locator('#events').innerText()));
+    await page.click('#btn-pause');
+    await until(page, 'the pause', async () => (await statusOf(page)) === 'paused');
+    await page.click('#btn-resume');
+    await until(page, 'the resume', async () => (await statusOf(page)) === 'running');
+    await page.click('#btn-stop');
+    await until(page, 'the stop', async () => (await statusOf(page)) === 'stopped');
+    expect(await page.locator('#events').innerText()).toMatch(/stop[\s\S]*resume[\s\S]*pause/); // newest first
+    // a stopped run still offers its model and history
+    await until(page, 'the result box', async () => page.locator('#dl-csv').isVisible());
+    await page.screenshot({ path: join(shots, '7-steered.png'), fullPage: true });
+
+    // "your files": the four MNIST IDX files picked from this computer
+    await page.click('#tabs button[data-tab="new"]');
+    await page.selectOption('#f-dataset', 'your files');
+    expect(await page.locator('#site-files').isVisible()).toBe(true);
+    await page.setInputFiles('#f-files', ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'].map((f) => join(mnist as string, f)));
+    const spec = JSON.stringify({ name: 'picked', input: [28, 28, 1], layers: [{ type: 'flatten' }, { type: 'dense', units: 32, activation: 'relu' }, { type: 'dense', units: 10, activation: 'softmax' }] });
+    await startRun(page, { dataset: 'your files', epochs: '2', batch: '32', subset: '30', val: '0.02' }, spec);
+    await until(page, 'the run on picked files to finish', async () => ['finished', 'failed'].includes(await statusOf(page)));
+    expect(await statusOf(page)).toBe('finished');
+    expect(await page.locator('#run-meta').innerText()).toContain('picked-your-files');
+    expect(await page.locator('#site-test').innerText()).toMatch(/^test accuracy \d+\.\d\d%/);
+    await page.screenshot({ path: join(shots, '8-picked-files.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 600_000);
 
   it('states the threading mode when the host sends COOP/COEP', async () => {
     const page = await open(true);

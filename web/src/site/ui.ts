@@ -48,7 +48,9 @@ function renderRunExtras(session: SiteSession): void {
   box.hidden = !summary;
   const test = summary?.test as { loss: number; accuracy: number } | null | undefined;
   const testLine = $('site-test');
-  testLine.textContent = test ? `test accuracy ${(100 * test.accuracy).toFixed(2)}% (loss ${test.loss.toFixed(4)})` : summary ? 'no test split: no test accuracy' : '';
+  const stopped = store.state?.status === 'stopped';
+  testLine.textContent = test ? `test accuracy ${(100 * test.accuracy).toFixed(2)}% (loss ${test.loss.toFixed(4)})`
+    : !summary ? '' : stopped ? 'stopped: the test split is scored only when a run finishes' : 'no test split: no test accuracy';
   testLine.dataset.accuracy = test ? String(test.accuracy) : '';
   if (!id || !summary || reportFor === id) return;
   reportFor = id;
