@@ -15,13 +15,11 @@ import { IDX_FILES, findIdxFile } from '../data/idx.js';
 import { type LocateOptions, detectFormat, loadDataset } from '../data/locate.js';
 import { ArgumentError, FitlabError } from '../errors.js';
 import { writeDirAtomic } from '../io/atomic.js';
-import type { SiteDataEntry } from '../serve/protocol.js';
+import { ISOLATION_HEADERS, type SiteDataEntry } from '../serve/protocol.js';
 import { packageRoot } from '../util/paths.js';
 
 export const SITE_KIND = 'site';
 
-/** The headers a host must send for the page to be cross-origin isolated (threads). */
-export const ISOLATION_HEADERS = ['Cross-Origin-Opener-Policy: same-origin', 'Cross-Origin-Embedder-Policy: require-corp'];
 
 export interface SiteFlags {
   out: string;

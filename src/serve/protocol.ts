@@ -358,6 +358,9 @@ export type SiteReply =
   | { type: 'reply'; re: number; ok: true; value: unknown }
   | { type: 'reply'; re: number; ok: false; error: string };
 
+/** The headers a host must send for the site's page to be cross-origin isolated (threads); `fitlab site` prints them, the page states them. */
+export const ISOLATION_HEADERS: readonly string[] = ['Cross-Origin-Opener-Policy: same-origin', 'Cross-Origin-Embedder-Policy: require-corp'];
+
 /** What the site's worker says about the backend it trains on (shown in the page). */
 export interface SiteOptions extends DashboardOptions {
   backend: string;

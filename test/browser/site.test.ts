@@ -149,6 +149,7 @@ describe.skipIf(skipReason !== null)(`fitlab site in Chromium${skipReason ? ` (s
   it('trains spirals through the page: curves, network view, diagnosis and report', async () => {
     const page = await open(false);
     expect(await page.locator('#backend-note').innerText()).toBe('WebAssembly, 1 thread (page not cross-origin isolated: serve with COOP/COEP headers for threads)');
+    expect(await page.locator('#site-headers').textContent()).toBe('Threads: the host must send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp; without them the page trains on one thread.');
     await startRun(page, { dataset: 'spirals', epochs: '60', batch: '16' });
     await until(page, 'the spirals run to finish', async () => ['finished', 'failed'].includes(await statusOf(page)));
     expect(await statusOf(page)).toBe('finished');
@@ -203,6 +204,21 @@ describe.skipIf(skipReason !== null)(`fitlab site in Chromium${skipReason ? ` (s
     await got;
     const modelJson = files.find((f) => f.endsWith('.json')) as string;
     expect(files.some((f) => f.endsWith('.weights.bin'))).toBe(true);
+    // the history: a CSV (Keras CSVLogger's layout: header, one row per epoch) and JSON
+    for (const [button, ext] of [['#dl-csv', '-history.csv'], ['#dl-json', '-history.json']]) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      expect(download.suggestedFilename()).toMatch(new RegExp(`${ext.replace('.', '\\.')}$`));
+      const file = join(downloads, download.suggestedFilename());
+      await download.saveAs(file);
+      const body = readFileSync(file, 'utf8');
+      if (ext.endsWith('csv')) {
+        const lines = body.trim().split('\n');
+        expect(lines[0]).toMatch(/^epoch,.*\bval_accuracy\b/);
+        expect(lines).toHaveLength(1 + 5);
+      } else {
+        expect((JSON.parse(body) as unknown[]).length).toBe(5);
+      }
+    }
     const evaluate = (backend: string): { accuracy: number; examples?: number } =>
       jsonOf(fitlab(['evaluate', modelJson, '--dataset', 'mnist', '--data-dir', data.root as string, '--json'], { env: { FITLAB_BACKEND: backend } }));
     const wasm = evaluate('wasm');

@@ -4,7 +4,7 @@
  * test accuracy, its downloads (the model in TF.js format, the history as CSV and JSON) and
  * its diagnosis report shown in the page. The Experiments tab has no place here (no disk).
  */
-import type { SiteArtifact, SiteDownload, SiteFile } from '../../../src/serve/protocol.js';
+import { ISOLATION_HEADERS, type SiteArtifact, type SiteDownload, type SiteFile } from '../../../src/serve/protocol.js';
 import { $, el, toast } from '../dom.js';
 import { store } from '../store.js';
 import { FILES_DATASET, type SiteSession } from './session.js';
@@ -71,7 +71,7 @@ function renderRunExtras(session: SiteSession): void {
 export function initSite(session: SiteSession, options: Promise<{ backend: string; threads: number; reason: string }>): void {
   document.title = 'fitlab in the browser';
   $('conn').title = 'everything runs in this tab; nothing is sent anywhere';
-  const note = el('span', { id: 'backend-note', class: 'muted small' }, 'loading the WebAssembly kernels…');
+  const note = el('span', { id: 'backend-note', class: 'muted small', title: `for threads the host must send: ${ISOLATION_HEADERS.join('; ')}` }, 'loading the WebAssembly kernels…');
   $('conn').before(note);
   options.then(
     (o) => (note.textContent = threadingNote(o.backend, o.threads, globalThis.crossOriginIsolated === true, o.reason)),
@@ -87,6 +87,8 @@ export function initSite(session: SiteSession, options: Promise<{ backend: strin
     el('label', { for: 'f-files' }, 'your files '), input,
     el('span', { class: 'help muted small' }, 'the IDX pair (or the four files: train-… and t10k-…), CIFAR binary batches (.bin), or an image folder as a .zip (one folder per class)'));
   $('start-form').after(files);
+  $('start-form').after(el('p', { class: 'muted small', id: 'site-headers' },
+    `Threads: the host must send ${ISOLATION_HEADERS.join(' and ')}; without them the page trains on one thread.`));
   $('start-form').after(el('p', { class: 'muted small' }, 'Datasets: the 2-D sets and shapes are built in; sets written beside the page by `fitlab site --with-data` appear by name; “your files” reads files from this computer (they stay in this tab).'));
   const sync = (): void => {
     const ds = document.getElementById('f-dataset') as HTMLSelectElement | null;
