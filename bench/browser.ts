@@ -15,6 +15,7 @@
  *   npx tsx bench/browser.ts [--steps 3] [--rounds 3] [--cnn-batches 64,200] [--tfjs-cnn-batch 16]
  *                            [--tfjs-cnn-steps 1] [--threads <cores>] [--out results.json [--force]]
  */
+import { createHash } from 'node:crypto';
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
@@ -32,7 +33,7 @@ import { writeUserFile } from '../src/util/atomic.js';
 import { checkFileTarget } from '../src/util/owned.js';
 import { type BenchNet, buildBenchNet, firstStep } from './browser/net.js';
 import type { PageJob, PageResult } from './browser/protocol.js';
-import { type Engine, ENGINE_LABEL, type Series, checkParams, markdownTable, ratios, summarize } from './browser/summary.js';
+import { type Engine, ENGINE_LABEL, NET_LABEL, type Series, checkParams, markdownTable, percent, ratios, summarize, times } from './browser/summary.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HERE = join(import.meta.dirname, 'browser');
@@ -124,6 +125,11 @@ function nodeParams(net: BenchNet, batch: number, backend: Backend): number {
   const k = `${net}/${batch}`;
   if (!counted.has(k)) counted.set(k, buildBenchNet(net, batch, backend).model.countParams().trainable);
   return counted.get(k) as number;
+}
+
+/** Which module was measured (the kernels change while they are being sped up): the first 12 hex digits of its SHA-256. */
+function sha256Prefix(file: string): string | null {
+  return existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12) : null;
 }
 
 interface Item { net: BenchNet; batch: number; engines: Engine[] }
@@ -220,6 +226,9 @@ async function main(): Promise<void> {
     console.log('');
     console.log(markdownTable(summaries));
     console.log('');
+    const best = ratios(summaries, 'best');
+    console.log(`best rounds (the least disturbed): ${best.map((r) => `${NET_LABEL[r.net]} ${r.batch}: wasm/TF.js ${times(r.wasmOverTfjs)}, wasm/native ${percent(r.wasmOverNative)}` +
+      (r.wasmMtOverNativeMt !== null ? `, threaded wasm/native ${percent(r.wasmMtOverNativeMt)}` : '')).join('; ')}`);
     console.log(`${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} vCPUs; ${opt.rounds} round${opt.rounds > 1 ? 's' : ''}, interleaved; load average ${load0[0].toFixed(1)} → ${load1[0].toFixed(1)}; ` +
       `spread (max−min)/median: ${summaries.map((s) => `${s.engine} ${s.net} ${s.batch}: ${s.spreadPct.toFixed(0)}%`).join(', ')}`);
     const report = {
@@ -234,7 +243,8 @@ async function main(): Promise<void> {
         `TF.js's CPU backend takes minutes per CNN step: its CNN is timed at batch ${opt.tfjsCnnBatch}, ${opt.tfjsCnnSteps} step(s) per round after one warm-up step at batch 2; img/s compared with img/s`,
         'fitlab in the page: measureThroughput\'s training loop (bench/browser/net.ts); in Node: measureThroughput itself',
       ],
-      series: summaries, ratios: ratios(summaries),
+      modules: { 'fitlab.wasm': sha256Prefix(join(ROOT, 'dist', 'wasm', 'fitlab.wasm')), 'fitlab-threads.wasm': sha256Prefix(join(ROOT, 'dist', 'wasm', 'fitlab-threads.wasm')) },
+      series: summaries, ratios: ratios(summaries), bestRoundRatios: best,
     };
     if (opt.out) {
       writeUserFile(opt.out, `${JSON.stringify(report, null, 2)}\n`, { force: opt.force, label: '--out' });

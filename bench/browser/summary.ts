@@ -73,11 +73,16 @@ export function checkParams(engine: Engine, net: BenchNet, params: number): void
   }
 }
 
-/** Ratios per fitlab (network, batch): TF.js is matched by network only (it is timed at its own batch). */
-export function ratios(all: SeriesSummary[]): Ratio[] {
+/**
+ * Ratios per fitlab (network, batch): TF.js is matched by network only (it is timed at its own
+ * batch). `of`: the rounds' median (default), or each series' best round — on a shared machine
+ * other work only ever slows a step down, so the best rounds are the least disturbed.
+ */
+export function ratios(all: SeriesSummary[], of: 'median' | 'best' = 'median'): Ratio[] {
   const find = (engine: Engine, net: BenchNet, batch?: number): SeriesSummary | undefined =>
     all.find((s) => s.engine === engine && s.net === net && (batch === undefined || s.batch === batch));
-  const div = (a: SeriesSummary | undefined, b: SeriesSummary | undefined): number | null => (a && b ? a.median / b.median : null);
+  const v = (s: SeriesSummary): number => (of === 'best' ? s.max : s.median);
+  const div = (a: SeriesSummary | undefined, b: SeriesSummary | undefined): number | null => (a && b ? v(a) / v(b) : null);
   return all.filter((s) => s.engine === 'page-wasm').map((w) => ({
     net: w.net,
     batch: w.batch,
@@ -91,7 +96,7 @@ export function ratios(all: SeriesSummary[]): Ratio[] {
   }));
 }
 
-const NET_LABEL: Record<BenchNet, string> = { 'lecture-cnn': 'lecture CNN', 'paper-mlp': 'MLP 784-512-10' };
+export const NET_LABEL: Record<BenchNet, string> = { 'lecture-cnn': 'lecture CNN', 'paper-mlp': 'MLP 784-512-10' };
 
 /** "123 (118–130)": the median and the range over rounds (one decimal below 10 img/s). */
 export function cell(s: SeriesSummary | undefined): string {
@@ -101,8 +106,8 @@ export function cell(s: SeriesSummary | undefined): string {
   return `${f(s.median)}${range}${s.note ? ` ${s.note}` : ''}`;
 }
 
-const times = (r: number | null): string => (r === null ? '—' : r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`);
-const percent = (r: number | null): string => (r === null ? '—' : `${(100 * r).toFixed(0)}%`);
+export const times = (r: number | null): string => (r === null ? '—' : r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`);
+export const percent = (r: number | null): string => (r === null ? '—' : `${(100 * r).toFixed(0)}%`);
 
 /**
  * The Markdown tables: training img/s (median, range over rounds) and the ratios — one thread

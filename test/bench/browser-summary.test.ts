@@ -39,6 +39,12 @@ describe('browser benchmark summary', () => {
     expect(table).not.toContain('threads |');
   });
 
+  it('divides the best rounds when asked (the least disturbed on a shared machine)', () => {
+    const all = [series('page-wasm', 'paper-mlp', 128, [30, 60, 50]), series('node-native', 'paper-mlp', 128, [200, 100, 150])].map(summarize);
+    expect(ratios(all)[0].wasmOverNative).toBeCloseTo(50 / 150, 12);
+    expect(ratios(all, 'best')[0].wasmOverNative).toBeCloseTo(60 / 200, 12);
+  });
+
   it('divides threaded wasm by native at the same threads, by TF.js and by one-thread wasm, in a second table', () => {
     const two = (s: Series): Series => ({ ...s, threads: 2 });
     const all = [
