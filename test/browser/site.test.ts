@@ -9,20 +9,22 @@
  *      on that download with FITLAB_BACKEND=wasm gives exactly the test accuracy the page showed
  *      (the same kernels, the same test images in the same order: the same predictions). With
  *      the native backend the accuracy may differ by an example or so (other summation orders
- *      can flip a near-tie), so it is held to within 0.05 points (5 of 10,000);
+ *      can flip a near-tie), so it is held to within 0.05 points (5 of 10,000). The history the
+ *      page offers for download equals, bit for bit, the history of the same run made by
+ *      `fitlab train` with FITLAB_BACKEND=wasm (one run contract, one split, one seed);
  *   3. with COOP/COEP headers on the server, the page is cross-origin isolated, says which
  *      threading mode it runs in (threads, when fitlab-threads.wasm was built and the machine has
  *      more than one core), and trains in it.
  * Waits are by condition, polled a bounded number of times, never a time budget. Screenshots go
  * to a temp folder (printed). Skipped, saying why, without Chromium, the .wasm or local MNIST.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type BrowserContext, type Download, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt, fitlab, jsonOf, testDataRoot } from '../cli/cli-helpers.js';
 
@@ -191,17 +193,20 @@ describe.skipIf(skipReason !== null)(`fitlab site in Chromium${skipReason ? ` (s
     await page.screenshot({ path: join(shots, '4-mnist-live.png'), fullPage: true });
     // the model: two downloads, <run>.json and <run>.weights.bin
     const files: string[] = [];
+    let onDownload: (d: Download) => void = () => undefined;
     const got = new Promise<void>((resolve) => {
-      page.on('download', (d) => {
+      onDownload = (d) => {
         const file = join(downloads, d.suggestedFilename());
         void d.saveAs(file).then(() => {
           files.push(file);
           if (files.length === 2) resolve();
         });
-      });
+      };
+      page.on('download', onDownload);
     });
     await page.click('#dl-model');
     await got;
+    page.off('download', onDownload);
     const modelJson = files.find((f) => f.endsWith('.json')) as string;
     expect(files.some((f) => f.endsWith('.weights.bin'))).toBe(true);
     // the history: a CSV (Keras CSVLogger's layout: header, one row per epoch) and JSON
@@ -210,6 +215,7 @@ describe.skipIf(skipReason !== null)(`fitlab site in Chromium${skipReason ? ` (s
       expect(download.suggestedFilename()).toMatch(new RegExp(`${ext.replace('.', '\\.')}$`));
       const file = join(downloads, download.suggestedFilename());
       await download.saveAs(file);
+      files.push(file);
       const body = readFileSync(file, 'utf8');
       if (ext.endsWith('csv')) {
         const lines = body.trim().split('\n');
@@ -219,6 +225,16 @@ describe.skipIf(skipReason !== null)(`fitlab site in Chromium${skipReason ? ` (s
         expect((JSON.parse(body) as unknown[]).length).toBe(5);
       }
     }
+    // the page's run is `fitlab train`'s run: the same contract, split, seed and kernels give the same history, bit for bit
+    const cli = mkdtempSync(join(tmpdir(), 'fitlab-site-cli-run-'));
+    writeFileSync(join(cli, 'spec.json'), spec);
+    const trained = fitlab(['train', '--model', join(cli, 'spec.json'), '--dataset', 'mnist', '--data-dir', data.root as string, '--epochs', '5', '--batch-size', '32', '--subset', '100', '--val', '0.05', '--lr', '0.002', '--out', join(cli, 'runs'), '--quiet'], { env: { FITLAB_BACKEND: 'wasm' } });
+    expect(trained.status, trained.stderr).toBe(0);
+    const [runDir] = readdirSync(join(cli, 'runs'));
+    const cliHistory = readFileSync(join(cli, 'runs', runDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const pageHistory = JSON.parse(readFileSync(files.find((f) => f.endsWith('-history.json')) as string, 'utf8')) as Record<string, number>[];
+    const keys = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'examples'];
+    expect(pageHistory.map((h) => keys.map((k) => h[k]))).toEqual(cliHistory.map((h) => keys.map((k) => h[k])));
     const evaluate = (backend: string): { accuracy: number; examples?: number } =>
       jsonOf(fitlab(['evaluate', modelJson, '--dataset', 'mnist', '--data-dir', data.root as string, '--json'], { env: { FITLAB_BACKEND: backend } }));
     const wasm = evaluate('wasm');
