@@ -24,6 +24,8 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
+import { zipSync } from 'fflate';
+import { PNG } from 'pngjs';
 import { type BrowserContext, type Download, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt, fitlab, jsonOf, testDataRoot } from '../cli/cli-helpers.js';
@@ -278,6 +280,38 @@ describe.skipIf(skipReason !== null)(`fitlab site in Chromium${skipReason ? ` (s
     expect(await page.locator('#run-meta').innerText()).toContain('picked-your-files');
     expect(await page.locator('#site-test').innerText()).toMatch(/^test accuracy \d+\.\d\d%/);
     await page.screenshot({ path: join(shots, '8-picked-files.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 600_000);
+
+  it('trains on an image folder picked as a .zip (decoded by the browser in the worker)', async () => {
+    // two classes of 12×12 RGB pictures: a bright left half, or a bright right half
+    const entries: Record<string, Uint8Array> = {};
+    for (const [c, cls] of ['left', 'right'].entries()) {
+      for (let i = 0; i < 24; i++) {
+        const png = new PNG({ width: 12, height: 12 });
+        for (let p = 0; p < 144; p++) {
+          const bright = (p % 12 < 6) === (c === 0);
+          const v = bright ? 200 + ((i * 7 + p) % 50) : (i * 13 + p) % 60;
+          png.data.set([v, (v * 3) % 256, 255 - v, 255], 4 * p);
+        }
+        entries[`pics/${cls}/${i}.png`] = PNG.sync.write(png);
+      }
+    }
+    const page = await open(false);
+    await page.click('#tabs button[data-tab="new"]');
+    await page.waitForSelector('#f-dataset option[value="your files"]', { state: 'attached' });
+    await page.selectOption('#f-dataset', 'your files');
+    await page.setInputFiles('#f-files', { name: 'pics.zip', mimeType: 'application/zip', buffer: Buffer.from(zipSync(entries)) });
+    const spec = JSON.stringify({ name: 'zip-mlp', input: [12, 12, 3], layers: [{ type: 'flatten' }, { type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 2, activation: 'softmax' }] });
+    await startRun(page, { dataset: 'your files', epochs: '15', batch: '8', val: '0.25' }, spec);
+    await until(page, 'the run on the zip to finish', async () => ['finished', 'failed'].includes(await statusOf(page)));
+    expect(await statusOf(page)).toBe('finished');
+    expect(await page.locator('#run-meta').innerText()).toContain('zip-mlp-your-files');
+    expect(await page.locator('#run-title').innerText()).toBe('zip-mlp on pics');
+    await page.click('#tabs button[data-tab="predictions"]');
+    await until(page, 'the predictions of the pictures', async () => (await page.locator('#pred-grid canvas').count()) >= 12);
+    await page.screenshot({ path: join(shots, '9-zip-predictions.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 600_000);
