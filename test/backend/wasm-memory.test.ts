@@ -28,32 +28,37 @@ type TypedCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: numbe
 
 /**
  * The backend with every typed-array argument of a kernel call moved into the module's memory:
- * one block per distinct ArrayBuffer (views keep their offsets in it), copied back after the call.
- * Throws when alloc did not give a view of the memory (the test would then check copies).
+ * one place per distinct ArrayBuffer in a 64 MiB block alloc gave (views keep their offsets in
+ * it), copied back after the call. The block is reused by every call, so the test does not
+ * depend on when the garbage collector frees views.
  */
 function inMemory(wasm: WasmBackend): Backend {
-  const memory = wasm.alloc(1).buffer;
+  const block = wasm.alloc(2 ** 24);
+  const memory = block.buffer;
+  if (memory !== wasm.alloc(1).buffer) throw new Error('alloc did not give a view of the module memory');
   const wrapped = Object.create(wasm) as Record<string, unknown>;
   for (const name of KERNEL_NAMES) {
     const run = (wasm as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
     wrapped[name] = (...args: unknown[]) => {
-      const blocks = new Map<ArrayBufferLike, Float32Array>();
+      const places = new Map<ArrayBufferLike, number>(); // JS buffer → its byte offset in the memory
+      let used = 0;
       const moved = args.map((a) => {
         if (!ArrayBuffer.isView(a) || a instanceof DataView) return a;
         const v = a as Typed;
-        let block = blocks.get(v.buffer);
-        if (!block) {
-          block = wasm.alloc(Math.ceil(v.buffer.byteLength / 4) + 1);
-          if (block.buffer !== memory) throw new Error(`alloc fell back to an ordinary array for ${v.buffer.byteLength} bytes`);
-          new Uint8Array(memory, block.byteOffset, v.buffer.byteLength).set(new Uint8Array(v.buffer));
-          blocks.set(v.buffer, block);
+        let at = places.get(v.buffer);
+        if (at === undefined) {
+          at = block.byteOffset + used;
+          used += Math.ceil(v.buffer.byteLength / 64) * 64;
+          if (used > block.byteLength) throw new Error(`the test's block is too small for ${name}'s arguments (${used} bytes)`);
+          new Uint8Array(memory, at, v.buffer.byteLength).set(new Uint8Array(v.buffer));
+          places.set(v.buffer, at);
         }
-        return new (v.constructor as TypedCtor)(memory, block.byteOffset + v.byteOffset, v.length);
+        return new (v.constructor as TypedCtor)(memory, at + v.byteOffset, v.length);
       });
       try {
         return run(...moved);
       } finally {
-        for (const [buffer, block] of blocks) new Uint8Array(buffer).set(new Uint8Array(memory, block.byteOffset, buffer.byteLength));
+        for (const [buffer, at] of places) new Uint8Array(buffer).set(new Uint8Array(memory, at, buffer.byteLength));
       }
     };
   }
