@@ -9,7 +9,7 @@
 // Imported from that file only, node:fs and node:path resolve to stubs that throw when called;
 // the worker never calls them (it has no run directory).
 const { build } = require('esbuild');
-const { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const { browserTwins } = require('./build-browser.cjs');
 
@@ -38,8 +38,39 @@ function indexHtml() {
     .replace('<link rel="stylesheet" href="./style.css">', '<link rel="stylesheet" href="./style.css">\n<link rel="stylesheet" href="./site.css">');
 }
 
-async function buildSite(out = join(root, 'dist', 'site')) {
+/**
+ * Bundle the site into `final` (default dist/site). Built in a sibling temporary folder that
+ * then takes its place, so a `fitlab site` copying dist/site (a test running beside another
+ * that rebuilds it) never sees half a bundle.
+ */
+async function buildSite(final = join(root, 'dist', 'site')) {
+  const out = `${final}.tmp-${process.pid}-${Date.now()}`;
+  rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  try {
+    await fill(out);
+  } catch (err) {
+    rmSync(out, { recursive: true, force: true });
+    throw err;
+  }
+  const old = `${final}.old-${process.pid}-${Date.now()}`;
+  try {
+    renameSync(final, old);
+  } catch {
+    // no bundle yet (or another build is swapping its own in right now)
+  }
+  try {
+    renameSync(out, final);
+  } catch (err) {
+    // another build put its bundle (the same sources, the same files) in place first: keep it
+    if (!existsSync(join(final, 'index.html'))) throw err;
+    rmSync(out, { recursive: true, force: true });
+  }
+  rmSync(old, { recursive: true, force: true });
+  return final;
+}
+
+async function fill(out) {
   const common = { bundle: true, format: 'esm', target: 'es2022', minify: true, sourcemap: false, logLevel: 'warning', absWorkingDir: root };
   await build({ ...common, entryPoints: [join(root, 'web', 'src', 'site', 'main.ts')], outfile: join(out, 'app.js') });
   await build({ ...common, entryPoints: [join(root, 'src', 'site', 'worker.ts')], platform: 'browser', outfile: join(out, 'worker.js'), plugins: [nodeStubs, browserTwins] });
@@ -53,7 +84,6 @@ async function buildSite(out = join(root, 'dist', 'site')) {
   copyFileSync(join(root, 'web', 'style.css'), join(out, 'style.css'));
   copyFileSync(join(root, 'web', 'src', 'site', 'site.css'), join(out, 'site.css'));
   writeFileSync(join(out, 'index.html'), indexHtml());
-  return out;
 }
 
 module.exports = { buildSite };
