@@ -106,7 +106,7 @@ export class SiteRun {
     const probeX = backend.alloc(probeN * per);
     fillBatch(probeX, probeSplit, Int32Array.from({ length: probeN }, (_, i) => i), 0, probeN, per, dataset.scale);
     this.weights = new WeightTracker(model, () => probeX);
-    this.label = c.modelSpec ? c.model : c.model;
+    this.label = c.model;
     this.context = contextFromRunConfig({
       model: { spec, params: model.countParams() },
       dataset: { name: dataset.name, shape: dataset.shape, classes: dataset.classes, train: train.y.length, val: this.val?.y.length ?? 0, trainClassCounts: classCounts(train.y, dataset.classes), augment },
@@ -379,10 +379,5 @@ export class SiteRun {
   /** Whether the run has ended (its model is final and may be inspected and downloaded). */
   get ended(): boolean {
     return this.finished;
-  }
-
-  /** Requests that came after the end (a probe of a finished run is answered by inspect). */
-  flush(): void {
-    if (this.finished) this.pending.length = 0;
   }
 }
