@@ -4,29 +4,15 @@
 // platform 'browser', `.browser.ts` twins, no Node built-in), index.html, the stylesheets and
 // dist/wasm/fitlab.wasm (and fitlab-threads.wasm when it was built). Nothing is fetched from elsewhere at run time: the site works offline.
 //
-// One exception to "no Node built-in": src/io/run-config.ts (the run contract's field table,
-// which the worker checks the New run form with) also reads config.json files with node:fs.
-// Imported from that file only, node:fs and node:path resolve to stubs that throw when called;
-// the worker never calls them (it has no run directory).
+// The worker's bundle fails to build when anything it reaches imports a Node built-in (none is
+// marked external): the run contract's table (src/io/run-config.ts) reads no file, its
+// config.json reader lives in src/io/run-config-file.ts, which the worker never reaches.
 const { build } = require('esbuild');
 const { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const { browserTwins } = require('./build-browser.cjs');
 
 const root = join(__dirname, '..');
-const runConfig = join(root, 'src', 'io', 'run-config.ts');
-
-/** node:fs / node:path imported by src/io/run-config.ts → a module whose functions throw. */
-const nodeStubs = {
-  name: 'fitlab-site-node-stubs',
-  setup(b) {
-    b.onResolve({ filter: /^node:(fs|path)$/ }, (args) => (args.importer === runConfig ? { path: args.path, namespace: 'fitlab-stub' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'fitlab-stub' }, (args) => ({
-      contents: ['existsSync', 'readFileSync', 'join'].map((f) => `export function ${f}() { throw new Error('${args.path} ${f}: not available in a browser'); }`).join('\n'),
-      loader: 'js',
-    }));
-  },
-};
 
 /** The page's index.html: the dashboard's, with relative asset paths and the site's stylesheet. */
 function indexHtml() {
@@ -73,7 +59,7 @@ async function buildSite(final = join(root, 'dist', 'site')) {
 async function fill(out) {
   const common = { bundle: true, format: 'esm', target: 'es2022', minify: true, sourcemap: false, logLevel: 'warning', absWorkingDir: root };
   await build({ ...common, entryPoints: [join(root, 'web', 'src', 'site', 'main.ts')], outfile: join(out, 'app.js') });
-  await build({ ...common, entryPoints: [join(root, 'src', 'site', 'worker.ts')], platform: 'browser', outfile: join(out, 'worker.js'), plugins: [nodeStubs, browserTwins] });
+  await build({ ...common, entryPoints: [join(root, 'src', 'site', 'worker.ts')], platform: 'browser', outfile: join(out, 'worker.js'), plugins: [browserTwins] });
   const wasm = join(root, 'dist', 'wasm', 'fitlab.wasm');
   if (!existsSync(wasm)) throw new Error(`${wasm} is missing: run \`node scripts/build-wasm.cjs\` first (the site trains on it)`);
   copyFileSync(wasm, join(out, 'fitlab.wasm'));

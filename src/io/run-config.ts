@@ -1,7 +1,9 @@
 /**
  * The run contract: what a training run is asked to do (TrainRunConfig), one declarative table
  * of its fields (type, range, default, CLI flag, help, dashboard knob), and what a run
- * directory's config.json holds (RunConfigFile, with a schema version and one typed reader).
+ * directory's config.json holds (RunConfigFile, with a schema version and one typed parser;
+ * the file reading lives in run-config-file.ts, so this table has no Node import and the
+ * browser's site worker bundles it as it is).
  *
  * Everything that builds or shows a run configuration derives from RUN_FIELDS: the options and
  * help of `fitlab train` (src/cli/train.ts), the dashboard's "start a run" validation
@@ -14,8 +16,6 @@
  *   const r = validateRunConfig({ model: 'paper-mlp', dataset: 'spirals', epochs: 3, lr: 0.01 });
  *   if ('error' in r) console.error(r.error); else await trainRun(r.config);
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type AugmentSpec, parseAugment } from '../data/augment.js';
 import { parseVal } from '../data/splits.js';
 import type { SyntheticOptions } from '../data/synthetic.js';
@@ -464,16 +464,3 @@ export function parseRunConfigFile(raw: unknown, where: string): RunConfigFile {
 }
 
 export const RUN_CONFIG_FILE = 'config.json';
-
-/** Read `dir`/config.json (a run directory's), typed. */
-export function readRunConfigFile(dir: string): RunConfigFile {
-  const file = join(dir, RUN_CONFIG_FILE);
-  if (!existsSync(file)) throw new FitlabError(`${dir} is not a fitlab run directory (no ${RUN_CONFIG_FILE})`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  } catch (err) {
-    throw new FitlabError(`${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseRunConfigFile(raw, file);
-}

@@ -6,7 +6,8 @@
  *   checkpoint/      weights + optimizer state + PRNG streams + callbacks + position: resume exactly
  * Every write is atomic (temp + rename); a reader never trusts a half-written file.
  */
-import { type RunConfigFile, readRunConfigFile } from './run-config.js';
+import type { RunConfigFile } from './run-config.js';
+import { readRunConfigFile } from './run-config-file.js';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ArgumentError, FitlabError } from '../errors.js';

@@ -10,7 +10,8 @@ import { type Dataset, type Split, classCounts, describeDataset, describeShape, 
 import { type LocateOptions, loadDataset } from '../data/locate.js';
 import { type ValSpec, applyVal, formatVal, parseVal } from '../data/splits.js';
 import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
-import { type DataTools, type Naming, RUN_CONFIG_SCHEMA, type ResolvedConfig, type TrainRunConfig, checkRunConfig, fieldName, readRunConfigFile, runField } from '../io/run-config.js';
+import { type DataTools, type Naming, RUN_CONFIG_SCHEMA, type ResolvedConfig, type TrainRunConfig, checkRunConfig, fieldName, runField } from '../io/run-config.js';
+import { readRunConfigFile } from '../io/run-config-file.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, weightsFinite, writeHistory, writeRunConfig, createRunDir, RUN_FILES, toJson } from '../io/run-dir.js';
 import { prepareModelSource, resolveModelSource } from '../io/model-source.js';
 import { checkStateFitsModel } from '../io/checkpoint-check.js';

@@ -25,10 +25,6 @@ interface WorkerScope {
 }
 const scope = globalThis as unknown as WorkerScope;
 
-// the Trainer yields to the event loop with Node's setImmediate; a worker has only timers
-const g = globalThis as unknown as { setImmediate?: (f: () => void) => void };
-if (typeof g.setImmediate !== 'function') g.setImmediate = (f) => void setTimeout(f, 0);
-
 /** the page's address: data/ and the .wasm lie beside it (and beside this script) */
 const base = scope.location.href;
 let run: SiteRun | null = null;

@@ -24,6 +24,7 @@ import { checkMemory } from '../nn/memory.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizers.js';
 import { RandomStream, type StreamState } from '../tensor/prng.js';
 import { STREAMS } from '../tensor/streams.js';
+import { yieldToHost } from '../util/yield.js';
 import { type BatchLog, type Callback, type CallbackState, type StopCause, type TrainingContext } from './callbacks.js';
 import { type EpochLog, History } from './history.js';
 import { type BatchResult, evaluateBatch, trainBatch } from './step.js';
@@ -425,7 +426,7 @@ export class Trainer {
           }
           // let signal handlers and timers run (Ctrl-C, progress output) without slowing small steps
           if (performance.now() - lastYield > 100) {
-            await new Promise((resolve) => setImmediate(resolve));
+            await yieldToHost();
             lastYield = performance.now();
           }
         }

@@ -3,13 +3,17 @@
  * everything it reaches bundle with esbuild for platform 'browser' with no Node built-in module
  * (none marked external, so one would fail the build), the host-bound modules replaced by their
  * `.browser.ts` twins. The bundle then runs: imported as plain ES module, it trains a small MLP
- * on spirals on the reference backend and diagnoses the curves.
+ * on spirals on the reference backend and diagnoses the curves; and in a bare `vm` context that
+ * holds only what a browser's worker has (no setImmediate, process, Buffer, require), so a
+ * Node-only global used by the bundle's floors fails here instead of in a visitor's tab.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createContext, runInContext } from 'node:vm';
+import { transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 interface Metafile {
@@ -81,5 +85,39 @@ describe('browser bundle of the library', () => {
     for (const e of history.epochs) expect(Number.isFinite(e.loss) && Number.isFinite(e.val_loss)).toBe(true);
     const d = lib.diagnose(history.epochs);
     expect(d.summary.length).toBeGreaterThan(0);
+  });
+
+  it('trains in a context holding only Web Worker globals: no setImmediate, process, Buffer or require', async () => {
+    // the ES module as a CommonJS body, to run with vm.runInContext (vm modules need a Node flag)
+    const esm = readFileSync(join(dir, 'out', 'fitlab.js'), 'utf8');
+    const { code } = await transform(esm, { format: 'cjs', target: 'es2022', loader: 'js' });
+    const mod = { exports: {} as Record<string, unknown> };
+    // what a Web Worker has beyond the language itself (as far as the library reaches)
+    const sandbox = createContext({
+      module: mod, exports: mod.exports, console, performance, setTimeout, clearTimeout, MessageChannel, TextEncoder, TextDecoder, queueMicrotask, structuredClone,
+    });
+    expect(runInContext('[typeof setImmediate, typeof process, typeof Buffer, typeof require].join()', sandbox)).toBe('undefined,undefined,undefined,undefined');
+    runInContext(code, sandbox, { filename: 'fitlab.js' });
+    const lib = mod.exports as unknown as typeof import('../../src/browser.js');
+    lib.setBackend(lib.createReferenceBackend());
+    const data = lib.synthetic2d('spirals', { n: 200, seed: 3 });
+    const spec = { layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: data.classes, activation: 'softmax' }], input: data.shape };
+    const model = lib.modelFromSpec(spec).build({ batchSize: 20, seed: 1 });
+    const loss = new lib.LossHead(model, { name: 'sparse_categorical_crossentropy', fromLogits: false });
+    const trainer = new lib.Trainer(model, loss, lib.createOptimizer('adam'), 20);
+    // one slow step (>100 ms) makes the Trainer yield to the host between batches on any machine
+    let slowed = false;
+    const afterBatch = (): Promise<void> => {
+      if (!slowed) {
+        slowed = true;
+        const t = performance.now();
+        while (performance.now() - t < 150) { /* spin: a step that outlasts the Trainer's yield interval */ }
+      }
+      return Promise.resolve();
+    };
+    const { history } = await trainer.fit(data.train, { epochs: 2, validationData: data.test, afterBatch });
+    expect(slowed).toBe(true);
+    expect(history.epochs).toHaveLength(2);
+    for (const e of history.epochs) expect(Number.isFinite(e.loss) && Number.isFinite(e.val_loss)).toBe(true);
   });
 });

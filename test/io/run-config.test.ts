@@ -2,12 +2,17 @@
  * The run contract (src/io/run-config.ts): for every field of the table that has a flag, the
  * command line → config → equivalent command (read back by a real shell) → the same config;
  * the page's body → config → equivalent command → the same config; one range per field, the
- * same at every front door; validateRunConfig for JSON (the queue); config.json's schema.
+ * same at every front door; validateRunConfig for JSON (the queue); config.json's schema, and
+ * its reader (src/io/run-config-file.ts) apart from the table, which imports nothing from Node.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainConfigFromArgs } from '../../src/cli/train.js';
 import { RUN_CONFIG_SCHEMA, RUN_FIELDS, type TrainRunConfig, getField, parseRunConfigFile, validateRunConfig } from '../../src/io/run-config.js';
+import { readRunConfigFile } from '../../src/io/run-config-file.js';
 import { trainCommand } from '../../src/serve/command.js';
 import { parseControl, parseStartRun } from '../../src/serve/validate.js';
 
@@ -160,5 +165,27 @@ describe('config.json', () => {
     expect(parseRunConfigFile({ schema: RUN_CONFIG_SCHEMA }, 'x/config.json').schema).toBe(RUN_CONFIG_SCHEMA);
     expect(() => parseRunConfigFile({ schema: RUN_CONFIG_SCHEMA + 1 }, 'x/config.json')).toThrow(`x/config.json: schema ${RUN_CONFIG_SCHEMA + 1} is newer than this fitlab reads (${RUN_CONFIG_SCHEMA})`);
     expect(() => parseRunConfigFile({ training: 3 }, 'x/config.json')).toThrow('x/config.json: training must be a JSON object; received 3');
+  });
+});
+
+describe('reading config.json (src/io/run-config-file.ts)', () => {
+  it('reads a run directory\'s file typed, and names the directory or file it cannot use', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fitlab-run-config-'));
+    try {
+      expect(() => readRunConfigFile(dir)).toThrow(`${dir} is not a fitlab run directory (no config.json)`);
+      writeFileSync(join(dir, 'config.json'), '{"schema": 1, "command": {"model": "mlp"');
+      expect(() => readRunConfigFile(dir)).toThrow(`${join(dir, 'config.json')} is not valid JSON`);
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ command: { model: 'mlp', dataset: 'spirals', epochs: 2 } }));
+      const file = readRunConfigFile(dir);
+      expect(file.schema).toBe(1);
+      expect(file.command.epochs).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the table itself imports no Node built-in (the site worker bundles it without stubs)', () => {
+    const source = readFileSync(join(import.meta.dirname, '..', '..', 'src', 'io', 'run-config.ts'), 'utf8');
+    expect(source.match(/from 'node:[a-z_/]+'/g) ?? []).toEqual([]);
   });
 });
