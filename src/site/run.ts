@@ -1,9 +1,9 @@
 /**
  * One training run inside the static site's Web Worker: builds the model, split and trainer the
- * way `fitlab train` does (the run contract's defaults), trains with the Trainer, and posts the
- * same WorkerMessages the dashboard's Node worker posts (serve/train-worker.ts): batch points,
- * epochs with diagnosis marks, network and predictions views (serve/probe), knob events,
- * status and done. At the end it diagnoses the history and renders the report; afterwards it
+ * way `fitlab train` does (the run contract's defaults), trains with the Trainer, and streams it
+ * through serve/live-probe — the same batch points, views, knob events, pause/resume/stop and
+ * epochs as the dashboard's Node worker (serve/train-worker.ts); this file is only the host
+ * around it (messages to the page, no run directory, snapshots pointing at the download). At the end it diagnoses the history and renders the report; afterwards it
  * answers inspection requests and makes the downloads (TF.js model, history CSV/JSON, report).
  * No run directory: the page keeps everything in memory.
  */
@@ -26,20 +26,14 @@ import { presetSpec } from '../nn/presets.js';
 import { modelFromSpec } from '../nn/spec.js';
 import { createOptimizer } from '../optim/optimizers.js';
 import { trainCommand } from '../serve/command.js';
-import { applyKnob, readKnobs } from '../serve/knobs.js';
-import { featureMaps, layerViews, predictionsView } from '../serve/probe.js';
-import type { Action, BatchPoint, DiagnosisMarks, KnobEvent, KnobName, NetworkView, PredictionsView, RunStatus, SiteArtifact, SiteDownload, WorkerCommand, WorkerMessage } from '../serve/protocol.js';
+import { readKnobs } from '../serve/knobs.js';
+import { LiveProbe, diagnosisMarks } from '../serve/live-probe.js';
+import { predictionsView } from '../serve/probe.js';
+import type { NetworkView, PredictionsView, SiteArtifact, SiteDownload, WorkerCommand, WorkerMessage } from '../serve/protocol.js';
 import { type Callback, EarlyStopping, TerminateOnNaN } from '../train/callbacks.js';
 import { Trainer } from '../train/fit.js';
 import type { EpochLog } from '../train/history.js';
 import { defaultOf } from './config.js';
-
-const POST_EVERY_MS = 50;
-const MIN_PROBE_MS = 250;
-/** each view's share of the training time (as in the dashboard's worker) */
-const PROBE_BUDGET = 0.015;
-
-const marks = (d: Diagnosis): DiagnosisMarks => ({ regime: d.regime, summary: d.summary, onsetEpoch: d.onsetEpoch, bestEpoch: d.bestEpoch });
 
 export class SiteRun {
   private model!: Model;
@@ -49,29 +43,27 @@ export class SiteRun {
   private val: Split | null = null;
   private weights!: WeightTracker;
   private context!: ReturnType<typeof contextFromRunConfig>;
-  private readonly history: EpochLog[] = [];
   private diagnosis: Diagnosis | null = null;
   private test: { loss: number; accuracy: number } | null = null;
   private label = '';
-  private paused = false;
-  private stopRequested = false;
   private finished = false;
-  private wake: (() => void) | null = null;
-  private readonly pending: WorkerCommand[] = [];
-  private wantNetwork = true;
-  private wantPredictions = false;
-  private probeInput = 0;
-  private readonly clock = { start: 0, pausedMs: 0, lastPost: 0, probeMs: 0, batchMark: 0, netNext: 0, predNext: 0 };
-  private steps = 0;
-  private netStep = 0;
-  private examples = 0;
-  private epochExamples = 0;
-  private lastEpochLoss = { seen: 0, sum: 0 };
-  private secondsPerBatch = 0;
-  private point: Omit<BatchPoint, 'forwardMs' | 'backwardMs' | 'seconds' | 'eta' | 'penalty' | 'learningRate' | 'loss'> | null = null;
-  private window = { examples: 0, ms: 0 };
+  private readonly live: LiveProbe;
 
-  constructor(private readonly id: string, private readonly config: TrainRunConfig, private readonly post: (m: WorkerMessage) => void) {}
+  constructor(private readonly id: string, private readonly config: TrainRunConfig, private readonly post: (m: WorkerMessage) => void) {
+    this.live = new LiveProbe({
+      post,
+      snapshot: () => 'use “Download model” to save the weights from this tab',
+      stopNote: 'the model stays in this tab',
+      // the step is timed whole: a page that is not cross-origin isolated reads performance.now()
+      // in 100 µs steps, longer than a small model's forward pass
+      timePasses: false,
+    });
+  }
+
+  /** the epochs trained so far */
+  private get history(): EpochLog[] {
+    return this.live.history;
+  }
 
   /** Build everything from the config and the loaded dataset; throws a user error (one line) when they do not fit. */
   prepare(dataset: Dataset): void {
@@ -131,9 +123,8 @@ export class SiteRun {
         knobs: readKnobs(this.model, this.trainer), command: trainCommand(c),
       },
     });
-    this.status('running');
-    this.clock.start = performance.now();
-    this.clock.batchMark = this.clock.start;
+    this.live.attach({ model: this.model, trainer: this.trainer, dataset: d, train: this.train, val: this.val }, this.context);
+    this.live.status('running');
     const result = await this.trainer.fit(this.train, {
       epochs,
       validationData: this.val,
@@ -141,12 +132,11 @@ export class SiteRun {
       callbacks,
       inputScale: d.scale,
       augment: parseAugment(c.augment ?? null, d.name),
-      shouldInterrupt: () => this.stopRequested,
-      onBatch: (info) => this.onBatch(info.epoch, info.batch, info.batches, epochs, info.logs),
-      afterBatch: () => this.afterBatch(),
-      afterEpoch: (_epoch, log) => this.onEpoch(log),
+      shouldInterrupt: () => this.live.stopRequested,
+      onBatch: (info) => this.live.onBatch({ ...info, epochs }),
+      afterBatch: () => this.live.afterBatch(),
+      afterEpoch: (_epoch, log) => this.live.onEpoch(log),
     });
-    this.finished = true;
     if (!result.interrupted && d.test) this.test = this.trainer.evaluate(d.test, d.scale);
     if (this.history.length) {
       try {
@@ -155,27 +145,23 @@ export class SiteRun {
         this.diagnosis = null;
       }
     }
-    if (!result.interrupted) this.probePredictions();
+    this.live.finish(result.interrupted);
+    this.finished = true;
     const final = this.history[this.history.length - 1] ?? null;
     this.post({
       type: 'done',
       status: result.interrupted ? 'stopped' : 'finished',
       summary: {
         runDir: `(in this tab) ${this.id}`, epochsRun: this.history.length, final, test: this.test, stopReason: result.stopReason,
-        trainExamples: this.train.y.length, params: this.model.countParams().total, diagnosis: this.diagnosis ? marks(this.diagnosis) : null,
+        trainExamples: this.train.y.length, params: this.model.countParams().total, diagnosis: this.diagnosis ? diagnosisMarks(this.diagnosis) : null,
         report: this.diagnosis !== null,
       },
     });
   }
 
-  /** A knob, action or probe from the page (between batches, or now when the run has ended). */
+  /** A knob, action or probe from the page: applied between batches (serve/live-probe). */
   command(m: WorkerCommand): void {
-    if (m.type === 'action' && m.action === 'stop') {
-      this.stopRequested = true;
-      this.wake?.();
-    }
-    if (m.type === 'action' && m.action === 'resume') this.wake?.();
-    this.pending.push(m);
+    this.live.command(m);
   }
 
   /** The network or predictions view of the model as it is now (a finished run's final weights). */
@@ -184,8 +170,7 @@ export class SiteRun {
       const split = this.val ?? this.dataset.test ?? this.train;
       return { ...predictionsView(this.trainer, this.dataset, this.train, split, this.history.length - 1), saved: { model: 'final', examples: Math.min(2000, split.y.length), ms: 0 } };
     }
-    if (input !== undefined) this.probeInput = input;
-    return { ...this.networkView(0), saved: { model: 'final', examples: 1, ms: 0 } };
+    return { ...this.live.networkView(input), saved: { model: 'final', examples: 1, ms: 0 } };
   }
 
   /** A file for the user to save: the model (TF.js Layers: name.json + name.weights.bin), the history or the report. */
@@ -210,170 +195,6 @@ export class SiteRun {
   private optimizerName(): string {
     const name = this.trainer.optimizer.getConfig().name;
     return typeof name === 'string' ? name : '?';
-  }
-
-  private status(s: RunStatus): void {
-    this.post({ type: 'status', status: s });
-  }
-
-  private elapsedMs(): number {
-    return performance.now() - this.clock.start - this.clock.pausedMs;
-  }
-
-  private onBatch(epoch: number, batch: number, batches: number, epochs: number, logs: { size: number; loss: number; accuracy?: number }): void {
-    const now = performance.now();
-    const t = now - this.clock.batchMark;
-    this.clock.batchMark = now;
-    this.window.examples += logs.size;
-    this.window.ms += t;
-    this.examples += logs.size;
-    this.epochExamples = batch === 0 ? logs.size : this.epochExamples + logs.size;
-    if (batch === 0) this.lastEpochLoss = { seen: 0, sum: 0 };
-    const s = Math.max(t, 0.001) / 1000;
-    this.secondsPerBatch = this.secondsPerBatch ? 0.95 * this.secondsPerBatch + 0.05 * s : s;
-    this.point = { epoch, batch, batches, epochs, examples: this.examples, epochLoss: logs.loss, accuracy: logs.accuracy ?? null };
-    if (batch === batches - 1) this.postPoint(true);
-  }
-
-  private postPoint(force: boolean): void {
-    const p = this.point;
-    if (!p) return;
-    const now = performance.now();
-    if (!force && now - this.clock.lastPost < POST_EVERY_MS) return;
-    this.clock.lastPost = now;
-    const seen = this.epochExamples;
-    const last = this.lastEpochLoss;
-    const loss = seen > last.seen ? (p.epochLoss * seen - last.sum) / (seen - last.seen) : p.epochLoss;
-    this.lastEpochLoss = { seen, sum: p.epochLoss * seen };
-    const remaining = (p.epochs - p.epoch - 1) * p.batches + (p.batches - p.batch - 1);
-    // a Web Worker times the whole step: forward and backward are not told apart here
-    const perExample = this.window.ms / Math.max(1, this.window.examples);
-    this.post({
-      type: 'batch',
-      point: {
-        ...p, loss, penalty: this.model.penalty(), learningRate: this.trainer.optimizer.currentLearningRate(),
-        forwardMs: perExample / 3, backwardMs: (2 * perExample) / 3, seconds: this.elapsedMs() / 1000, eta: this.secondsPerBatch > 0 ? remaining * this.secondsPerBatch : null,
-      },
-    });
-    this.window = { examples: 0, ms: 0 };
-  }
-
-  private record(event: Omit<KnobEvent, 'time' | 'epoch' | 'batch' | 'examples'>): void {
-    const full: KnobEvent = { time: new Date().toISOString(), epoch: this.point?.epoch ?? 0, batch: this.point?.batch ?? -1, examples: this.examples, ...event };
-    this.post({ type: 'knob', event: full, knobs: readKnobs(this.model, this.trainer) });
-  }
-
-  private networkView(spent: number): NetworkView {
-    const split = this.val ?? this.train;
-    const index = Math.min(this.probeInput, split.y.length - 1);
-    const layers = layerViews(this.model);
-    const maps = featureMaps(this.model, this.trainer, split, index, this.dataset);
-    const every = this.steps - this.netStep;
-    this.netStep = this.steps;
-    return {
-      step: this.steps, epoch: this.point?.epoch ?? 0, every, probeMs: spent, stepMs: this.secondsPerBatch * 1000,
-      overhead: this.clock.probeMs / Math.max(1, this.elapsedMs() - this.clock.probeMs), layers, input: index, ...maps,
-    };
-  }
-
-  private probeNetwork(): void {
-    const t = performance.now();
-    const view = this.networkView(0);
-    const spent = performance.now() - t;
-    view.probeMs = spent;
-    this.clock.probeMs += spent;
-    this.clock.netNext = performance.now() + Math.max(MIN_PROBE_MS, spent / PROBE_BUDGET);
-    this.post({ type: 'network', view });
-  }
-
-  private probePredictions(): void {
-    const t = performance.now();
-    const split = this.val ?? this.dataset.test ?? this.train;
-    this.post({ type: 'predictions', view: predictionsView(this.trainer, this.dataset, this.train, split, this.point?.epoch ?? 0) });
-    const spent = performance.now() - t;
-    this.clock.probeMs += spent;
-    this.clock.predNext = performance.now() + Math.max(MIN_PROBE_MS, spent / PROBE_BUDGET);
-  }
-
-  private handle(m: WorkerCommand): void {
-    try {
-      if (m.type === 'set') {
-        for (const [name, value] of Object.entries(m.knobs)) {
-          const before = readKnobs(this.model, this.trainer)[name as KnobName];
-          const when = applyKnob(this.model, this.trainer, name as KnobName, value);
-          this.record({ knob: name as KnobName, from: before, to: value as number, note: when });
-        }
-      } else if (m.type === 'action') {
-        this.act(m.action);
-      } else if (m.what === 'network') {
-        if (m.input !== undefined) this.probeInput = m.input;
-        this.wantNetwork = true;
-      } else {
-        this.wantPredictions = true;
-      }
-    } catch (err) {
-      this.post({ type: 'reject', message: (err as Error).message });
-    }
-  }
-
-  private act(action: Action): void {
-    if (action === 'pause' && !this.paused) {
-      this.paused = true;
-      this.record({ action });
-      this.status('paused');
-    } else if (action === 'resume' && this.paused) {
-      this.paused = false;
-      this.record({ action });
-      this.status('running');
-    } else if (action === 'stop') {
-      this.record({ action, note: 'the model stays in this tab' });
-      this.status('stopping');
-    } else if (action === 'snapshot') {
-      this.record({ action, note: 'use “Download model” to save the weights from this tab' });
-    }
-  }
-
-  private drain(): void {
-    while (this.pending.length) this.handle(this.pending.shift() as WorkerCommand);
-    if (this.wantNetwork) {
-      this.wantNetwork = false;
-      this.probeNetwork();
-    }
-    if (this.wantPredictions) {
-      this.wantPredictions = false;
-      this.probePredictions();
-    }
-  }
-
-  private async afterBatch(): Promise<void> {
-    this.steps++;
-    if (performance.now() >= this.clock.netNext) this.wantNetwork = true;
-    this.drain();
-    this.postPoint(false);
-    while (this.paused && !this.stopRequested) {
-      this.postPoint(true);
-      const t = performance.now();
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        setTimeout(resolve, 200);
-      });
-      this.wake = null;
-      this.clock.pausedMs += performance.now() - t;
-      this.drain();
-    }
-    this.clock.batchMark = performance.now();
-  }
-
-  private onEpoch(log: EpochLog): void {
-    this.history.push(log);
-    let d: DiagnosisMarks | null = null;
-    try {
-      d = marks(diagnose(this.history, this.context));
-    } catch {
-      d = null; // too few epochs to read
-    }
-    this.post({ type: 'epoch', log: { ...log }, diagnosis: d });
-    if (performance.now() >= this.clock.predNext) this.wantPredictions = true;
   }
 
   /** Whether the run has ended (its model is final and may be inspected and downloaded). */
