@@ -24,7 +24,8 @@ class Channel {
   private next = 1;
   private readonly waiting = new Map<number, Pending>();
 
-  constructor(url: URL, onMessage: (m: WorkerMessage) => void) {
+  /** `onFail`: the worker died (an uncaught error, a script that did not load): no message will follow. */
+  constructor(url: URL, onMessage: (m: WorkerMessage) => void, onFail: (message: string) => void = () => undefined) {
     this.worker = new Worker(url, { type: 'module' });
     this.worker.addEventListener('message', (e: MessageEvent<WorkerMessage | SiteReply>) => {
       const m = e.data;
@@ -38,8 +39,10 @@ class Channel {
       else p?.reject(new Error(m.error));
     });
     this.worker.addEventListener('error', (e) => {
-      for (const p of this.waiting.values()) p.reject(new Error(`the training worker failed: ${e.message || 'it could not start (is worker.js beside the page?)'}`));
+      const message = `the training worker failed: ${e.message || 'it could not start (is worker.js beside the page?)'}`;
+      for (const p of this.waiting.values()) p.reject(new Error(message));
       this.waiting.clear();
+      onFail(message);
     });
   }
 
@@ -154,7 +157,12 @@ export class SiteSession implements Transport {
       data = { kind: 'files', files };
       for (const f of files) transfer.push(f.bytes.buffer);
     }
-    const entry: SiteRunEntry = { id, created: new Date().toISOString(), channel: new Channel(this.workerUrl, (m) => this.deliver(entry, m)), state: emptyLiveState(), summary: null };
+    // a worker that dies mid-run posts nothing more: its run fails in the page instead of staying 'running'
+    const failed = (message: string): void => {
+      // before 'started' the start request itself fails (and the run is forgotten)
+      if (entry.state.info && isActiveStatus(entry.state.status)) this.deliver(entry, { type: 'error', message, hint: null, user: false });
+    };
+    const entry: SiteRunEntry = { id, created: new Date().toISOString(), channel: new Channel(this.workerUrl, (m) => this.deliver(entry, m), failed), state: emptyLiveState(), summary: null };
     this.runs.set(id, entry);
     try {
       const command = (await entry.channel.request({ type: 'start', id, body, data }, transfer)) as string;
