@@ -67,14 +67,18 @@ let shotDir = tmpdir();
  * Poll `check` up to `tries` times, `every` ms apart; fails with `what` (and a screenshot of the
  * page, path in the message) when it never holds.
  */
-async function until(page: Page, what: string, check: () => Promise<boolean>, tries = 1600, every = 250): Promise<void> {
+async function until(page: Page, what: string, check: () => Promise<boolean>, tries = 600, every = 250): Promise<void> {
+  // bounded by count; 600 looks stay well inside a test's 600 s even when each look is slow, so a
+  // condition that never comes fails with its name, the page's status and a screenshot
   for (let i = 0; i < tries; i++) {
     if (await check()) return;
     await page.waitForTimeout(every);
   }
   const shot = join(shotDir, `gave-up-${what.replace(/[^a-z0-9]+/gi, '-')}.png`);
   await page.screenshot({ path: shot, fullPage: true });
-  throw new Error(`gave up waiting (${tries} looks) for ${what}; the page then: ${shot}`);
+  const status = await page.locator('#status').innerText().catch(() => '?');
+  const events = await page.locator('#events').innerText().catch(() => '?');
+  throw new Error(`gave up waiting (${tries} looks) for ${what}; status ${JSON.stringify(status)}, changes ${JSON.stringify(events.replace(/\s+/g, ' '))}; the page then: ${shot}`);
 }
 
 /** Fill the New run form (ids from web/src/start.ts) and press Start. */
