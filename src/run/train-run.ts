@@ -9,7 +9,7 @@ import { getBackend } from '../backend/index.js';
 import { type Dataset, type Split, classCounts, describeDataset, describeShape, exampleSize } from '../data/dataset.js';
 import { type LocateOptions, loadDataset } from '../data/locate.js';
 import { type ValSpec, applyVal, formatVal, parseVal } from '../data/splits.js';
-import { ArgumentError, FitlabError, ShapeError, describe } from '../errors.js';
+import { ArgumentError, FitlabError, describe } from '../errors.js';
 import { type DataTools, type Naming, RUN_CONFIG_SCHEMA, type ResolvedConfig, type TrainRunConfig, checkRunConfig, fieldName, runField } from '../io/run-config.js';
 import { readRunConfigFile } from '../io/run-config-file.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, weightsFinite, writeHistory, writeRunConfig, createRunDir, RUN_FILES, toJson } from '../io/run-dir.js';
@@ -31,32 +31,16 @@ import type { EpochLog } from '../train/history.js';
 import { packageVersion } from '../util/paths.js';
 import { parseAugment } from '../data/augment.js';
 import { fillBatch } from '../data/dataset.js';
-import { extremeCorruption, imbalance, labelNoise, randomLabels, subsetPerClass } from '../data/transforms.js';
+import { subsetPerClass } from '../data/transforms.js';
 import { WeightTracker } from '../diagnose/weights.js';
+import { applyTools, checkShapes } from './build.js';
 import { readWeightsLog, writeRunReport, writeWeightsLog } from '../diagnose/run-report.js';
 import { type Diagnosis, diagnose } from '../diagnose/diagnose.js';
 import { contextFromRunConfig } from '../diagnose/context.js';
 
 export type { DataTools, ResolvedConfig, TrainRunConfig } from '../io/run-config.js';
+export { applyTools } from './build.js';
 
-export function applyTools(train: Split, tools: DataTools, dataset: Dataset, per: number, seed: number): Split {
-  let t = train;
-  if (tools.subset !== undefined) t = subsetPerClass(t, tools.subset, dataset.classes, per, seed);
-  if (tools.imbalance !== undefined) {
-    if (tools.imbalance.length !== dataset.classes) {
-      throw new ArgumentError(`${flagOf('tools.imbalance')} needs one ratio per class (${dataset.classes}); received ${tools.imbalance.length}`);
-    }
-    t = imbalance(t, tools.imbalance, per, seed);
-  }
-  if (tools.labelNoise !== undefined) t = labelNoise(t, tools.labelNoise, dataset.classes, seed).split;
-  if (tools.randomLabels !== undefined) t = randomLabels(t, tools.randomLabels, dataset.classes, seed).split;
-  if (tools.corruptTest !== undefined) {
-    if (!dataset.test) throw new ArgumentError(`${flagOf('tools.corruptTest')} needs a test split; ${dataset.name} has none`);
-    t = extremeCorruption(t, dataset.test, dataset.classes, seed, tools.corruptTest === 'auto' ? undefined : tools.corruptTest).split;
-  }
-  if (t.y.length === 0) throw new ArgumentError('the dataset tools left no training examples');
-  return t;
-}
 
 export interface RunHooks {
   /** a line of human-readable output */
@@ -206,16 +190,6 @@ export function checkMonitor(monitor: unknown, hasValidation: boolean, naming: N
   throw new ArgumentError(`${flagOf('monitor', naming)} must be a metric the run logs: ${allowed.join(', ')}; received ${describe(monitor)}`, valHint);
 }
 
-function checkShapes(model: Model, dataset: Dataset): void {
-  const a = model.inputShape;
-  const b = dataset.shape;
-  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
-    throw new ShapeError(`the model takes ${formatShape(a)} inputs but ${dataset.name} examples are ${formatShape(b)}`, 'presets adapt automatically; for a spec file, change its "input"');
-  }
-  if (model.outputSize !== dataset.classes) {
-    throw new ShapeError(`the model has ${model.outputSize} outputs but ${dataset.name} has ${dataset.classes} classes`);
-  }
-}
 
 /**
  * Make a planned run's objects, once: load the dataset, build the model (with a TF.js model's

@@ -10,13 +10,12 @@
 import { getBackend } from '../backend/index.js';
 import { type Dataset, type Split, classCounts, exampleSize, fillBatch } from '../data/dataset.js';
 import { applyVal, parseVal } from '../data/splits.js';
-import { labelNoise, subsetPerClass } from '../data/transforms.js';
 import { parseAugment } from '../data/augment.js';
 import { contextFromRunConfig } from '../diagnose/context.js';
 import { type Diagnosis, diagnose } from '../diagnose/diagnose.js';
 import { renderReport } from '../diagnose/report.js';
 import { WeightTracker } from '../diagnose/weights.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { historyCsv } from '../io/history-csv.js';
 import type { TrainRunConfig } from '../io/run-config.js';
 import { tfjsArtifacts } from '../io/tfjs-artifacts.js';
@@ -25,6 +24,7 @@ import type { Model } from '../nn/model.js';
 import { presetSpec } from '../nn/presets.js';
 import { modelFromSpec } from '../nn/spec.js';
 import { createOptimizer } from '../optim/optimizers.js';
+import { applyTools, checkShapes } from '../run/build.js';
 import { trainCommand } from '../serve/command.js';
 import { readKnobs } from '../serve/knobs.js';
 import { LiveProbe, diagnosisMarks } from '../serve/live-probe.js';
@@ -73,15 +73,10 @@ export class SiteRun {
     const batchSize = c.batchSize ?? defaultOf<number>('batchSize');
     const spec = c.modelSpec ?? presetSpec(c.model, { input: dataset.shape, classes: dataset.classes });
     const model = modelFromSpec(spec, `model ${c.model}`);
-    if (model.inputShape.join() !== dataset.shape.join()) {
-      throw new ShapeError(`the model takes ${model.inputShape.join('×')} inputs but ${dataset.name} examples are ${dataset.shape.join('×')}`, 'presets adapt automatically; for a spec, change its "input"');
-    }
-    if (model.outputSize !== dataset.classes) throw new ShapeError(`the model has ${model.outputSize} outputs but ${dataset.name} has ${dataset.classes} classes`);
+    checkShapes(model, dataset);
     const per = exampleSize(dataset.shape);
     const parts = applyVal(dataset.train, parseVal(c.val ?? defaultOf<string>('val')), dataset.classes, per, seed);
-    let train = parts.train;
-    if (c.tools?.subset !== undefined) train = subsetPerClass(train, c.tools.subset, dataset.classes, per, seed);
-    if (c.tools?.labelNoise !== undefined) train = labelNoise(train, c.tools.labelNoise, dataset.classes, seed).split;
+    const train = c.tools ? applyTools(parts.train, c.tools, dataset, per, seed) : parts.train;
     this.train = train;
     this.val = parts.val;
     const backend = getBackend();
